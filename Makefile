@@ -1,0 +1,52 @@
+# Two commands on a fresh machine: `make demo` runs the demo app, `make test` runs every test
+# (newest Streamlit, then the oldest supported, 1.40). Each creates what it needs by itself.
+PYTHON ?= python3
+VENV ?= .venv
+VENV_OLDEST ?= .venv-st140
+OLDEST_STREAMLIT ?= 1.40.0
+CHROMIUM ?= /usr/bin/chromium
+PORT ?= 8501
+
+.PHONY: demo test test-newest test-oldest unit bench lint chromium clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e ".[test]"
+	touch $@
+
+$(VENV_OLDEST)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV_OLDEST)
+	$(VENV_OLDEST)/bin/pip install -q --upgrade pip
+	$(VENV_OLDEST)/bin/pip install -q -e ".[test]" "streamlit==$(OLDEST_STREAMLIT)"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/streamlit run demo_app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+# Browser tests need Debian's Chromium; install it when missing (needs root, as on CI).
+chromium:
+	@test -x $(CHROMIUM) || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } ; \
+	test -x $(CHROMIUM) || { echo "Chromium not found at $(CHROMIUM): install Debian's 'chromium' package (or set CHROMIUM=...)"; exit 1; }
+
+test: test-newest test-oldest
+
+test-newest: $(VENV)/.installed chromium
+	ST_MEMWATCH_CHROMIUM=$(CHROMIUM) $(VENV)/bin/python -m pytest -q
+
+test-oldest: $(VENV_OLDEST)/.installed chromium
+	ST_MEMWATCH_CHROMIUM=$(CHROMIUM) $(VENV_OLDEST)/bin/python -m pytest -q
+
+unit: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest -q tests/unit
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/run_all.py
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check st_memwatch tests benchmarks
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) $(VENV_OLDEST) .pytest_cache benchmarks/results

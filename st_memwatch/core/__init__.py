@@ -1,0 +1,1 @@
+"""Pure measuring and analysis: never imports streamlit or plotly (a test enforces it)."""

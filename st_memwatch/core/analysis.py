@@ -1,0 +1,228 @@
+"""Trend, suspects, leak verdict and warnings, from recorded figures only.
+
+Why Theil-Sen: one rerun that loads a file or a GC pass that frees a lot would
+swing a least-squares fit; the median of pairwise slopes ignores up to ~29 % of
+outliers. Why "steady": a leak grows in most steps, while a transient peak, a
+cache filling to its bound, a model loaded once or a one-time import grow once
+and stop, so the share of growing steps after warm-up separates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from st_memwatch.core.limits import format_bytes
+from st_memwatch.core.models import CacheUsage, RunRecord, Suspect, SuspectKind, Trend, Warning
+
+# A point of a per-run series: (run number, count, bytes).
+Point = tuple[float, int, int]
+
+AMBER = 0.70
+RED = 0.90
+SHORT_RUNS = 50
+SHORT_SECONDS = 30 * 60
+MIN_STEADY = 0.6
+MIN_LEAK_BYTES_PER_RUN = 64 * 1024
+MIN_RSS_LEAK_BYTES_PER_RUN = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """The knobs of the verdict, in one place so tests and the CLI can name them."""
+
+    warmup: int = 2
+    window: int = 30
+    min_steady: float = MIN_STEADY
+    min_suspect_bytes_per_run: float = MIN_LEAK_BYTES_PER_RUN
+    min_rss_bytes_per_run: float = MIN_RSS_LEAK_BYTES_PER_RUN
+
+
+def theil_sen(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Median of pairwise slopes; 0.0 with fewer than two distinct x."""
+    x = np.asarray(xs, dtype=np.float64)
+    y = np.asarray(ys, dtype=np.float64)
+    if len(x) < 2:
+        return 0.0
+    i, j = np.triu_indices(len(x), k=1)
+    dx = x[j] - x[i]
+    ok = dx != 0
+    if not ok.any():
+        return 0.0
+    return float(np.median((y[j] - y[i])[ok] / dx[ok]))
+
+
+def steady_share(values: Sequence[float]) -> float:
+    """Share of steps in which the value went up."""
+    if len(values) < 2:
+        return 0.0
+    v = np.asarray(values, dtype=np.float64)
+    return float(np.mean(np.diff(v) > 0))
+
+
+def compute_trend(runs: Sequence[RunRecord], limit_bytes: int, current: int, window: int = 30) -> Trend | None:
+    """Growth per run and per second of settled memory (RSS at each run's end)."""
+    recent = [r for r in runs if r.outcome != "running"][-window:]
+    if len(recent) < 3:
+        return None
+    xs = list(range(len(recent)))
+    ys = [r.rss_after for r in recent]
+    per_run = theil_sen(xs, ys)
+    per_s = theil_sen([r.started_at + r.duration_s for r in recent], ys)
+    headroom = max(0, limit_bytes - current)
+    runs_left = headroom / per_run if per_run > 0 else None
+    secs_left = headroom / per_s if per_s > 0 else None
+    return Trend(len(recent), per_run, per_s, runs_left, secs_left)
+
+
+def rss_grows_steadily(runs: Sequence[RunRecord], th: Thresholds = Thresholds()) -> tuple[bool, float, float]:
+    """(steady growth?, bytes per run, steady share) of settled RSS after warm-up."""
+    recent = [r.rss_after for r in runs if r.outcome != "running"][-th.window :]
+    recent = recent[th.warmup :] if len(recent) > th.warmup + 3 else recent
+    if len(recent) < 4:
+        return False, 0.0, 0.0
+    slope = theil_sen(range(len(recent)), recent)
+    share = steady_share(recent)
+    return slope >= th.min_rss_bytes_per_run and share >= th.min_steady, slope, share
+
+
+def _advice(kind: SuspectKind, name: str, cache: CacheUsage | None) -> str:
+    if kind == "cache":
+        deco = "@st.cache_resource" if cache is not None and cache.kind == "resource" else "@st.cache_data"
+        if cache is not None and cache.bounded:
+            return (
+                f"`{name}` is bounded but its entries are large: lower max_entries or ttl in "
+                f"{deco}(...), or cache a smaller result (filter before you return)."
+            )
+        return (
+            f"`{name}` keeps one entry per distinct argument and has no bound: use "
+            f"{deco}(max_entries=..., ttl=...) so old entries are dropped."
+        )
+    if kind == "session_state":
+        return (
+            f"st.session_state[{name!r}] grows on every run: keep only what you need "
+            "(e.g. collections.deque(maxlen=N)) or clear it; keep large data per session on disk "
+            "as Arrow/Parquet or in a database and read what you need."
+        )
+    short = name.rsplit(".", 1)[-1].lower()
+    if "handler" in short or "listener" in short or "callback" in short or short in {"function", "method", "cell"}:
+        return (
+            f"A new {name} is added on every run: register handlers/listeners once, e.g. in a "
+            "function decorated with @st.cache_resource, or check whether it is already registered."
+        )
+    if short in {"ndarray", "dataframe", "series", "bytes", "bytearray", "memoryview", "tensor", "image"}:
+        return (
+            f"{name} objects pile up every run in something long-lived (a module-level list, a class "
+            "attribute, an unbounded lru_cache, session_state): create them once with "
+            "@st.cache_resource, bound the container, or keep the data on disk as Arrow/Parquet "
+            "or in a database and read what you need."
+        )
+    return (
+        f"{name} objects accumulate across runs: look for a module-level list/dict, a class attribute "
+        "or an lru_cache(maxsize=None) that is added to on every run, and bound or clear it "
+        "(objgraph.show_backrefs on one of them shows who holds it)."
+    )
+
+
+def find_suspects(
+    series: Mapping[tuple[SuspectKind, str], Sequence[Point]],
+    caches: Mapping[str, CacheUsage] | None = None,
+    th: Thresholds = Thresholds(),
+    top: int = 5,
+) -> tuple[Suspect, ...]:
+    """Things whose bytes (or count) grow steadily, ranked by bytes per run."""
+    found: list[Suspect] = []
+    for (kind, name), points in series.items():
+        pts = list(points)[-th.window :]
+        if len(pts) > th.warmup + 3:
+            pts = pts[th.warmup :]
+        if len(pts) < 3:
+            continue
+        xs = [p[0] for p in pts]
+        counts = [p[1] for p in pts]
+        sizes = [p[2] for p in pts]
+        if sizes[-1] <= sizes[0] and counts[-1] <= counts[0]:
+            continue
+        b_slope = theil_sen(xs, sizes)
+        c_slope = theil_sen(xs, counts)
+        share = max(steady_share(sizes), steady_share(counts))
+        if b_slope <= 0 and c_slope <= 0:
+            continue
+        cache = (caches or {}).get(name) if kind == "cache" else None
+        found.append(
+            Suspect(
+                kind=kind,
+                name=name,
+                growth_bytes_per_run=b_slope,
+                growth_count_per_run=c_slope,
+                steady=share,
+                bytes_now=int(sizes[-1]),
+                count_now=int(counts[-1]),
+                advice=_advice(kind, name, cache),
+            )
+        )
+    found.sort(key=lambda s: (s.steady >= th.min_steady, s.growth_bytes_per_run, s.growth_count_per_run), reverse=True)
+    return tuple(found[:top])
+
+
+def is_leaking(suspect: Suspect, th: Thresholds = Thresholds()) -> bool:
+    return suspect.steady >= th.min_steady and suspect.growth_bytes_per_run >= th.min_suspect_bytes_per_run
+
+
+def build_warnings(
+    rss_now: int,
+    limit_bytes: int,
+    trend: Trend | None,
+    rss_leak: tuple[bool, float, float],
+    suspects: Sequence[Suspect],
+    caches: Sequence[CacheUsage],
+    th: Thresholds = Thresholds(),
+) -> tuple[Warning, ...]:
+    """What the author should know now, each with the measured cause and the fix."""
+    top = next((s for s in suspects if is_leaking(s, th)), None)
+    cause = f"fastest-growing: {top.kind} {top.name} (+{format_bytes(top.growth_bytes_per_run)}/run)" if top else ""
+    fix = top.advice if top else (
+        "Load models and big data once with @st.cache_resource, bound caches with ttl=/max_entries=, "
+        "and keep large data on disk (Arrow/Parquet) or in a database."
+    )
+    out: list[Warning] = []
+    share = rss_now / limit_bytes if limit_bytes else 0.0
+    if share >= RED:
+        out.append(Warning("error", "near-limit", f"Memory is at {share:.0%} of the limit ({format_bytes(limit_bytes)}).", cause, fix))
+    elif share >= AMBER:
+        out.append(Warning("warning", "high-usage", f"Memory is at {share:.0%} of the limit ({format_bytes(limit_bytes)}).", cause, fix))
+    if trend is not None and trend.bytes_per_run > 0:
+        soon_runs = trend.runs_to_limit is not None and trend.runs_to_limit < SHORT_RUNS
+        soon_secs = trend.seconds_to_limit is not None and trend.seconds_to_limit < SHORT_SECONDS
+        if soon_runs or soon_secs:
+            when = []
+            if trend.runs_to_limit is not None:
+                when.append(f"~{trend.runs_to_limit:.0f} runs")
+            if trend.seconds_to_limit is not None:
+                when.append(f"~{trend.seconds_to_limit / 60:.0f} min")
+            out.append(Warning("error", "limit-soon", "At this rate the limit is reached in " + " / ".join(when) + ".", cause, fix))
+    leaking, slope, steady = rss_leak
+    if leaking:
+        out.append(
+            Warning(
+                "warning",
+                "steady-growth",
+                f"Memory grows steadily: +{format_bytes(slope)} per run ({steady:.0%} of recent runs grew).",
+                cause,
+                fix,
+            )
+        )
+    for cache in caches:
+        if cache.growing and not cache.bounded:
+            out.append(
+                Warning(
+                    "warning",
+                    f"unbounded-cache:{cache.function}",
+                    f"Cache `{cache.function}` keeps growing ({cache.entries} entries, {format_bytes(cache.bytes)}) with no ttl or max_entries.",
+                    f"{cache.kind} cache {cache.function}",
+                    _advice("cache", cache.function, cache),
+                )
+            )
+    return tuple(out)

@@ -1,0 +1,235 @@
+"""Plain, frozen data that flows from the probes to every renderer.
+
+Nothing here holds a reference to a user object: only numbers, names and short
+strings, so a Snapshot can be kept, exported or compared without pinning memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+RunKind = Literal["full", "fragment"]
+RunOutcome = Literal["success", "exception", "rerun", "stopped", "running"]
+PeakSource = Literal["hwm", "sampler", "none"]
+MeasuredBy = Literal["hooks", "panel-calls"]
+CacheKind = Literal["data", "resource"]
+Level = Literal["info", "warning", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One reading of process memory at time ``t`` (seconds, monotonic clock)."""
+
+    t: float
+    rss: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """What one script run (a rerun, or a fragment rerun) did to memory.
+
+    ``peak`` is the highest RSS seen while the run was active; when other runs
+    overlapped it (``overlapped``), the figure is process-wide, not this run's alone.
+    ``heap_blocks_after`` is the number of blocks Python's allocator has handed out,
+    so growth of RSS that Python has already freed (allocator retention) can be
+    told apart from objects that are still alive.
+    """
+
+    run_id: int
+    session: str
+    kind: RunKind
+    outcome: RunOutcome
+    started_at: float
+    duration_s: float
+    rss_before: int
+    rss_after: int
+    peak: int
+    peak_source: PeakSource
+    overlapped: bool
+    measured_by: MeasuredBy
+    heap_blocks_after: int = 0
+
+    @property
+    def delta(self) -> int:
+        return self.rss_after - self.rss_before
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["delta"] = self.delta
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """The memory ceiling that will end the app, and where that figure came from."""
+
+    bytes: int
+    source: Literal["argument", "environment", "cgroup-v2", "cgroup-v1", "community-cloud", "total-ram"]
+    detail: str = ""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerUsage:
+    """The cgroup's own usage figure: what the OOM killer counts (page cache included)."""
+
+    bytes: int
+    version: Literal["v1", "v2"]
+
+
+@dataclass(frozen=True, slots=True)
+class TypeStat:
+    """Per-type figures from one census: live object count and shallow bytes."""
+
+    type_name: str
+    count: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class TypeGrowth:
+    """How one type changed between two censuses."""
+
+    type_name: str
+    count: int
+    count_delta: int
+    bytes: int
+    bytes_delta: int
+
+
+@dataclass(frozen=True, slots=True)
+class CensusResult:
+    """One census of the heap; ``complete`` is False when the time budget cut it short."""
+
+    taken_at: float
+    duration_s: float
+    tracked_objects: int
+    stats: tuple[TypeStat, ...]
+    complete: bool = True
+
+    def by_type(self) -> dict[str, TypeStat]:
+        return {s.type_name: s for s in self.stats}
+
+
+@dataclass(frozen=True, slots=True)
+class CacheUsage:
+    """One ``st.cache_data`` / ``st.cache_resource`` function's cache.
+
+    ``bytes`` is None when it could not be measured; ``bytes_exact`` is False when
+    the figure is a bounded-time estimate (deep size cut off by its budget).
+    """
+
+    function: str
+    kind: CacheKind
+    entries: int
+    bytes: int | None
+    bytes_method: Literal["pickled", "deep-size", "unknown"]
+    bytes_exact: bool = True
+    ttl_s: float | None = None
+    max_entries: int | None = None
+    growing: bool = False
+
+    @property
+    def bounded(self) -> bool:
+        return self.ttl_s is not None or self.max_entries is not None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionUsage:
+    """This session's ``st.session_state`` size, and how many sessions are live."""
+
+    session: str
+    keys: int
+    bytes: int | None
+    active_sessions: int | None
+    largest_keys: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """A robust (Theil-Sen) fit over recent runs' settled memory."""
+
+    n_runs: int
+    bytes_per_run: float
+    bytes_per_second: float
+    runs_to_limit: float | None
+    seconds_to_limit: float | None
+
+
+SuspectKind = Literal["type", "cache", "session_state"]
+
+
+@dataclass(frozen=True, slots=True)
+class Suspect:
+    """Something whose count or bytes grow steadily with runs, with the fix to try.
+
+    ``steady`` is the share of recent steps (after warm-up) in which it grew; a
+    verdict of leak needs it high, so one big transient or a cache that fills to
+    its bound and stops is never called a leak.
+    """
+
+    kind: SuspectKind
+    name: str
+    growth_bytes_per_run: float
+    growth_count_per_run: float
+    steady: float
+    bytes_now: int
+    count_now: int
+    advice: str
+
+
+@dataclass(frozen=True, slots=True)
+class Warning:  # noqa: A001 - the panel's own vocabulary; never shadows the builtin inside this package
+    """A finding shown to the author: what is wrong, the measured cause, the fix to try."""
+
+    level: Level
+    code: str
+    message: str
+    cause: str = ""
+    fix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the panel shows, frozen at one moment."""
+
+    taken_at: float
+    rss: int
+    limit: Limit
+    container: ContainerUsage | None
+    mode: MeasuredBy
+    peak_method: PeakSource
+    runs: tuple[RunRecord, ...]
+    samples: tuple[Sample, ...]
+    caches: tuple[CacheUsage, ...]
+    session: SessionUsage | None
+    growth: tuple[TypeGrowth, ...]
+    trend: Trend | None
+    warnings: tuple[Warning, ...]
+    suspects: tuple[Suspect, ...] = ()
+    leak: bool = False
+    notes: tuple[str, ...] = field(default=())
+    census_note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable data (numbers, names and short strings)."""
+        return {
+            "taken_at": self.taken_at,
+            "rss": self.rss,
+            "limit": asdict(self.limit),
+            "container": asdict(self.container) if self.container else None,
+            "mode": self.mode,
+            "peak_method": self.peak_method,
+            "runs": [r.to_dict() for r in self.runs],
+            "samples": [[s.t, s.rss] for s in self.samples],
+            "caches": [asdict(c) | {"bounded": c.bounded} for c in self.caches],
+            "session": asdict(self.session) if self.session else None,
+            "growth": [asdict(g) for g in self.growth],
+            "trend": asdict(self.trend) if self.trend else None,
+            "warnings": [asdict(w) for w in self.warnings],
+            "suspects": [asdict(x) for x in self.suspects],
+            "leak": self.leak,
+            "notes": list(self.notes),
+            "census_note": self.census_note,
+        }

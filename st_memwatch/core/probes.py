@@ -1,0 +1,123 @@
+"""Readings of process memory: RSS, the kernel's RSS high-water mark, cgroup usage.
+
+Why these and not ``memory_full_info()``: RSS from a reused ``psutil.Process`` costs
+~15 µs, USS/PSS ~0.6 ms and grows with the number of mappings, too much for every
+run boundary. For a run's peak we use the kernel's own high-water mark (``VmHWM``),
+which is exact and free, resetting it through ``/proc/self/clear_refs`` at run
+boundaries; where that is not allowed, the sampler's readings stand in.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import psutil
+
+from st_memwatch.core.models import ContainerUsage
+
+_PROCESS = psutil.Process()
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+# cgroup v1 reports "no limit" as a huge page-aligned number; anything this large means none.
+NO_LIMIT_THRESHOLD = 2**60
+
+
+def rss() -> int:
+    """Resident set size of this process, in bytes."""
+    return int(_PROCESS.memory_info().rss)
+
+
+def total_ram() -> int:
+    return int(psutil.virtual_memory().total)
+
+
+def heap_blocks() -> int:
+    """Blocks Python's allocator has handed out and not freed: alive-object pressure, not RSS."""
+    return sys.getallocatedblocks()
+
+
+class HighWaterMark:
+    """The kernel's RSS high-water mark for this process, resettable (Linux only).
+
+    ``available`` is decided once: reading ``VmHWM`` and writing ``5`` to
+    ``clear_refs`` must both work, otherwise callers fall back to sampling.
+    """
+
+    def __init__(self, status: Path = _STATUS, clear_refs: Path = _CLEAR_REFS) -> None:
+        self._status = status
+        self._clear_refs = clear_refs
+        self.available = False
+        self.reason = ""
+        try:
+            self.read()
+            self.reset()
+            self.available = True
+        except (OSError, ValueError) as exc:
+            self.reason = f"kernel high-water mark unavailable ({type(exc).__name__}: {exc})"
+
+    def read(self) -> int:
+        with open(self._status, "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        raise ValueError("no VmHWM line in /proc/self/status")
+
+    def reset(self) -> None:
+        """Set the mark back to the current RSS (~50 µs)."""
+        fd = os.open(self._clear_refs, os.O_WRONLY)
+        try:
+            os.write(fd, b"5")
+        finally:
+            os.close(fd)
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    if text == "max":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def cgroup_dirs(root: Path = CGROUP_ROOT) -> tuple[Path | None, Path | None]:
+    """The v2 and v1 memory cgroup directories of this process, when mounted."""
+    v2 = root if (root / "memory.max").exists() or (root / "memory.current").exists() else None
+    v1_dir = root / "memory"
+    v1 = v1_dir if (v1_dir / "memory.limit_in_bytes").exists() else None
+    return v2, v1
+
+
+def cgroup_limit(root: Path = CGROUP_ROOT) -> tuple[int, str] | None:
+    """The container's memory limit and its cgroup version, or None when unlimited."""
+    v2, v1 = cgroup_dirs(root)
+    if v2 is not None:
+        value = _read_int(v2 / "memory.max")
+        if value is not None and 0 < value < NO_LIMIT_THRESHOLD:
+            return value, "v2"
+    if v1 is not None:
+        value = _read_int(v1 / "memory.limit_in_bytes")
+        if value is not None and 0 < value < NO_LIMIT_THRESHOLD:
+            return value, "v1"
+    return None
+
+
+def container_usage(root: Path = CGROUP_ROOT) -> ContainerUsage | None:
+    """The cgroup's own usage figure (what the OOM killer compares with the limit)."""
+    v2, v1 = cgroup_dirs(root)
+    if v2 is not None:
+        value = _read_int(v2 / "memory.current")
+        if value is not None:
+            return ContainerUsage(value, "v2")
+    if v1 is not None:
+        value = _read_int(v1 / "memory.usage_in_bytes")
+        if value is not None:
+            return ContainerUsage(value, "v1")
+    return None

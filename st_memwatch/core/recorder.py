@@ -1,0 +1,130 @@
+"""Run bookkeeping: which runs are active, and each run's before/after/peak.
+
+Peaks come from the kernel's high-water mark when it can be reset. Runs of other
+sessions can overlap, and the mark is process-wide, so at every boundary the mark
+is first folded into *every* active run and only then reset: each run's peak is
+exact as a process-wide figure, and runs that shared the process are flagged
+``overlapped``. Without the mark, the sampler's maximum over the run stands in,
+together with the readings at the boundaries (``note_sample``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from st_memwatch.core.models import MeasuredBy, PeakSource, RunKind, RunOutcome, RunRecord
+
+
+class _Mark:
+    """What the recorder needs of a high-water mark (see ``probes.HighWaterMark``)."""
+
+    available: bool
+
+    def read(self) -> int: ...  # pragma: no cover - protocol
+
+    def reset(self) -> None: ...  # pragma: no cover - protocol
+
+
+@dataclass(slots=True)
+class _ActiveRun:
+    run_id: int
+    session: str
+    kind: RunKind
+    started_at: float
+    rss_before: int
+    peak: int
+    measured_by: MeasuredBy
+    overlapped: bool = False
+
+
+class RunRecorder:
+    """Thread-safe begin/end of runs; ``end`` returns the finished RunRecord."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        rss: Callable[[], int],
+        mark: _Mark | None,
+        heap_blocks: Callable[[], int] = lambda: 0,
+    ) -> None:
+        self._clock = clock
+        self._rss = rss
+        self._mark = mark if mark is not None and mark.available else None
+        self._heap_blocks = heap_blocks
+        self._active: dict[object, _ActiveRun] = {}
+        self._lock = threading.Lock()
+        self._next_id = 1
+
+    @property
+    def peak_source(self) -> PeakSource:
+        return "hwm" if self._mark is not None else "sampler"
+
+    def active_count(self) -> int:
+        return len(self._active)
+
+    def _fold_mark(self) -> None:
+        """Credit the mark to every active run, then restart it from the current RSS."""
+        if self._mark is None:
+            return
+        try:
+            hwm = self._mark.read()
+            self._mark.reset()
+        except OSError:
+            self._mark = None  # the kernel stopped allowing it: fall back for good
+            return
+        for run in self._active.values():
+            if hwm > run.peak:
+                run.peak = hwm
+
+    def begin(self, key: object, session: str, kind: RunKind, measured_by: MeasuredBy = "hooks") -> int:
+        now = self._clock()
+        rss = self._rss()
+        with self._lock:
+            self._fold_mark()
+            run_id = self._next_id
+            self._next_id += 1
+            overlapped = bool(self._active)
+            for other in self._active.values():
+                other.overlapped = True
+            self._active[key] = _ActiveRun(run_id, session, kind, now, rss, rss, measured_by, overlapped)
+        return run_id
+
+    def is_active(self, key: object) -> bool:
+        return key in self._active
+
+    def end(self, key: object, outcome: RunOutcome) -> RunRecord | None:
+        now = self._clock()
+        rss = self._rss()
+        with self._lock:
+            self._fold_mark()
+            run = self._active.pop(key, None)
+        if run is None:
+            return None
+        peak = max(run.peak, rss)
+        source: PeakSource = "hwm" if self._mark is not None else "sampler"
+        return RunRecord(
+            run_id=run.run_id,
+            session=run.session,
+            kind=run.kind,
+            outcome=outcome,
+            started_at=run.started_at,
+            duration_s=max(0.0, now - run.started_at),
+            rss_before=run.rss_before,
+            rss_after=rss,
+            peak=peak,
+            peak_source=source,
+            overlapped=run.overlapped,
+            measured_by=run.measured_by,
+            heap_blocks_after=self._heap_blocks(),
+        )
+
+    def note_sample(self, rss: int) -> None:
+        """Credit a sampler reading to the active runs (the fallback when no mark exists)."""
+        if self._mark is not None:
+            return
+        with self._lock:
+            for run in self._active.values():
+                if rss > run.peak:
+                    run.peak = rss

@@ -1,0 +1,1 @@
+"""Renderers: turn a Snapshot into Streamlit elements, JSON or CSV. No measuring here."""

@@ -1,0 +1,88 @@
+"""Trend, suspects and warnings on scripted series (no Streamlit, no clock)."""
+
+from __future__ import annotations
+
+import pytest
+
+from st_memwatch.core import analysis
+from st_memwatch.core.models import CacheUsage, RunRecord
+
+MB = 1024 * 1024
+
+
+def runs_from(series, dt=1.0):
+    return [
+        RunRecord(i + 1, "s", "full", "success", i * dt, 0.1, series[i - 1] if i else series[0], v, v, "hwm", False, "hooks")
+        for i, v in enumerate(series)
+    ]
+
+
+def test_theil_sen_ignores_an_outlier():
+    ys = [10, 20, 30, 1000, 50, 60, 70]
+    assert analysis.theil_sen(range(7), ys) == pytest.approx(10)
+
+
+def test_trend_runs_and_time_to_limit():
+    rss = [100 * MB + i * MB for i in range(20)]
+    trend = analysis.compute_trend(runs_from(rss, dt=2.0), limit_bytes=200 * MB, current=rss[-1])
+    assert trend.bytes_per_run == pytest.approx(MB)
+    assert trend.bytes_per_second == pytest.approx(MB / 2)
+    assert trend.runs_to_limit == pytest.approx(81)
+    assert trend.seconds_to_limit == pytest.approx(162)
+
+
+def test_flat_series_has_no_time_to_limit_and_no_leak():
+    rss = [100 * MB + (i % 3) * 1000 for i in range(20)]
+    runs = runs_from(rss)
+    trend = analysis.compute_trend(runs, 200 * MB, rss[-1])
+    assert trend.runs_to_limit is None or trend.runs_to_limit > 1000
+    assert analysis.rss_grows_steadily(runs)[0] is False
+
+
+def test_one_big_step_is_not_steady_growth():
+    rss = [100 * MB] * 5 + [400 * MB] * 15  # a model loaded once
+    assert analysis.rss_grows_steadily(runs_from(rss))[0] is False
+
+
+def test_steady_growth_is_a_leak_and_warns():
+    rss = [100 * MB + i * 2 * MB for i in range(12)]
+    runs = runs_from(rss)
+    leak = analysis.rss_grows_steadily(runs)
+    assert leak[0] and leak[1] == pytest.approx(2 * MB)
+    warnings = analysis.build_warnings(rss[-1], 10_000 * MB, analysis.compute_trend(runs, 10_000 * MB, rss[-1]), leak, (), ())
+    assert [w.code for w in warnings] == ["steady-growth"]
+
+
+def test_usage_bands_and_limit_soon():
+    runs = runs_from([800 * MB + i * 10 * MB for i in range(10)])
+    trend = analysis.compute_trend(runs, 1000 * MB, 890 * MB)
+    codes = [w.code for w in analysis.build_warnings(890 * MB, 1000 * MB, trend, (False, 0, 0), (), ())]
+    assert codes == ["high-usage", "limit-soon"]
+    codes = [w.code for w in analysis.build_warnings(950 * MB, 1000 * MB, None, (False, 0, 0), (), ())]
+    assert codes == ["near-limit"]
+    assert analysis.build_warnings(100 * MB, 1000 * MB, None, (False, 0, 0), (), ()) == ()
+
+
+def test_suspects_rank_steady_growth_and_skip_bounded_fill():
+    series = {
+        ("cache", "load_rows"): [(i, min(i, 5), min(i, 5) * MB) for i in range(1, 31)],  # fills to max_entries=5
+        ("type", "numpy.ndarray"): [(i, i, i * MB) for i in range(1, 31)],
+        ("session_state", "history"): [(i, 1, i * 200_000) for i in range(1, 31)],
+        ("type", "dict"): [(i, 100 + (i % 2), 5000) for i in range(1, 31)],
+    }
+    caches = {"load_rows": CacheUsage("load_rows", "data", 5, 5 * MB, "pickled", max_entries=5)}
+    suspects = analysis.find_suspects(series, caches)
+    names = [s.name for s in suspects]
+    assert names[0] == "numpy.ndarray"
+    assert names[1] == "history"
+    leaking = [s.name for s in suspects if analysis.is_leaking(s)]
+    assert "load_rows" not in leaking and "dict" not in leaking
+    assert "Parquet" in suspects[0].advice
+    assert "session_state" in suspects[1].advice
+
+
+def test_unbounded_growing_cache_warns_with_the_fix():
+    cache = CacheUsage("fetch", "data", 30, 30 * MB, "pickled", growing=True)
+    ws = analysis.build_warnings(10 * MB, 1000 * MB, None, (False, 0, 0), (), [cache])
+    assert ws[0].code == "unbounded-cache:fetch"
+    assert "max_entries" in ws[0].fix and "ttl" in ws[0].fix
