@@ -67,6 +67,8 @@ def snapshot() -> Snapshot:
     True
     """
     monitor = _get_monitor()
+    if monitor.cache_reader is not None:
+        monitor.refresh_sizes("", with_session=False)  # cache figures are throttled in the app; read them fresh
     return monitor.snapshot()
 
 

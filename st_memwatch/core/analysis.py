@@ -24,6 +24,8 @@ AMBER = 0.70
 RED = 0.90
 SHORT_RUNS = 50
 SHORT_SECONDS = 30 * 60
+# A per-minute rate fitted over a burst of reruns says nothing about the next half hour.
+MIN_SPAN_FOR_TIME_S = 60.0
 MIN_STEADY = 0.6
 MIN_LEAK_BYTES_PER_RUN = 64 * 1024
 MIN_RSS_LEAK_BYTES_PER_RUN = 256 * 1024
@@ -70,11 +72,13 @@ def compute_trend(runs: Sequence[RunRecord], limit_bytes: int, current: int, win
     xs = list(range(len(recent)))
     ys = [r.rss_after for r in recent]
     per_run = theil_sen(xs, ys)
-    per_s = theil_sen([r.started_at + r.duration_s for r in recent], ys)
+    ends = [r.started_at + r.duration_s for r in recent]
+    per_s = theil_sen(ends, ys)
+    span = ends[-1] - ends[0]
     headroom = max(0, limit_bytes - current)
     runs_left = headroom / per_run if per_run > 0 else None
-    secs_left = headroom / per_s if per_s > 0 else None
-    return Trend(len(recent), per_run, per_s, runs_left, secs_left)
+    secs_left = headroom / per_s if per_s > 0 and span >= MIN_SPAN_FOR_TIME_S else None
+    return Trend(len(recent), per_run, per_s, runs_left, secs_left, span)
 
 
 def rss_grows_steadily(runs: Sequence[RunRecord], th: Thresholds = Thresholds()) -> tuple[bool, float, float]:

@@ -155,6 +155,7 @@ class Trend:
     bytes_per_second: float
     runs_to_limit: float | None
     seconds_to_limit: float | None
+    span_s: float = 0.0
 
 
 SuspectKind = Literal["type", "cache", "session_state"]
@@ -214,7 +215,7 @@ class Snapshot:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable data (numbers, names and short strings)."""
-        return {
+        return _plain({
             "taken_at": self.taken_at,
             "rss": self.rss,
             "limit": asdict(self.limit),
@@ -232,4 +233,13 @@ class Snapshot:
             "leak": self.leak,
             "notes": list(self.notes),
             "census_note": self.census_note,
-        }
+        })
+
+
+def _plain(value: Any) -> Any:
+    """Tuples become lists, so ``to_dict()`` equals its own JSON round trip."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

@@ -237,7 +237,7 @@ class Monitor:
             state = "complete" if result.complete else "partial (time budget reached)"
             self.census_note = f"census of {result.tracked_objects:,} objects in {cost * 1000:.0f} ms, {state}"
 
-    def _read_sizes(self, session: str, x: float) -> None:
+    def _read_sizes(self, session: str, x: float, with_session: bool = True) -> None:
         budget = self.settings.sizes_budget_s
         if self.cache_reader is not None:
             try:
@@ -256,7 +256,7 @@ class Monitor:
                     marked.append(replace(cache, growing=growing))
                 self._series.prune("cache", {c.function for c in caches})
                 self.caches = tuple(marked)
-        if self.session_reader is not None:
+        if with_session and self.session_reader is not None:
             try:
                 usage = self.session_reader(session, budget)
             except Exception as exc:
@@ -270,11 +270,18 @@ class Monitor:
                     for key, size in usage.largest_keys:
                         self._series.add("session_state", key, x, 1, size)
 
-    def refresh_sizes(self, session: str) -> None:
-        """Read cache and session sizes now (first panel render, fallback mode)."""
+    def refresh_sizes(self, session: str, with_session: bool = True) -> None:
+        """Read cache (and this session's) sizes now: first render, or an explicit snapshot."""
         t0 = time.perf_counter()
-        self._read_sizes(session, float(self.runs_total))
+        try:
+            self._read_sizes(session, float(self.runs_total), with_session)
+        except Exception as exc:
+            self.note(f"cache/session sizes failed: {type(exc).__name__}: {exc}")
         self._sizes_throttle.done(self._clock(), time.perf_counter() - t0)
+        try:
+            self._analyse()
+        except Exception as exc:
+            self.note(f"analysis failed: {type(exc).__name__}: {exc}")
 
     # -- reading -------------------------------------------------------------------
     def resolve_limit(self, explicit: object = None) -> Limit:
@@ -320,7 +327,11 @@ class Monitor:
             trend = replace(
                 trend,
                 runs_to_limit=headroom / trend.bytes_per_run,
-                seconds_to_limit=headroom / trend.bytes_per_second if trend.bytes_per_second > 0 else None,
+                seconds_to_limit=(
+                    headroom / trend.bytes_per_second
+                    if trend.bytes_per_second > 0 and trend.span_s >= analysis.MIN_SPAN_FOR_TIME_S
+                    else None
+                ),
             )
         leak = rss_leak[0] or any(analysis.is_leaking(s) for s in suspects)
         warnings = analysis.build_warnings(rss_now, limit.bytes, trend, rss_leak, suspects, caches)

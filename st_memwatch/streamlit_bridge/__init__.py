@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from st_memwatch.core.models import SessionUsage
 from st_memwatch.core.monitor import Monitor
 
 def wire_sizes(monitor: Monitor, session: str) -> None:
@@ -9,8 +10,17 @@ def wire_sizes(monitor: Monitor, session: str) -> None:
     if monitor.cache_reader is None:
         from st_memwatch.streamlit_bridge import caches
 
+        def session_of_this_run(session: str, budget_s: float) -> SessionUsage | None:
+            # Always called on the script thread (run end or panel call): the run's
+            # own context finds the session, also under AppTest where no runtime exists.
+            problems: list[str] = []
+            usage = caches.read_session(None, budget_s, notes=problems)
+            for problem in problems:
+                monitor.note(problem)
+            return usage
+
         monitor.cache_reader = caches.read_caches
-        monitor.session_reader = caches.read_session
+        monitor.session_reader = session_of_this_run
     if session not in monitor.seen_sessions:
         monitor.seen_sessions.add(session)
         monitor.refresh_sizes(session)

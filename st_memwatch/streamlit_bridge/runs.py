@@ -78,15 +78,14 @@ class _RunnerWatch:
             return "rerun"
         if event is ev.SCRIPT_STOPPED_WITH_COMPILE_ERROR:
             return "exception"
-        if self.premature:
-            return "stopped"
         if self.run_ok_key is not None:
             try:
                 if sender._session_state[self.run_ok_key] is False:
                     return "exception"
             except Exception:
                 pass
-        return "success"
+        # Streamlit marks uncaught exceptions as premature stops too: test them first.
+        return "stopped" if self.premature else "success"
 
 
 def _wrap_finish(runner: Any, watch: _RunnerWatch) -> None:
@@ -109,7 +108,7 @@ def _attach(runner: Any, monitor: Monitor) -> _RunnerWatch | None:
     from streamlit.runtime.scriptrunner import ScriptRunnerEvent
 
     try:
-        from streamlit.runtime.scriptrunner_utils.script_run_context import SCRIPT_RUN_WITHOUT_ERRORS_KEY
+        from streamlit.runtime.state.session_state import SCRIPT_RUN_WITHOUT_ERRORS_KEY
     except ImportError:  # moved in some version: fall back to "success" unless told otherwise
         run_ok_key: str | None = None
     else:

@@ -69,14 +69,15 @@ def summary_html(snap: Snapshot) -> str:
     if snap.trend is not None:
         t = snap.trend
         per_min = t.bytes_per_second * 60
+        rate = f"{'+' if t.bytes_per_run >= 0 else ''}{html.escape(format_bytes(t.bytes_per_run))}/run"
+        if t.span_s >= 60:
+            rate += f", {'+' if per_min >= 0 else ''}{html.escape(format_bytes(per_min))}/min"
         eta = ""
         if t.bytes_per_run > 0 and t.runs_to_limit is not None:
-            eta = f" · limit in ~{t.runs_to_limit:,.0f} runs / {_duration(t.seconds_to_limit)}"
-        lines.append(
-            f"<br>Trend ({t.n_runs} runs): {'+' if t.bytes_per_run >= 0 else ''}"
-            f"{html.escape(format_bytes(t.bytes_per_run))}/run, "
-            f"{'+' if per_min >= 0 else ''}{html.escape(format_bytes(per_min))}/min{eta}"
-        )
+            eta = f" · limit in ~{t.runs_to_limit:,.0f} runs"
+            if t.seconds_to_limit is not None:
+                eta += f" / {_duration(t.seconds_to_limit)}"
+        lines.append(f"<br>Trend ({t.n_runs} runs): {rate}{eta}")
     if snap.mode != "hooks":
         lines.append("<br><span style='opacity:.7'>run hooks unavailable: measuring between panel calls</span>")
     for note in snap.notes[-3:]:

@@ -24,11 +24,11 @@ def test_theil_sen_ignores_an_outlier():
 
 def test_trend_runs_and_time_to_limit():
     rss = [100 * MB + i * MB for i in range(20)]
-    trend = analysis.compute_trend(runs_from(rss, dt=2.0), limit_bytes=200 * MB, current=rss[-1])
+    trend = analysis.compute_trend(runs_from(rss, dt=4.0), limit_bytes=200 * MB, current=rss[-1])
     assert trend.bytes_per_run == pytest.approx(MB)
-    assert trend.bytes_per_second == pytest.approx(MB / 2)
+    assert trend.bytes_per_second == pytest.approx(MB / 4)
     assert trend.runs_to_limit == pytest.approx(81)
-    assert trend.seconds_to_limit == pytest.approx(162)
+    assert trend.seconds_to_limit == pytest.approx(324)
 
 
 def test_flat_series_has_no_time_to_limit_and_no_leak():
@@ -86,3 +86,10 @@ def test_unbounded_growing_cache_warns_with_the_fix():
     ws = analysis.build_warnings(10 * MB, 1000 * MB, None, (False, 0, 0), (), [cache])
     assert ws[0].code == "unbounded-cache:fetch"
     assert "max_entries" in ws[0].fix and "ttl" in ws[0].fix
+
+
+def test_time_to_limit_needs_a_minute_of_history():
+    rss = [100 * MB + i * MB for i in range(20)]
+    trend = analysis.compute_trend(runs_from(rss, dt=0.05), limit_bytes=200 * MB, current=rss[-1])
+    assert trend.runs_to_limit == pytest.approx(81)
+    assert trend.seconds_to_limit is None
