@@ -5,8 +5,18 @@ from __future__ import annotations
 from st_memwatch.core.models import SessionUsage
 from st_memwatch.core.monitor import Monitor
 
+
 def wire_sizes(monitor: Monitor, session: str) -> None:
     """Give the monitor its cache/session readers, and read sizes at a session's first render."""
+    if monitor.cache_reader is None:
+        wire_readers(monitor)
+    if session not in monitor.seen_sessions:
+        monitor.seen_sessions.add(session)
+        monitor.refresh_sizes(session)
+
+
+def wire_readers(monitor: Monitor) -> None:
+    """Connect the cache and session_state readers of this Streamlit to the monitor."""
     if monitor.cache_reader is None:
         from st_memwatch.streamlit_bridge import caches
 
@@ -21,6 +31,3 @@ def wire_sizes(monitor: Monitor, session: str) -> None:
 
         monitor.cache_reader = caches.read_caches
         monitor.session_reader = session_of_this_run
-    if session not in monitor.seen_sessions:
-        monitor.seen_sessions.add(session)
-        monitor.refresh_sizes(session)

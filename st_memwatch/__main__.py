@@ -1,0 +1,5 @@
+"""``python -m st_memwatch check APP.py``."""
+
+from st_memwatch.cli import main
+
+raise SystemExit(main())
