@@ -11,12 +11,13 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 EXIT_OK, EXIT_LEAK, EXIT_ERROR = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 as well; keep --json valid
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 as well; keep --json valid
         if "--json" in sys.argv:
             print(json.dumps({"error": message, "leak": None}))
         self.print_usage(sys.stderr)

@@ -96,8 +96,7 @@ def resolve_limit(
     cgroup = probes.cgroup_limit(cgroup_root)
     if cgroup is not None:
         value, version = cgroup
-        source = "cgroup-v2" if version == "v2" else "cgroup-v1"
-        return Limit(value, source, "container memory limit", tuple(notes))
+        return Limit(value, "cgroup-v2" if version == "v2" else "cgroup-v1", "container memory limit", tuple(notes))
     if on_community_cloud(env, os.getcwd() if cwd is None else cwd):
         return Limit(COMMUNITY_CLOUD_LIMIT, "community-cloud", "Community Cloud ceiling (2.7 GB)", tuple(notes))
     return Limit(total_ram(), "total-ram", "no container limit found; total RAM", tuple(notes))

@@ -38,7 +38,7 @@ from st_memwatch.core.models import (
     TypeGrowth,
 )
 from st_memwatch.core.recorder import RunRecorder
-from st_memwatch.core.sampler import Sampler, SampleHistory
+from st_memwatch.core.sampler import SampleHistory, Sampler
 
 CacheReader = Callable[[float], tuple[list[CacheUsage], list[str]]]
 SessionReader = Callable[[str, float], SessionUsage | None]

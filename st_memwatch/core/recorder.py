@@ -13,18 +13,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from st_memwatch.core.models import MeasuredBy, PeakSource, RunKind, RunOutcome, RunRecord
 
 
-class _Mark:
+class _Mark(Protocol):
     """What the recorder needs of a high-water mark (see ``probes.HighWaterMark``)."""
 
     available: bool
 
-    def read(self) -> int: ...  # pragma: no cover - protocol
+    def read(self) -> int: ...
 
-    def reset(self) -> None: ...  # pragma: no cover - protocol
+    def reset(self) -> None: ...
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 from st_memwatch.core.models import RunKind, RunOutcome
@@ -124,7 +125,7 @@ def _current_runner() -> Any | None:
     """The ScriptRunner whose thread is calling us, found on the stack."""
     from streamlit.runtime.scriptrunner import ScriptRunner
 
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         candidate = frame.f_locals.get("self")
         if isinstance(candidate, ScriptRunner):

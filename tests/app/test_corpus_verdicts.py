@@ -1,0 +1,47 @@
+"""The leak verdict over the corpus of real-world leak patterns and their look-alikes.
+
+Every app runs in its own interpreter through the public ``check`` command, so
+one app's module-level state cannot reach another's verdict.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from st_memwatch.testing import check_app
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+MANIFEST = json.loads((CORPUS / "manifest.json").read_text())
+RUNS = 24
+
+
+@pytest.mark.parametrize("entry", MANIFEST, ids=[e["app"] for e in MANIFEST])
+def test_verdict_and_culprit(entry):
+    report = check_app(CORPUS / entry["app"], runs=RUNS)
+    assert not report.get("error"), report.get("error")
+    suspects = [f"{s['kind']}:{s['name']}" for s in report["suspects"]]
+    assert report["leak"] is entry["leak"], f"{entry['pattern']}: {report['verdict_reason']}; suspects {suspects}"
+    if entry["leak"] and entry.get("culprit"):
+        culprit = f"{entry['culprit']['kind']}:{entry['culprit']['name']}"
+        assert culprit in suspects[:3], f"{culprit} not in top 3 {suspects[:3]}"
+        advice = report["suspects"][suspects.index(culprit)]["advice"]
+        keyword = entry.get("expected_advice_keyword")
+        if keyword:
+            assert keyword.lower() in advice.lower(), advice
+
+
+def _hello_pages():
+    import streamlit
+
+    hello = Path(streamlit.__file__).parent / "hello"
+    return sorted(p for p in hello.glob("*.py") if p.name not in {"__init__.py", "utils.py", "streamlit_app.py"})
+
+
+@pytest.mark.parametrize("page", _hello_pages(), ids=lambda p: p.name)
+def test_streamlit_hello_pages_are_not_leaks(page):
+    report = check_app(page, runs=12)
+    assert not report.get("error"), report.get("error")
+    assert report["leak"] is False, report["verdict_reason"]
