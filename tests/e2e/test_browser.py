@@ -1,0 +1,191 @@
+"""The demo app in a real browser: the panel renders, warns about the leaky path, shows its details.
+
+Every test gets a fresh browser session on one shared `streamlit run demo_app.py`
+server. The demo's leak lives in a module for the whole process, so tests read the
+current array count from the page instead of assuming it starts at zero. A run is
+over when the page shows the text that run writes and Streamlit reports the script
+as not running. Screenshots land in ``tests/e2e/artifacts/`` for humans to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+IDLE_APP = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+SIDEBAR = '[data-testid="stSidebar"]'
+LEAKY_RUNS = 10
+UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
+SUMMARY_RE = re.compile(r"Memory\s+[\d.]+ (?:B|KiB|MiB|GiB) of [\d.]+ (?:B|KiB|MiB|GiB) \(\d+%\)")
+LAST_RUN_RE = re.compile(r"Last run: ([+-]?)([\d.]+) (B|KiB|MiB|GiB)")
+KEPT_RE = re.compile(r"(\d+) arrays kept \(")
+# What the panel prints when one of its own steps raised (notes and the boundary's caption).
+PANEL_FAILURE_RE = re.compile(r"(?:failed|unavailable): \w+(?:Error|Exception)\b|st_memwatch: \w+(?:Error|Exception)\b")
+
+
+def sidebar(page: Any) -> Any:
+    return page.locator(SIDEBAR)
+
+
+def sidebar_text(page: Any) -> str:
+    return " | ".join(sidebar(page).inner_text().split("\n"))
+
+
+def wait_idle(page: Any, timeout: float = 15_000) -> None:
+    page.locator(IDLE_APP).wait_for(timeout=timeout)
+
+
+def screenshot(page: Any, path: str, target: Any = None) -> None:
+    """Screenshot once the browser has painted two more frames.
+
+    Right after a scroll, Chromium can capture a frame in which part of the
+    newly exposed sidebar is not painted yet (seen with Streamlit 1.40).
+    """
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    (target or page).screenshot(path=path)
+
+
+def arrays_kept(page: Any) -> int:
+    """The demo's own count of leaked arrays, as its leaky path printed it this run."""
+    alert = page.locator('[data-testid="stMain"]').get_by_text(KEPT_RE)
+    alert.wait_for()
+    match = KEPT_RE.search(alert.inner_text())
+    assert match, alert.inner_text()
+    return int(match.group(1))
+
+
+def choose_leaky(page: Any) -> int:
+    page.get_by_test_id("stRadio").get_by_text("leaky", exact=True).click()
+    kept = arrays_kept(page)
+    wait_idle(page)
+    return kept
+
+
+def rerun_leaky(page: Any, kept: int, times: int) -> int:
+    """Click Rerun ``times`` times, each time waiting until that run is over."""
+    button = page.get_by_role("button", name="Rerun", exact=True)
+    for _ in range(times):
+        button.click()
+        kept += 1
+        page.get_by_text(f"{kept} arrays kept (").wait_for()
+        wait_idle(page)
+    return kept
+
+
+def details_on(page: Any) -> None:
+    sidebar(page).get_by_text("Memory details", exact=True).click()
+    sidebar(page).locator('[data-testid="stPlotlyChart"] .js-plotly-plot').wait_for(timeout=20_000)
+    wait_idle(page)
+
+
+def assert_no_exception(page: Any, where: str) -> None:
+    shown = page.get_by_test_id("stException")
+    assert shown.count() == 0, f"{where}: the page shows a Python exception:\n{shown.first.inner_text()}"
+    assert not page.js_errors, f"{where}: JavaScript errors in the page: {page.js_errors}"
+
+
+def assert_no_panel_failure(page: Any, where: str) -> None:
+    """The panel turns its own exceptions into short lines; those are bugs too."""
+    failures = PANEL_FAILURE_RE.findall(sidebar(page).inner_text())
+    assert not failures, f"{where}: the panel reports its own failures: {failures}\nsidebar: {sidebar_text(page)}"
+
+
+def test_panel_renders_in_sidebar(page: Any, shot: Callable[[str], str]) -> None:
+    panel = sidebar(page).locator(".st-memwatch")
+    panel.wait_for()
+    text = panel.inner_text()
+    assert SUMMARY_RE.search(text), f"no 'Memory X of Y (NN%)' line in the panel: {text!r}"
+    assert re.search(r"limit: \S", text), f"no limit line in the panel: {text!r}"
+    assert sidebar(page).get_by_text("Memory details", exact=True).is_visible()
+    screenshot(page, shot("01_panel"))
+    assert_no_exception(page, "first load")
+
+
+def test_leaky_path_shows_growth_and_warns(page: Any, shot: Callable[[str], str]) -> None:
+    kept = choose_leaky(page)
+    kept = rerun_leaky(page, kept, LEAKY_RUNS)
+    text = sidebar_text(page)
+    screenshot(page, shot("02_leaky"))
+
+    last = LAST_RUN_RE.search(text)
+    assert last, f"no 'Last run:' line after {LEAKY_RUNS} runs: {text}"
+    sign, number, unit = last.groups()
+    delta = float(number) * UNITS[unit]
+    # Each leaky run keeps 8 MB more; the line shows the previous (finished) run.
+    assert sign == "+" and delta >= 1024**2, (
+        f"expected a positive delta of at least 1 MiB, got {last.group(0)!r}: {text}"
+    )
+    trend = re.search(r"Trend \((\d+) runs\): \+", text)
+    assert trend, f"no positive 'Trend (N runs): +...' line: {text}"
+
+    warning = sidebar(page).get_by_test_id("stAlert").filter(has_text="Memory grows steadily")
+    assert warning.count() >= 1, (
+        f"no 'Memory grows steadily' warning in the sidebar after {LEAKY_RUNS} leaky runs: {text}"
+    )
+    assert warning.first.is_visible()
+    assert_no_exception(page, "leaky path")
+
+
+def test_details_show_timeline_and_downloads(page: Any, shot: Callable[[str], str]) -> None:
+    kept = choose_leaky(page)
+    rerun_leaky(page, kept, 3)
+    details_on(page)
+    bar = sidebar(page)
+    chart = bar.get_by_test_id("stPlotlyChart")
+    assert chart.count() == 1, f"expected one plotly chart in the sidebar, found {chart.count()}"
+    box = chart.bounding_box()
+    assert box and box["width"] > 100 and box["height"] > 100, f"the timeline is too small to read: {box}"
+    screenshot(page, shot("03_details"))
+    screenshot(page, shot("03_details_sidebar"), bar)
+    screenshot(page, shot("03_timeline"), chart)
+
+    record = bar.get_by_test_id("stDownloadButton").filter(has_text="Record (JSON)")
+    runs_csv = bar.get_by_test_id("stDownloadButton").filter(has_text="Runs (CSV)")
+    record.scroll_into_view_if_needed()
+    assert record.is_visible() and runs_csv.is_visible()
+    screenshot(page, shot("04_details_tables"))
+
+    with page.expect_download() as info:
+        record.get_by_role("button").click()
+    data = json.loads(Path(info.value.path()).read_text())
+    assert data["runs"], "the JSON record has no runs"
+    assert data["limit"]["bytes"] > 0
+    wait_idle(page)
+
+    with page.expect_download() as info:
+        runs_csv.get_by_role("button").click()
+    lines = Path(info.value.path()).read_text().splitlines()
+    assert lines[0].startswith("run_id,") and len(lines) >= 2, lines[:3]
+    wait_idle(page)
+    assert_no_exception(page, "details on")
+
+
+def test_no_exception_anywhere(page: Any) -> None:
+    """Walk every control of the demo; no step may show a traceback or a panel failure."""
+
+    def check(where: str) -> None:
+        assert_no_exception(page, where)
+        assert_no_panel_failure(page, where)
+
+    check("first load")
+    kept = choose_leaky(page)
+    check("switch to leaky")
+    rerun_leaky(page, kept, 2)
+    check("rerun on leaky")
+    details_on(page)
+    check("details on")
+    page.get_by_role("button", name="Free the leaked arrays").click()
+    page.get_by_text("Cleared.", exact=False).wait_for()
+    wait_idle(page)
+    check("free the leaked arrays")
+    page.get_by_test_id("stRadio").get_by_text("cached", exact=True).click()
+    page.get_by_text("Cached path:", exact=False).wait_for()
+    wait_idle(page)
+    check("back to cached")
