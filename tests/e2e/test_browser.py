@@ -189,3 +189,15 @@ def test_no_exception_anywhere(page: Any) -> None:
     page.get_by_text("Cached path:", exact=False).wait_for()
     wait_idle(page)
     check("back to cached")
+
+
+def test_server_log_has_no_traceback(page: Any, server_log: Path) -> None:
+    """Streamlit logs what it had to repair or swallow; the panel should give it nothing to repair."""
+    kept = choose_leaky(page)
+    rerun_leaky(page, kept, 1)
+    details_on(page)
+    log = server_log.read_text(errors="replace")
+    start = log.find("Traceback (most recent call last)")
+    assert start < 0, "the server logged a traceback while showing the panel:\n" + "\n".join(
+        log[max(0, log.rfind("\n", 0, start - 1) + 1) :].splitlines()[:30]
+    )
