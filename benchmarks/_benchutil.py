@@ -89,8 +89,12 @@ def _cell(v: Any) -> str:
 
 
 def _numeric(text: str) -> bool:
+    """Right-align numbers ("1.5", "+2.1 [+1.9, +2.3]", "95%", "2.10x"), not labels that start with one."""
+    parts = text.split()
+    if not parts or len(parts) > 3:
+        return False
     try:
-        float(text.replace("%", "").replace("x", "").replace("+", "").split(" ")[0])
+        float(parts[0].rstrip("%x").lstrip("+"))
     except ValueError:
         return False
     return True
@@ -143,15 +147,16 @@ def write_result(name: str, args: argparse.Namespace, params: dict[str, Any], ro
     return path
 
 
-def budget(name: str, measured: float, limit: float, unit: str, note: str = "") -> dict[str, Any]:
-    met = measured == measured and measured <= limit
-    return {"name": name, "measured": measured, "limit": limit, "unit": unit, "met": bool(met), "note": note}
+def budget(name: str, measured: float, limit: float, unit: str, note: str = "", at_least: bool = False) -> dict[str, Any]:
+    """A budget verdict: ``measured <= limit`` (or ``>=`` with ``at_least``); nan never meets it."""
+    met = measured == measured and (measured >= limit if at_least else measured <= limit)
+    return {"name": name, "measured": measured, "limit": limit, "unit": unit, "met": bool(met), "note": note, "at_least": at_least}
 
 
 def print_budgets(budgets: list[dict[str, Any]]) -> None:
     print(table(
         ["budget", "measured", "limit", "verdict"],
-        [[b["name"], f"{_cell(b['measured'])} {b['unit']}", f"{_cell(b['limit'])} {b['unit']}", "met" if b["met"] else "MISSED"] for b in budgets],
+        [[b["name"], f"{_cell(b['measured'])} {b['unit']}", f"{'>=' if b.get('at_least') else '<='} {_cell(b['limit'])} {b['unit']}", "met" if b["met"] else "MISSED"] for b in budgets],
         title="\nBudgets",
     ))
 
