@@ -91,7 +91,7 @@ def _cell(v: Any) -> str:
 def _numeric(text: str) -> bool:
     """Right-align numbers ("1.5", "+2.1 [+1.9, +2.3]", "95%", "2.10x"), not labels that start with one."""
     parts = text.split()
-    if not parts or len(parts) > 3:
+    if not parts or len(parts) > 3 or not all(any(ch.isdigit() for ch in p) for p in parts):
         return False
     try:
         float(parts[0].rstrip("%x").lstrip("+"))
