@@ -1,0 +1,407 @@
+"""The census counts what is alive, once, with the bytes sys.getsizeof would give."""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+import weakref
+from collections import OrderedDict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from st_memwatch.core import census
+from st_memwatch.core.census import (
+    DEFAULT_BUDGET_S,
+    diff,
+    estimate_cost_s,
+    last_census_size,
+    take_census,
+    type_name,
+)
+from st_memwatch.core.models import CensusResult, TypeGrowth, TypeStat
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def growth_of(before: CensusResult, after: CensusResult) -> dict[str, TypeGrowth]:
+    return {g.type_name: g for g in diff(before, after, top=1_000_000)}
+
+
+def stat(result: CensusResult, name: str) -> TypeStat:
+    return result.by_type().get(name, TypeStat(name, 0, 0))
+
+
+def delta(before: CensusResult, after: CensusResult, name: str) -> tuple[int, int]:
+    a, b = stat(before, name), stat(after, name)
+    return b.count - a.count, b.bytes - a.bytes
+
+
+# -- type names ------------------------------------------------------------------
+
+
+class Outer:
+    class Inner:
+        pass
+
+
+def test_type_names_are_qualified_except_builtins() -> None:
+    assert type_name(dict) == "dict"
+    assert type_name(np.ndarray) == "numpy.ndarray"
+    assert type_name(OrderedDict) == "collections.OrderedDict"
+    assert type_name(Outer.Inner) == f"{__name__}.Outer.Inner"
+
+    class Local:
+        pass
+
+    assert type_name(Local) == f"{__name__}.{Local.__qualname__}"
+    assert "<locals>" in type_name(Local)
+
+
+# -- counting ----------------------------------------------------------------------
+
+
+def test_new_instances_of_a_local_class_show_in_diff() -> None:
+    class Probe:
+        def __init__(self, i: int) -> None:
+            self.i = i
+
+    before = take_census()
+    keep = [Probe(i) for i in range(5000)]
+    after = take_census()
+    g = growth_of(before, after)[type_name(Probe)]
+    assert (g.count, g.count_delta) == (5000, 5000)
+    assert g.bytes_delta == 5000 * sys.getsizeof(keep[0])
+    del keep
+
+
+def test_untracked_objects_are_counted_once_with_getsizeof_bytes() -> None:
+    singles = [Decimal(i) / 7 for i in range(3000)]  # one owner each
+    shared = [Decimal(-i) / 3 for i in range(500)]
+    before = take_census()
+    # 3000 single-owner objects, 500 shared by many lists spread over the heap
+    holders: list[Any] = [list(singles)]
+    holders += [[shared[i % 500], shared[(i * 7) % 500]] for i in range(20_000)]
+    del singles[:], shared[:]
+    after = take_census()
+    count, nbytes = delta(before, after, "decimal.Decimal")
+    assert count == 0  # the same objects, only their holders changed
+    assert nbytes == 0
+    expected = {id(d): sys.getsizeof(d) for h in holders for d in h}
+    holders.clear()
+    gone = take_census()
+    count, nbytes = delta(gone, after, "decimal.Decimal")
+    assert count == len(expected) == 3500
+    assert nbytes == sum(expected.values())
+
+
+def test_numpy_arrays_held_in_a_list_show_their_buffers() -> None:
+    before = take_census()
+    arrays = [np.ones(125_000) for _ in range(10)]  # 1 MB each
+    after = take_census()
+    g = growth_of(before, after)["numpy.ndarray"]
+    assert g.count_delta == 10
+    assert g.bytes_delta >= 10 * 1_000_000
+    assert stat(after, "numpy.ndarray").bytes >= 10 * 1_000_000
+    del arrays
+
+
+@pytest.mark.parametrize("keep_base", [True, False])
+def test_views_of_one_base_do_not_double_count(keep_base: bool) -> None:
+    before = take_census()
+    base = np.zeros(1_000_000)  # 8 MB
+    holder: list[Any] = [base[i:] for i in range(20)] + [base[::2], base.reshape(1000, 1000)]
+    if keep_base:
+        holder.append(base)
+    del base  # otherwise only the views' .base keeps it alive
+    after = take_census()
+    count, nbytes = delta(before, after, "numpy.ndarray")
+    assert count == 23  # 22 views and the base, found through .base when not held
+    assert 8_000_000 <= nbytes < 8_000_000 + 23 * 1024
+    del holder
+
+
+def test_bytes_in_a_dict_of_atoms_are_found() -> None:
+    before = take_census()
+    payload = {"blob": b"x" * 3_000_000, "n": 1}
+    assert not gc.is_tracked(payload)  # invisible to gc.get_objects()
+    holder = [payload]
+    del payload
+    after = take_census()
+    count, nbytes = delta(before, after, "bytes")
+    assert count >= 1
+    assert nbytes >= 3_000_000
+    del holder
+
+
+def test_bytes_deep_in_untracked_containers_are_found() -> None:
+    inner = tuple([b"z" * 2_000_000, "a"])
+    gc.collect()  # lets the collector untrack the tuple of atoms
+    holder = [{"t": inner, "n": 1}]  # a dict holding only untracked objects stays untracked
+    del inner
+    assert not gc.is_tracked(holder[0]) and not gc.is_tracked(holder[0]["t"])
+    before = take_census()
+    blob = holder.pop()
+    after_pop = take_census()
+    holder.append(blob)
+    del blob
+    after = take_census()
+    assert delta(after_pop, after, "bytes")[1] >= 2_000_000
+    assert abs(delta(before, after, "bytes")[1]) < 1_000_000  # same state, same figure
+
+
+def test_a_shared_buffer_is_counted_once() -> None:
+    before = take_census()
+    blob = b"s" * 1_000_000
+    holders = [[blob] for _ in range(100)]
+    del blob
+    after = take_census()
+    count, nbytes = delta(before, after, "bytes")
+    assert 1_000_000 <= nbytes < 1_100_000
+    del holders
+
+
+def test_items_of_object_arrays_are_counted_once() -> None:
+    before = take_census()
+    arr = np.array([Decimal(i) / 3 for i in range(3000)], dtype=object)
+    holder = [arr, arr[::2], arr[1:], arr.reshape(30, 100).T]
+    del arr
+    after = take_census()
+    assert delta(before, after, "decimal.Decimal")[0] == 3000
+    del holder
+
+
+def test_an_array_over_a_bytes_buffer_counts_the_buffer_once() -> None:
+    before = take_census()
+    buf = b"q" * 4_000_000
+    holder = [np.frombuffer(buf, np.uint8), np.frombuffer(buf, np.uint8)[10:]]
+    del buf
+    after = take_census()
+    arr_bytes = delta(before, after, "numpy.ndarray")[1]
+    bytes_bytes = delta(before, after, "bytes")[1]
+    assert arr_bytes < 4096  # headers only
+    assert 4_000_000 <= bytes_bytes < 4_100_000
+    del holder
+
+
+def test_pandas_frames_report_their_arrays_not_a_deep_size() -> None:
+    pd = pytest.importorskip("pandas")
+    before = take_census()
+    df = pd.DataFrame({"x": np.arange(1_000_000, dtype=np.float64)})
+    after = take_census()
+    growth = growth_of(before, after)
+    assert growth["numpy.ndarray"].bytes_delta >= 8_000_000
+    assert growth[type_name(type(df))].bytes_delta < 10_000
+    assert sum(g.bytes_delta for g in growth.values()) < 12_000_000  # not counted twice
+    del df
+
+
+def test_arrow_buffers_are_counted_once() -> None:
+    pa = pytest.importorskip("pyarrow")
+    before = take_census()
+    arr = pa.array([f"{i:0>100}" for i in range(20_000)])  # ~2 MB of string data
+    holder = [arr, arr.slice(0, 100), pa.chunked_array([arr])]
+    data_size = arr.buffers()[2].size
+    del arr
+    after = take_census()
+    total = sum(g.bytes_delta for n, g in growth_of(before, after).items() if n.startswith("pyarrow."))
+    assert data_size <= total < 2 * data_size
+    del holder
+
+
+def test_python_level_sizeof_is_not_called() -> None:
+    class Deep:
+        calls = 0
+
+        def __sizeof__(self) -> int:
+            Deep.calls += 1
+            return 10**9
+
+    keep = [Deep() for _ in range(10)]
+    result = take_census()
+    assert Deep.calls == 0
+    assert 0 < stat(result, type_name(Deep)).bytes < 10_000
+    del keep
+
+
+def test_types_that_cannot_be_hashed_are_counted() -> None:
+    class Meta(type):
+        def __eq__(cls, other: object) -> bool:
+            return False
+
+        __hash__ = None  # type: ignore[assignment]
+
+    class Odd(metaclass=Meta):
+        pass
+
+    keep = [Odd() for _ in range(100)]
+    assert stat(take_census(), type_name(Odd)).count == 100
+    del keep
+
+
+def test_the_census_own_list_of_objects_is_left_out() -> None:
+    before = take_census()
+    after = take_census()
+    # gc.get_objects() returns a list of 8 bytes per object; it must not show up.
+    assert delta(before, after, "list")[1] < 8 * before.tracked_objects // 4
+
+
+# -- hygiene ---------------------------------------------------------------------
+
+
+def test_no_reference_to_heap_objects_survives() -> None:
+    class Probe:
+        pass
+
+    probe, arr = Probe(), np.ones(1000)
+    probe_ref, arr_ref, type_ref = weakref.ref(probe), weakref.ref(arr), weakref.ref(Probe)
+    holder: list[Any] = [probe, arr]
+    del probe, arr
+    result = take_census()
+    assert stat(result, type_name(Probe)).count == 1
+    del holder
+    assert probe_ref() is None
+    assert arr_ref() is None
+    del Probe
+    gc.collect()  # a class sits in reference cycles of its own
+    assert type_ref() is None
+    for s in result.stats:
+        assert type(s.type_name) is str and type(s.count) is int and type(s.bytes) is int
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_never_collects_and_restores_automatic_collection(monkeypatch: pytest.MonkeyPatch, enabled: bool) -> None:
+    def forbidden(*_: object) -> int:
+        raise AssertionError("the census must not collect")
+
+    monkeypatch.setattr(gc, "collect", forbidden)
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        take_census()
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_automatic_collection_is_paused_while_counting(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A collection mid-census could untrack a tuple already counted as tracked.
+    seen: list[bool] = []
+    real = census._get_referents
+
+    def spy(*objs: object) -> list[object]:
+        seen.append(gc.isenabled())
+        return real(*objs)
+
+    monkeypatch.setattr(census, "_get_referents", spy)
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        take_census()
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert seen and not any(seen)
+
+
+def test_core_never_imports_streamlit_or_plotly() -> None:
+    code = (
+        "import sys\n"
+        "import st_memwatch.core.census as c\n"
+        "c.take_census(budget_s=5)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('streamlit', 'plotly'))\n"
+        "assert not bad, bad\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
+# -- budget ----------------------------------------------------------------------
+
+
+def test_a_zero_budget_returns_an_incomplete_census() -> None:
+    result = take_census(budget_s=0.0)
+    assert result.complete is False
+    assert result.tracked_objects > 0
+    assert take_census().complete is True
+
+
+def test_a_generous_budget_completes() -> None:
+    assert take_census(budget_s=600.0).complete is True
+    assert DEFAULT_BUDGET_S > 0
+
+
+def test_tracked_only_census_is_partial_and_blind_to_arrays() -> None:
+    holder = [np.ones(125_000)]
+    result = take_census(untracked=False)
+    assert result.complete is False
+    assert stat(result, "numpy.ndarray").bytes < 1_000_000
+    assert stat(result, "list").count > 0
+    del holder
+
+
+def test_cost_estimate_follows_the_last_census_of_the_same_kind() -> None:
+    result = take_census()
+    assert last_census_size() == result.tracked_objects
+    assert estimate_cost_s(result.tracked_objects) == pytest.approx(result.duration_s)
+    assert estimate_cost_s(2 * result.tracked_objects) == pytest.approx(2 * result.duration_s)
+    assert estimate_cost_s(0) == 0.0
+    cheap = take_census(untracked=False)
+    assert estimate_cost_s(cheap.tracked_objects, untracked=False) == pytest.approx(cheap.duration_s)
+    assert estimate_cost_s(result.tracked_objects) == pytest.approx(result.duration_s)
+    take_census(budget_s=0.0)  # counted nothing: teaches nothing
+    assert estimate_cost_s(result.tracked_objects) == pytest.approx(result.duration_s)
+
+
+# -- diff ------------------------------------------------------------------------
+
+
+def census_of(*stats: tuple[str, int, int]) -> CensusResult:
+    return CensusResult(taken_at=0.0, duration_s=0.0, tracked_objects=0, stats=tuple(TypeStat(*s) for s in stats))
+
+
+def test_diff_ranks_by_bytes_then_count_and_lists_only_growth() -> None:
+    prev = census_of(("a", 10, 1000), ("b", 10, 1000), ("c", 10, 1000), ("d", 10, 1000), ("e", 5, 50))
+    cur = census_of(
+        ("a", 11, 1100),  # +100 bytes
+        ("b", 30, 1100),  # +100 bytes, more objects: ranks before a
+        ("c", 9, 900),  # shrank
+        ("d", 10, 1000),  # unchanged
+        ("e", 6, 50),  # more objects, same bytes
+        ("new", 1, 5000),  # absent before
+    )
+    got = diff(prev, cur)
+    assert [g.type_name for g in got] == ["new", "b", "a", "e"]
+    assert got[0] == TypeGrowth("new", 1, 1, 5000, 5000)
+    assert got[1] == TypeGrowth("b", 30, 20, 1100, 100)
+    assert got[3] == TypeGrowth("e", 6, 1, 50, 0)
+
+
+def test_diff_keeps_the_current_order_on_ties_and_honours_top() -> None:
+    prev = census_of()
+    cur = census_of(("z", 1, 10), ("y", 1, 10), ("x", 1, 10), ("w", 1, 20))
+    assert [g.type_name for g in diff(prev, cur)] == ["w", "z", "y", "x"]
+    assert [g.type_name for g in diff(prev, cur, top=2)] == ["w", "z"]
+    assert diff(prev, cur, top=0) == ()
+
+
+def test_diff_without_a_previous_census_treats_everything_as_new() -> None:
+    cur = census_of(("a", 2, 20), ("b", 1, 30))
+    assert diff(None, cur) == (TypeGrowth("b", 1, 1, 30, 30), TypeGrowth("a", 2, 2, 20, 20))
+
+
+def test_diff_is_pure() -> None:
+    prev = census_of(("a", 1, 10))
+    cur = census_of(("a", 2, 20))
+    snapshot = (prev, cur)
+    assert diff(prev, cur) == diff(prev, cur)
+    assert (prev, cur) == snapshot
+
+
+def test_module_state_holds_only_numbers() -> None:
+    take_census()
+    assert all(isinstance(v, float) for v in census._last.values())
