@@ -429,6 +429,14 @@ class _Census:
             self.m_objs.extend(compress(objs[a : a + _PART], mask[a : a + _PART].tolist()))
 
     # -- walking on ------------------------------------------------------------
+    def untracked_referents(self, refs: list[Any]) -> None:
+        """Count the untracked objects among ``refs`` (emptied on the way), a slice at a time:
+        one container can hold a million references."""
+        while refs:
+            unt = list(filterfalse(_is_tracked, refs[-_PART * 4 :]))
+            del refs[-_PART * 4 :]
+            self.untracked_in_parts(unt)
+
     def untracked_in_parts(self, objs: list[Any]) -> None:
         """Feed ``untracked`` in parts, emptying ``objs`` so that no second list holds them."""
         while objs:
@@ -447,9 +455,7 @@ class _Census:
             del self.pending[-_PART:]
             refs = _get_referents(*batch)
             del batch
-            unt = list(filterfalse(_is_tracked, refs))
-            del refs
-            self.untracked_in_parts(unt)
+            self.untracked_referents(refs)
 
     def walk_arrays(self) -> None:
         """Visit bases kept alive only by views, and the items of object arrays."""
@@ -577,10 +583,7 @@ def _take_census(np: Any, budget_s: float | None, untracked: bool) -> CensusResu
                 continue
             refs = _get_referents(*chunk)
             del chunk
-            unt = list(filterfalse(_is_tracked, refs))
-            del refs
-            census.untracked(unt)
-            del unt
+            census.untracked_referents(refs)
             if len(census.pending) >= _PART:
                 census.walk_pending()
         census.walk_pending()
