@@ -127,28 +127,26 @@ def _c_sizeof(t: type) -> tuple[Callable[[Any], int], bool]:
     return _object_sizeof, not overridden
 
 
-def _ids(np: Any, objs: Iterable[Any], n: int) -> Any:
-    """``id`` of each of ``n`` objects, as a uint64 array.
+def _addresses(np: Any, arr: Any) -> Any:
+    """``id`` of each object in the object array ``arr``, as a uint64 array.
 
-    ``map(id, ...)`` allocates an int per object; an object array stores the very
-    pointers ``id`` returns, so its buffer is read instead (checked against ``id``
-    on first use; any surprise falls back to ``map(id, ...)`` for good).
+    ``map(id, ...)`` allocates an int per object; an object array's buffer holds the
+    very pointers ``id`` returns, so it is read instead (checked against ``id`` on
+    first use; any surprise falls back to ``map(id, ...)`` for good).
     """
-    if not isinstance(objs, list):
-        objs = list(objs)
+    n = len(arr)
     if _fast_ids[0] is not False and n:
         try:
-            arr = np.fromiter(objs, object, n)
             raw = (ctypes.c_char * (n * arr.itemsize)).from_address(arr.ctypes.data)
             out = np.frombuffer(raw, np.uintp).astype(np.uint64)
-            del raw, arr
+            del raw
             if _fast_ids[0] is None:
-                _fast_ids[0] = int(out[0]) == id(objs[0]) and int(out[-1]) == id(objs[-1])
+                _fast_ids[0] = int(out[0]) == id(arr[0]) and int(out[-1]) == id(arr[-1])
             if _fast_ids[0]:
                 return out
         except Exception:  # noqa: BLE001 - an unusual numpy or Python: take the slow road
             _fast_ids[0] = False
-    return np.fromiter(map(id, objs), np.uint64, n)
+    return np.fromiter(map(id, arr), np.uint64, n)
 
 
 def _single_owner_rc(np: Any) -> int:
@@ -268,10 +266,11 @@ class _Types:
         self.flags.append(flags)
         self.names.append(type_name(t))
 
-    def codes(self, ts: list[type], objs: Sequence[Any]) -> Any:
-        """Code of each object's type (``ts[i]`` is ``type(objs[i])``); registers new types."""
+    def codes(self, objs: Sequence[Any]) -> Any:
+        """Code of each object's type; registers types not seen before."""
         np = self.np
-        addr = _ids(np, ts, len(ts))
+        ts = np.fromiter(map(type, objs), object, len(objs))
+        addr = _addresses(np, ts)
         if len(self._addr):
             at = np.searchsorted(self._addr, addr)
             np.minimum(at, len(self._addr) - 1, out=at)
@@ -281,7 +280,8 @@ class _Types:
         for i in np.unique(addr, return_index=True)[1].tolist():
             if id(ts[i]) not in code_at:
                 self.add(ts[i], objs[i])
-        all_addr = _ids(np, self.types, len(self.types))
+        del ts
+        all_addr = _addresses(np, np.fromiter(self.types, object, len(self.types)))
         order = np.argsort(all_addr)
         self._addr = all_addr[order]
         self._addr_codes = order.astype(np.int32)
@@ -315,15 +315,18 @@ class _Census:
         return not self.complete
 
     # -- counting --------------------------------------------------------------
-    def account(self, codes: Any, objs: Sequence[Any]) -> None:
-        """Add objects, each exactly once, to the per-type count and bytes."""
+    def account(self, codes: Any, objs: Sequence[Any], only: Any = None) -> None:
+        """Add objects (those where ``only`` is True, if given), each exactly once, to the
+        per-type count and bytes."""
         np = self.np
         k = len(self.t)
         if k > len(self.count):
             self.count = np.concatenate([self.count, np.zeros(k - len(self.count), np.int64)])
             self.var_bytes.extend([0] * (k - len(self.var_bytes)))
-        self.count += np.bincount(codes, minlength=k)
+        self.count += np.bincount(codes if only is None else codes[only], minlength=k)
         var = self.t.var_array()[codes]
+        if only is not None:
+            var &= only
         if not var.any():
             return
         # Group the variable-size objects by type, then one C-level sum per group.
@@ -346,9 +349,7 @@ class _Census:
 
     def tracked(self, chunk: list[Any]) -> None:
         """Tracked objects: each is listed once by ``gc.get_objects()``."""
-        ts = list(map(type, chunk))
-        codes = self.t.codes(ts, chunk)
-        del ts
+        codes = self.t.codes(chunk)
         self.account(codes, chunk)
         flags = self.t.flags_array()[codes] & (_F_NDARRAY | _F_ARROW)
         if flags.any():  # rare among tracked objects: ndarray subclasses, pyarrow objects
@@ -363,24 +364,25 @@ class _Census:
         if not n:
             return
         single = np.fromiter(map(_getrefcount, objs), np.int64, n) == self.single_rc
+        codes = self.t.codes(objs)
+        flags = self.t.flags_array()[codes]
         if single.all():
-            singles = objs
+            self.account(codes, objs)
         else:
             # A single owner means found exactly once. Shared ones are recorded by id,
             # one per chunk, and counted at the end once the duplicates are gone.
             shared = ~single
             mpos = np.flatnonzero(shared)
-            ids = _ids(np, compress(objs, shared.tolist()), len(mpos))
+            marr = np.fromiter(compress(objs, shared.tolist()), object, len(mpos))
+            ids = _addresses(np, marr)
             keep = _first_of_each(np, ids)
-            mobjs = list(_pick(objs, mpos[keep].tolist()))
-            singles = list(compress(objs, single.tolist()))
-            mcodes = self.t.codes(list(map(type, mobjs)), mobjs)
+            mobjs = marr[keep].tolist()
+            del marr
+            mcodes = codes[mpos[keep]]
             self.m_ids.append(ids[keep])
             self.m_codes.append(mcodes)
             self.m_objs.extend(mobjs)
-            if len(self.m_objs) > _CONSOLIDATE:
-                self.consolidate()
-            mflags = self.t.flags_array()[mcodes]
+            mflags = flags[mpos[keep]]
             if mflags.any():
                 seen = self.seen_special
                 for o in compress(mobjs, mflags.astype(bool).tolist()):
@@ -388,20 +390,19 @@ class _Census:
                         seen.add(id(o))
                         self.queue_special(o)
             del mobjs
-        if not singles:
-            return
-        codes = self.t.codes(list(map(type, singles)), singles)
-        self.account(codes, singles)
-        flags = self.t.flags_array()[codes]
+            if len(self.m_objs) > _CONSOLIDATE:
+                self.consolidate()
+            self.account(codes, objs, single)
+            flags[shared] = 0
         if flags.any():
             # Untracked tuples and dicts with one owner are common (records of atoms):
             # queue them wholesale; arrays and Arrow objects go one by one.
             plain = flags == _F_CONTAINER
             if plain.any():
-                self.pending.extend(compress(singles, plain.tolist()))
+                self.pending.extend(compress(objs, plain.tolist()))
                 flags[plain] = 0
             if flags.any():
-                for o in compress(singles, flags.astype(bool).tolist()):
+                for o in compress(objs, flags.astype(bool).tolist()):
                     self.queue_special(o)
 
     def queue_special(self, o: Any) -> None:

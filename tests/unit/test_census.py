@@ -166,6 +166,26 @@ def test_a_shared_buffer_is_counted_once() -> None:
     del holders
 
 
+@pytest.mark.parametrize("small_steps", [False, True])
+def test_a_shared_untracked_container_is_walked_once(monkeypatch: pytest.MonkeyPatch, small_steps: bool) -> None:
+    if small_steps:  # many chunks and many walks: sharing across steps must still count once
+        monkeypatch.setattr(census, "_CHUNK", 256)
+        monkeypatch.setattr(census, "_PART", 256)
+    shared = tuple([Decimal(1) / 7, "x"])
+    singles = [tuple([Decimal(i) / 3, "y"]) for i in range(2000)]
+    gc.collect()  # lets the collector untrack the tuples of atoms
+    assert not gc.is_tracked(shared) and not gc.is_tracked(singles[0])
+    before = take_census()
+    holders = [[shared, singles[i % 2000]] for i in range(20_000)]  # spread over the heap
+    del shared, singles
+    after = take_census()
+    assert delta(before, after, "decimal.Decimal")[0] == 0  # the same objects, held elsewhere
+    holders.clear()
+    gone = take_census()
+    assert delta(gone, after, "decimal.Decimal")[0] == 2001
+    del holders
+
+
 def test_items_of_object_arrays_are_counted_once() -> None:
     before = take_census()
     arr = np.array([Decimal(i) / 3 for i in range(3000)], dtype=object)
