@@ -1,0 +1,308 @@
+"""Census cost against its floor and objgraph, on heaps of 100k, 1M and 3M tracked objects.
+
+One process, one heap grown step by step; at each size every method runs ``--repeat``
+times, interleaved, and the table shows median, min and max:
+
+- ``gc.get_objects()`` alone: the floor of any census;
+- ``Counter(map(type, gc.get_objects()))``: counting types in C, no bytes;
+- ``objgraph.typestats()`` and ``objgraph.growth()`` (the latter runs ``gc.collect()``);
+- reaching untracked objects: ``gc.get_referents`` of every tracked object, filtered by
+  ``gc.is_tracked``; the floor of any census that sees numpy arrays, bytes and str;
+- ``take_census()`` (full) and ``take_census(untracked=False)`` (tracked objects only).
+
+Then, on the heap closest to 1M tracked objects, the longest pause another thread sees
+(a heartbeat thread's largest gap: how long it waited for the GIL) while a census with
+``DEFAULT_BUDGET_S`` runs, beside the same for a full census, typestats and
+``gc.get_objects()``.
+
+The heap mimics an app's data: dicts of atoms (records), instances with a list
+attribute, named tuples, closures, lists of floats, tuples and sets of str, and a numpy
+array every thousand items; a collection settles it before measuring.
+
+    python benchmarks/bench_census.py [--sizes 100000,1000000,3000000] [--repeat 3] [--quick] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+import time
+from collections import Counter, namedtuple
+from collections.abc import Callable
+from itertools import filterfalse
+from pathlib import Path
+from typing import Any
+
+import _benchutil as bu
+import numpy as np
+import objgraph
+
+from st_memwatch.core.census import DEFAULT_BUDGET_S, take_census
+
+NAME = "bench_census"
+TITLE = "Census cost vs objgraph"
+Point = namedtuple("Point", "x y label")
+
+
+class Item:
+    def __init__(self, i: int) -> None:
+        self.id = i
+        self.name = f"item-{i}"
+        self.price = i * 1.25
+        self.tags = ["a", f"t{i % 97}"]
+
+
+def make_handler(i: int) -> Callable[[int], int]:
+    def handler(event: int, _i: int = i) -> int:
+        return event + _i
+
+    return handler
+
+
+class Heap:
+    """A list that grows by app-like items until ``gc.get_objects()`` reaches a size."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self.k = 0
+
+    def add(self, count: int) -> None:
+        out = self.items
+        for k in range(self.k, self.k + count):
+            r = k % 10
+            if r < 3:
+                out.append({"id": k, "user": f"user{k}", "score": k * 0.1, "ok": True})
+            elif r < 5:
+                out.append(Item(k))
+            elif r < 6:
+                out.append(Point(k * 0.5, k * 2.0, f"p{k}"))
+            elif r < 7:
+                out.append(make_handler(k))
+            elif r < 8:
+                out.append([k * 0.5 + j for j in range(4)])
+            elif r < 9:
+                out.append((f"k{k}", k, None))
+            else:
+                out.append({f"s{k}", f"s{k + 1}"})
+            if k % 1000 == 999:
+                out.append(np.full(1000, float(k)))
+        self.k += count
+
+    def grow_to(self, target: int) -> int:
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            tracked = len(gc.get_objects())
+            while tracked < target:
+                # about 0.75 tracked objects per item; aim a little short, then re-count
+                self.add(max(1000, int((target - tracked) / 0.75 * 0.9)))
+                tracked = len(gc.get_objects())
+        finally:
+            if was:
+                gc.enable()
+        gc.collect()  # settle: untrack tuples of atoms, as an app's heap is between runs
+        return len(gc.get_objects())
+
+
+def reach_untracked() -> int:
+    """Every untracked object one hop from a tracked one, unfiltered: the census's floor."""
+    objs = gc.get_objects()
+    found = 0
+    for a in range(0, len(objs), 4096):
+        refs = gc.get_referents(*objs[a : a + 4096])
+        found += len(list(filterfalse(gc.is_tracked, refs)))
+    return found
+
+
+def referents_per_tracked() -> float:
+    objs = gc.get_objects()
+    refs = sum(len(gc.get_referents(*objs[a : a + 4096])) for a in range(0, len(objs), 4096))
+    return refs / max(len(objs), 1)
+
+
+METHODS: list[tuple[str, str, Callable[[], object]]] = [
+    ("floor", "gc.get_objects() (floor)", gc.get_objects),
+    ("counter", "Counter(map(type, get_objects()))", lambda: Counter(map(type, gc.get_objects()))),
+    ("typestats", "objgraph.typestats()", objgraph.typestats),
+    ("growth", "objgraph.growth() (runs gc.collect)", lambda: objgraph.growth(limit=10)),
+    ("reach", "reach untracked objects (floor)", reach_untracked),
+    ("census", "take_census()", take_census),
+    ("census_tracked_only", "take_census(untracked=False)", lambda: take_census(untracked=False)),
+]
+
+
+def longest_pause(fn: Callable[[], object]) -> tuple[float, float, object]:
+    """(largest gap a heartbeat thread saw, wall time of fn, its result)."""
+    worst = [0.0]
+    stop = threading.Event()
+
+    def beat() -> None:
+        last = time.perf_counter()
+        while not stop.is_set():
+            time.sleep(0.0002)
+            now = time.perf_counter()
+            worst[0] = max(worst[0], now - last)
+            last = now
+
+    th = threading.Thread(target=beat, daemon=True)
+    th.start()
+    time.sleep(0.05)
+    worst[0] = 0.0
+    t0 = time.perf_counter()
+    result = fn()
+    took = time.perf_counter() - t0
+    time.sleep(0.01)
+    stop.set()
+    th.join()
+    return worst[0], took, result
+
+
+def main() -> int:
+    p = bu.parser(__doc__.splitlines()[0])
+    p.add_argument("--sizes", default="100000,1000000,3000000", help="tracked-object counts, comma-separated")
+    p.add_argument("--repeat", type=int, default=3, help="runs of each method at each size")
+    p.add_argument("--json", type=Path, default=None, help=f"where the JSON goes (default: <results-dir>/{NAME}.json)")
+    args = p.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    repeat = max(args.repeat, 1)
+    if args.quick:
+        sizes, repeat = [60_000], 1
+    sizes.sort()
+    t_start = time.perf_counter()
+    objgraph.growth(limit=10)  # its first call only records the baseline
+    take_census()  # warm imports and first-use checks
+    heap = Heap()
+    rows: list[dict[str, Any]] = []
+    per_size: dict[int, dict[str, Any]] = {}
+    for target in sizes:
+        tracked = heap.grow_to(target)
+        rpt = referents_per_tracked()
+        census = take_census()
+        counted = sum(s.count for s in census.stats)
+        runs: dict[str, list[float]] = {key: [] for key, _, _ in METHODS}
+        for _ in range(repeat):
+            for key, _, fn in METHODS:
+                t0 = time.perf_counter()
+                fn()
+                runs[key].append(time.perf_counter() - t0)
+        typestats_med = bu.median(runs["typestats"])
+        table_rows = []
+        for key, label, _ in METHODS:
+            med, lo, hi = bu.spread(runs[key])
+            ratio = med / typestats_med if typestats_med else float("nan")
+            rows.append(
+                {
+                    "size": target,
+                    "tracked_objects": tracked,
+                    "referents_per_tracked": rpt,
+                    "objects_counted": counted,
+                    "method": key,
+                    "label": label,
+                    "median_ms": med * 1e3,
+                    "min_ms": lo * 1e3,
+                    "max_ms": hi * 1e3,
+                    "runs_ms": [r * 1e3 for r in runs[key]],
+                    "x_typestats": ratio,
+                }
+            )
+            table_rows.append([label, med * 1e3, lo * 1e3, hi * 1e3, f"{ratio:.2f}x"])
+        per_size[target] = {"tracked": tracked, "runs": runs}
+        print(
+            bu.table(
+                ["method", "median ms", "min ms", "max ms", "vs typestats"],
+                table_rows,
+                title=(
+                    f"\n{TITLE}: {tracked:,} tracked objects, {rpt:.1f} referents each, "
+                    f"{counted:,} objects counted by the census; {repeat} run(s) each"
+                ),
+            ),
+            flush=True,
+        )
+
+    # Pauses on the heap closest to 1M tracked objects (the heap only grows: rebuild it).
+    pause_size = min(sizes, key=lambda s: abs(s - 1_000_000))
+    del heap
+    gc.collect()
+    heap = Heap()
+    tracked = heap.grow_to(pause_size)
+    pauses: dict[str, dict[str, Any]] = {}
+    for key, fn in [
+        ("census_default_budget", lambda: take_census(DEFAULT_BUDGET_S)),
+        ("census_full", take_census),
+        ("census_tracked_only", lambda: take_census(untracked=False)),
+        ("typestats", objgraph.typestats),
+        ("floor", gc.get_objects),
+    ]:
+        gap, took, result = longest_pause(fn)
+        pauses[key] = {"longest_pause_ms": gap * 1e3, "wall_ms": took * 1e3}
+        if key.startswith("census"):
+            pauses[key]["complete"] = bool(getattr(result, "complete", False))
+    print(
+        bu.table(
+            ["what runs", "longest pause ms", "wall ms", "complete"],
+            [[k, v["longest_pause_ms"], v["wall_ms"], v.get("complete", "")] for k, v in pauses.items()],
+            title=(
+                f"\nLongest pause another thread sees, {tracked:,} tracked objects "
+                f"(switch interval {sys.getswitchinterval() * 1e3:.0f} ms, default budget {DEFAULT_BUDGET_S} s)"
+            ),
+        )
+    )
+
+    ratio_size = min(per_size, key=lambda s: abs(s - 1_000_000))
+    med = {k: bu.median(v) for k, v in per_size[ratio_size]["runs"].items()}
+    ratios = {
+        str(s): {
+            "tracked_objects": d["tracked"],
+            "census_vs_typestats": bu.median(d["runs"]["census"]) / bu.median(d["runs"]["typestats"]),
+            "tracked_only_vs_typestats": bu.median(d["runs"]["census_tracked_only"])
+            / bu.median(d["runs"]["typestats"]),
+            "reach_vs_typestats": bu.median(d["runs"]["reach"]) / bu.median(d["runs"]["typestats"]),
+        }
+        for s, d in per_size.items()
+    }
+    at = f"{per_size[ratio_size]['tracked']:,} tracked"
+    budgets = [
+        bu.budget(f"full census / typestats at {at}", med["census"] / med["typestats"], 1.0, "x"),
+        bu.budget(f"tracked-only census / typestats at {at}", med["census_tracked_only"] / med["typestats"], 1.0, "x"),
+        bu.budget(
+            f"longest pause, census with the default budget, {tracked:,} tracked",
+            pauses["census_default_budget"]["longest_pause_ms"],
+            pauses["floor"]["longest_pause_ms"] + 10.0,
+            "ms",
+            note="gc.get_objects() alone pauses this long, plus 10 ms",
+        ),
+        bu.budget(
+            f"wall time, census with the default budget ({DEFAULT_BUDGET_S} s), {tracked:,} tracked",
+            pauses["census_default_budget"]["wall_ms"],
+            DEFAULT_BUDGET_S * 1e3 * 1.2,
+            "ms",
+            note="the budget plus 20% for the work after the cut",
+        ),
+    ]
+    bu.print_budgets(budgets)
+    if args.json is not None:
+        args.results_dir = args.json.parent
+    path = bu.write_result(
+        NAME,
+        args,
+        {
+            "sizes": sizes,
+            "repeat": repeat,
+            "default_budget_s": DEFAULT_BUDGET_S,
+            "switch_interval_s": sys.getswitchinterval(),
+        },
+        rows,
+        budgets,
+        ratios=ratios,
+        pause={"tracked_objects": tracked, **pauses},
+        elapsed_s=time.perf_counter() - t_start,
+    )
+    if args.json is not None and path != args.json:
+        path.replace(args.json)
+        print(f"moved to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
