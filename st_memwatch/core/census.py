@@ -14,9 +14,10 @@ Why it is built this way:
   whole of ``objgraph.typestats()``.
 * De-duplication by ``id`` is the dearest step, so it is skipped for objects that
   can only be reached once: an untracked object whose reference count shows a
-  single owner is counted on the spot; only shared ones are sorted by id. Ids are
-  read from an object array's pointer buffer, which holds exactly what ``id``
-  returns, without allocating an int per object.
+  single owner (the count that means so is measured on a probe, not assumed) is
+  counted on the spot; only shared ones are sorted by id. Ids are read from an
+  object array's pointer buffer, which holds exactly what ``id`` returns, without
+  allocating an int per object.
 * Sizes come from the type's own C-level ``__sizeof__`` plus the header that
   ``sys.getsizeof`` adds. Types whose instances all have one size are sized once;
   the others are grouped by type and summed per group. Python-level ``__sizeof__``
@@ -28,7 +29,9 @@ Why it is built this way:
   objects (pandas' default string storage) are counted once per buffer.
 * Work is cut into chunks so that no single C call holds the GIL long (the
   server thread keeps answering) and so that the time budget can stop the census
-  between chunks; a census cut short says so (``complete=False``). Automatic
+  between chunks; a census cut short says so (``complete=False``). What cannot be
+  cut: ``gc.get_objects()`` itself, and ``gc.get_referents`` of one huge container
+  (about as long as ``gc.get_objects()`` for a list of that many items). Automatic
   collection is paused meanwhile, never triggered: a collection could untrack a
   tuple already counted as tracked and make it count twice.
 * Type keys are ``module.QualName`` (``builtins`` dropped), so the same class
@@ -40,9 +43,10 @@ Why it is built this way:
   cheap census (tracked objects only, with their bytes) for callers that cannot
   afford the full one; it reports ``complete=False`` because figures are partial.
 * ``estimate_cost_s`` uses the cost per tracked object this process paid in its
-  last full census (heaps differ a lot in untracked objects per tracked one),
-  seeded by the benchmark. Its input is the previous census's size: counting the
-  heap to decide whether to count it would cost a fifth of a census.
+  last census of the same kind, even one cut short (heaps differ a lot in
+  untracked objects per tracked one), seeded by the benchmark. Its input is the
+  previous census's size: ``len(gc.get_objects())`` is the census's own floor and
+  its longest pause, too dear to pay twice just to decide.
 """
 
 from __future__ import annotations
