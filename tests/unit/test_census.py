@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 import os
 import subprocess
 import sys
@@ -348,6 +349,27 @@ def test_a_zero_budget_returns_an_incomplete_census() -> None:
     assert result.complete is False
     assert result.tracked_objects > 0
     assert take_census().complete is True
+
+
+def test_a_budget_that_runs_out_among_untracked_objects_keeps_only_tracked_figures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    holder = [np.ones(125_000), b"b" * 100_000, "s" * 100_000]
+    real = census._Census.untracked_referents
+
+    def then_out_of_time(self: Any, refs: list[Any]) -> None:
+        real(self, refs)
+        self.deadline = -math.inf  # the budget runs out after the first chunk of referents
+
+    monkeypatch.setattr(census._Census, "untracked_referents", then_out_of_time)
+    cut = take_census(budget_s=60.0)
+    monkeypatch.undo()
+    cheap = take_census(untracked=False)
+    assert cut.complete is False
+    for name in ("str", "bytes", "numpy.ndarray", "float"):
+        assert stat(cut, name) == stat(cheap, name) == TypeStat(name, 0, 0)
+    assert stat(cut, "function").count == stat(cheap, "function").count > 0
+    del holder
 
 
 def test_a_generous_budget_completes() -> None:
