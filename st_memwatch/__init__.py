@@ -67,6 +67,7 @@ def snapshot() -> Snapshot:
     True
     """
     monitor = _get_monitor()
+    monitor.flush()
     if monitor.cache_reader is not None:
         monitor.refresh_sizes("", with_session=False)  # cache figures are throttled in the app; read them fresh
     return monitor.snapshot()

@@ -55,9 +55,13 @@ class RunRecord:
         return self.rss_after - self.rss_before
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["delta"] = self.delta
+        # A plain loop: ``asdict`` deep-copies and is ~12x slower, which shows at 10k runs.
+        out = {name: getattr(self, name) for name in _RUN_FIELDS}
+        out["delta"] = self.rss_after - self.rss_before
         return out
+
+
+_RUN_FIELDS = tuple(RunRecord.__dataclass_fields__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +216,9 @@ class Snapshot:
     leak: bool = False
     notes: tuple[str, ...] = field(default=())
     census_note: str = ""
+    # Live bytes the last census found: the Python-heap figure beside RSS, so that
+    # RSS kept by the allocator after a free is told apart from objects still alive.
+    python_heap: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable data (numbers, names and short strings)."""
@@ -233,6 +240,7 @@ class Snapshot:
             "leak": self.leak,
             "notes": list(self.notes),
             "census_note": self.census_note,
+            "python_heap": self.python_heap,
         })
 
 

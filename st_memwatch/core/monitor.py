@@ -6,25 +6,34 @@ sessions call ``panel()``, there is one sampler thread and one history; each
 session reads its own view of it. Collectors that need Streamlit (cache and
 session sizes) are injected by the bridge, so this module stays pure.
 
-Expensive work (a census, deep sizes) is throttled to a small share of wall time
-(``Throttle``): it never runs on every rerun of a busy app, and the panel says
-when a census was skipped.
+Nothing slow runs on the script thread. A run's end only files its record and
+marks the figures stale; the sampler thread then refits the trend and suspects,
+and runs the census and cache sizes, while no script is running (so it adds no
+time to any rerun and its temporaries never count in a run's peak). The census
+and sizes are also throttled to a small share of wall time (``Throttle``), and
+the panel says when a census was skipped. ``check`` (``census_every_run``) and a
+monitor without a sampler do all of it at the run's end instead, in order.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
 
 from st_memwatch.core import analysis, probes
 from st_memwatch.core.limits import ENV_VAR, resolve_limit
 from st_memwatch.core.models import (
     CacheUsage,
     CensusResult,
+    ContainerUsage,
     Limit,
     MeasuredBy,
     RunKind,
@@ -43,6 +52,12 @@ from st_memwatch.core.sampler import SampleHistory, Sampler
 CacheReader = Callable[[float], tuple[list[CacheUsage], list[str]]]
 SessionReader = Callable[[str, float], SessionUsage | None]
 LIMIT_TTL_S = 30.0
+_OWN_PREFIX = "st_memwatch."  # our own types are not the app's suspects
+# Background work waits for a moment with no script running, but not for ever:
+# an app whose sessions keep it busy still gets fresh figures.
+ANALYSIS_MAX_WAIT_S = 1.0
+CENSUS_MAX_WAIT_S = 10.0
+CONTAINER_EVERY_S = 1.0
 
 
 @dataclass(slots=True)
@@ -77,22 +92,44 @@ class Settings:
     throttle_min_interval_s: float = 1.0
 
 
-@dataclass(slots=True)
 class _Series:
-    """Bounded per-name series of (run number, count, bytes) for suspects."""
+    """Bounded per-name series of (run number, count, bytes), one small int64 ring each.
 
-    window: int
-    data: dict[tuple[SuspectKind, str], deque[analysis.Point]] = field(default_factory=dict)
+    A ring costs ~1 KB per name where tuples of boxed numbers cost ~4 KB, and
+    it adds no objects of its own to the census it records.
+    """
+
+    __slots__ = ("window", "data")
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.data: dict[tuple[SuspectKind, str], list] = {}  # key -> [ring (window, 3), appended]
 
     def add(self, kind: SuspectKind, name: str, x: float, count: int, size: int) -> None:
-        q = self.data.get((kind, name))
-        if q is None:
-            q = self.data[(kind, name)] = deque(maxlen=self.window)
-        q.append((x, count, size))
+        entry = self.data.get((kind, name))
+        if entry is None:
+            entry = self.data[(kind, sys.intern(name))] = [np.zeros((self.window, 3), dtype=np.int64), 0]
+        entry[0][entry[1] % self.window] = (int(x), count, size)
+        entry[1] += 1
+
+    def points(self, kind: SuspectKind, name: str) -> list[analysis.Point]:
+        entry = self.data.get((kind, name))
+        return [] if entry is None else self._ordered(entry)
+
+    def _ordered(self, entry: list) -> list[analysis.Point]:
+        ring, n = entry
+        rows = ring[:n] if n <= self.window else np.roll(ring, -(n % self.window), axis=0)
+        return [(float(x), int(c), int(b)) for x, c, b in rows.tolist()]
+
+    def all_points(self) -> dict[tuple[SuspectKind, str], tuple[analysis.Point, ...]]:
+        return {key: tuple(self._ordered(entry)) for key, entry in self.data.items()}
 
     def prune(self, kind: SuspectKind, keep: set[str]) -> None:
         for key in [k for k in self.data if k[0] == kind and k[1] not in keep]:
             del self.data[key]
+
+    def nbytes(self) -> int:
+        return sum(entry[0].nbytes for entry in self.data.values())
 
 
 class Monitor:
@@ -119,7 +156,9 @@ class Monitor:
         self.mode: MeasuredBy = "hooks"
         self.notes: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.RLock()
+        self._work_lock = threading.Lock()  # one catch-up at a time (sampler thread or flush)
         self._series = _Series(self.settings.series_window)
+        self._series_dirty = False  # session_state points filed since the last fit
         self._census_throttle = Throttle(self.settings.throttle_duty, self.settings.throttle_min_interval_s)
         self._sizes_throttle = Throttle(self.settings.throttle_duty, self.settings.throttle_min_interval_s)
         self.last_census: CensusResult | None = None
@@ -138,15 +177,66 @@ class Monitor:
         self.trend: Trend | None = None
         self.rss_leak: tuple[bool, float, float] = (False, 0.0, 0.0)
         self.suspects: tuple[Suspect, ...] = ()
+        self.python_heap: int | None = None
+        self.container: ContainerUsage | None = None
+        self._container_at = float("-inf")
+        # Work the sampler thread owes: refits since a run ended, at run number _pending_x.
+        self._stale_since: float | None = None
+        self._heavy_since: float | None = None  # census / cache sizes owed since (busy apps)
+        self._pending_x = 0.0
+        self._session_throttle = Throttle(self.settings.throttle_duty, max(5.0, self.settings.throttle_min_interval_s))
         self.sampler = Sampler(self._sample, self.settings.sample_interval_s)
         if start_sampler:
             self.sampler.start()
 
+    @property
+    def _inline(self) -> bool:
+        """Do the run-end work on the script thread: in ``check``, or with no sampler to hand it to."""
+        return self.settings.census_every_run or not self.sampler.running
+
     # -- feeding -------------------------------------------------------------------
     def _sample(self) -> None:
+        now = self._clock()
         value = self._rss()
-        self.history.add(self._clock(), value)
+        self.history.add(now, value)
         self.recorder.note_sample(value)
+        if now - self._container_at >= CONTAINER_EVERY_S:
+            self._container_at = now
+            self.container = probes.container_usage()
+        if self._stale_since is not None:
+            self._catch_up(now)
+
+    def _catch_up(self, now: float) -> None:
+        """On the sampler thread: refit, and census / sizes when due, preferably between runs."""
+        stale_since = self._stale_since
+        if stale_since is None:
+            return
+        idle = self.recorder.active_count() == 0
+        waited = now - stale_since
+        if not idle and waited < ANALYSIS_MAX_WAIT_S:
+            return
+        heavy_since = self._heavy_since if self._heavy_since is not None else now
+        self._owed_work(heavy=idle or now - heavy_since >= CENSUS_MAX_WAIT_S)
+
+    def flush(self) -> None:
+        """Do now whatever the sampler thread still owes, so a snapshot is as of now."""
+        if self._stale_since is not None:
+            self._owed_work(heavy=True, wait=True)
+
+    def _owed_work(self, heavy: bool, wait: bool = False) -> None:
+        if not self._work_lock.acquire(blocking=wait):
+            return  # the other thread is doing it
+        try:
+            if self._stale_since is None:
+                return
+            self._stale_since = None
+            changed = False
+            if heavy:
+                self._heavy_since = None
+                changed = self._run_due_work(self._pending_x, with_session=False)
+            self._analyse_safely(series_changed=changed or self._series_dirty)
+        finally:
+            self._work_lock.release()
 
     def note(self, text: str) -> None:
         """Keep a short, specific problem line for the panel (bounded, de-duplicated)."""
@@ -168,17 +258,35 @@ class Monitor:
             self.runs_total += 1
             x = float(self.runs_total)
         self.history.add(record.started_at + record.duration_s, record.rss_after)
-        self._after_run(record.session, x)
-        try:
-            self._analyse()
-        except Exception as exc:
-            self.note(f"analysis failed: {type(exc).__name__}: {exc}")
+        if self._inline:
+            changed = self._run_due_work(x, session=record.session)
+            self._analyse_safely(series_changed=changed or self._series_dirty)
+            return record
+        # session_state is only reachable from the script thread everywhere (AppTest
+        # has no session manager), so its size is read here, rarely and in a bounded time.
+        now = self._clock()
+        if self.session_reader is not None and self._session_throttle.due(now):
+            t0 = time.perf_counter()
+            self._read_session(record.session, x)
+            self._session_throttle.done(now, time.perf_counter() - t0)
+        self._pending_x = x
+        if self._stale_since is None:
+            self._stale_since = now
+        if self._heavy_since is None:
+            self._heavy_since = now
+        self.sampler.wake()
         return record
 
     def _recent_runs(self) -> list[RunRecord]:
         with self._lock:
             n = len(self.runs)
             return [self.runs[i] for i in range(max(0, n - 2 * self.settings.series_window), n)]
+
+    def _analyse_safely(self, series_changed: bool) -> None:
+        try:
+            self._analyse(series_changed)
+        except Exception as exc:
+            self.note(f"analysis failed: {type(exc).__name__}: {exc}")
 
     def _analyse(self, series_changed: bool = True) -> None:
         """Recompute trend and suspects when figures change, so a snapshot only reads them."""
@@ -189,46 +297,55 @@ class Monitor:
         suspects = self.suspects
         if series_changed:
             with self._lock:
-                series = {k: tuple(v) for k, v in self._series.data.items()}
+                series = self._series.all_points()
                 caches = {c.function: c for c in self.caches}
+                self._series_dirty = False
             suspects = analysis.find_suspects(series, caches)
         with self._lock:
             self.trend, self.rss_leak, self.suspects = trend, rss_leak, suspects
 
-    def _after_run(self, session: str, x: float) -> None:
-        """Census and sizes when due; each failure becomes a note, never an exception."""
+    def _run_due_work(self, x: float, session: str | None = None, with_session: bool = True) -> bool:
+        """Census and sizes when due; each failure becomes a note, never an exception.
+
+        Returns whether any per-name series got new points.
+        """
         now = self._clock()
+        changed = False
         if self.settings.census_every_run or self._census_throttle.due(now):
             try:
-                self._run_census(x)
+                changed |= self._run_census(x)
             except Exception as exc:
                 self._census_throttle.done(now, 0.0)
                 self.note(f"census failed: {type(exc).__name__}: {exc}")
         if self.settings.census_every_run or self._sizes_throttle.due(now):
             t0 = time.perf_counter()
             try:
-                self._read_sizes(session, x)
+                changed |= self._read_caches(x)
+                if with_session and session is not None:
+                    changed |= self._read_session(session, x)
             except Exception as exc:
                 self.note(f"cache/session sizes failed: {type(exc).__name__}: {exc}")
             self._sizes_throttle.done(self._clock(), time.perf_counter() - t0)
+        return changed
 
-    def _run_census(self, x: float) -> None:
+    def _run_census(self, x: float) -> bool:
         from st_memwatch.core import census  # deferred: the census module is only needed once runs happen
 
         budget = None if self.settings.census_every_run else self.settings.census_budget_s
         if budget is not None and self.last_census is not None:
             estimate = census.estimate_cost_s(self.last_census.tracked_objects)
             if estimate > budget * 4:
+                # Too big to finish in the budget: a tracked-only census gives comparable
+                # counts and bytes at a fraction of the cost, so the suspects stay fresh.
                 self.census_note = (
-                    f"census skipped: ~{self.last_census.tracked_objects:,} objects would take "
-                    f"~{estimate * 1000:.0f} ms (budget {budget * 1000:.0f} ms); spaced out instead"
+                    f"full census skipped: ~{self.last_census.tracked_objects:,} objects would take "
+                    f"~{estimate * 1000:.0f} ms (budget {budget * 1000:.0f} ms); counting gc-tracked objects only"
                 )
-                self._census_throttle.done(self._clock(), estimate)
-                return
-        t0 = time.perf_counter()
-        result = census.take_census(budget)
-        cost = time.perf_counter() - t0
-        self._census_throttle.done(self._clock(), cost)
+                return self._record_census(census.take_census(budget, untracked=False), x, census, partial_note=True)
+        return self._record_census(census.take_census(budget), x, census)
+
+    def _record_census(self, result: CensusResult, x: float, census: Any, partial_note: bool = False) -> bool:
+        self._census_throttle.done(self._clock(), result.duration_s)
         with self._lock:
             previous = self.last_census
             self.last_census = result
@@ -237,57 +354,67 @@ class Monitor:
             total = 0
             for stat in result.stats:
                 total += stat.bytes
-                self._series.add("type", stat.type_name, x, stat.count, stat.bytes)
+                if not stat.type_name.startswith(_OWN_PREFIX):
+                    self._series.add("type", stat.type_name, x, stat.count, stat.bytes)
             self.heap_totals.append((x, total))
+            self.python_heap = total
             self._series.prune("type", {s.type_name for s in result.stats})
-            state = "complete" if result.complete else "partial (time budget reached)"
-            self.census_note = f"census of {result.tracked_objects:,} objects in {cost * 1000:.0f} ms, {state}"
+            if not partial_note:
+                state = "complete" if result.complete else "partial (time budget reached)"
+                self.census_note = f"census of {result.tracked_objects:,} objects in {result.duration_s * 1000:.0f} ms, {state}"
+        return True
 
-    def _read_sizes(self, session: str, x: float, with_session: bool = True) -> None:
-        budget = self.settings.sizes_budget_s
-        if self.cache_reader is not None:
-            try:
-                caches, problems = self.cache_reader(budget)
-            except Exception as exc:  # the bridge guards itself; this is the last line
-                caches, problems = [], [f"cache sizes unavailable: {type(exc).__name__}: {exc}"]
-            for problem in problems:
-                self.note(problem)
-            with self._lock:
-                marked = []
-                for cache in caches:
-                    self._series.add("cache", cache.function, x, cache.entries, cache.bytes or 0)
-                    points = self._series.data[("cache", cache.function)]
-                    entries = [p[1] for p in points]
-                    growing = len(entries) >= 3 and analysis.steady_share(entries[-6:]) >= 0.5 and entries[-1] > entries[0]
-                    marked.append(replace(cache, growing=growing))
-                self._series.prune("cache", {c.function for c in caches})
-                self.caches = tuple(marked)
-        if with_session and self.session_reader is not None:
-            try:
-                usage = self.session_reader(session, budget)
-            except Exception as exc:
-                usage = None
-                self.note(f"session_state size unavailable: {type(exc).__name__}: {exc}")
-            if usage is not None:
-                with self._lock:
-                    self.sessions[session] = usage
-                    while len(self.sessions) > 200:
-                        self.sessions.pop(next(iter(self.sessions)))
-                    for key, size in usage.largest_keys:
-                        self._series.add("session_state", key, x, 1, size)
+    def _read_caches(self, x: float) -> bool:
+        if self.cache_reader is None:
+            return False
+        try:
+            caches, problems = self.cache_reader(self.settings.sizes_budget_s)
+        except Exception as exc:  # the bridge guards itself; this is the last line
+            caches, problems = [], [f"cache sizes unavailable: {type(exc).__name__}: {exc}"]
+        for problem in problems:
+            self.note(problem)
+        with self._lock:
+            marked = []
+            for cache in caches:
+                self._series.add("cache", cache.function, x, cache.entries, cache.bytes or 0)
+                entries = [p[1] for p in self._series.points("cache", cache.function)]
+                growing = len(entries) >= 3 and analysis.steady_share(entries[-6:]) >= 0.5 and entries[-1] > entries[0]
+                marked.append(replace(cache, growing=growing))
+            self._series.prune("cache", {c.function for c in caches})
+            self.caches = tuple(marked)
+        return True
+
+    def _read_session(self, session: str, x: float) -> bool:
+        if self.session_reader is None:
+            return False
+        try:
+            usage = self.session_reader(session, self.settings.sizes_budget_s)
+        except Exception as exc:
+            self.note(f"session_state size unavailable: {type(exc).__name__}: {exc}")
+            return False
+        if usage is None:
+            return False
+        with self._lock:
+            self.sessions[session] = usage
+            while len(self.sessions) > 200:
+                self.sessions.pop(next(iter(self.sessions)))
+            for key, size in usage.largest_keys:
+                self._series.add("session_state", key, x, 1, size)
+            self._series_dirty = True
+        return True
 
     def refresh_sizes(self, session: str, with_session: bool = True) -> None:
         """Read cache (and this session's) sizes now: first render, or an explicit snapshot."""
         t0 = time.perf_counter()
+        x = float(self.runs_total)
         try:
-            self._read_sizes(session, float(self.runs_total), with_session)
+            self._read_caches(x)
+            if with_session:
+                self._read_session(session, x)
         except Exception as exc:
             self.note(f"cache/session sizes failed: {type(exc).__name__}: {exc}")
         self._sizes_throttle.done(self._clock(), time.perf_counter() - t0)
-        try:
-            self._analyse()
-        except Exception as exc:
-            self.note(f"analysis failed: {type(exc).__name__}: {exc}")
+        self._analyse_safely(series_changed=True)
 
     # -- reading -------------------------------------------------------------------
     def resolve_limit(self, explicit: object = None) -> Limit:
@@ -317,6 +444,9 @@ class Monitor:
         """Freeze what is known now; ``max_runs`` / ``timeline_points=0`` keep it light."""
         limit = limit or self.limit or self.resolve_limit()
         rss_now = self._rss()
+        if not self.sampler.running or self._container_at == float("-inf"):
+            self._container_at = self._clock()
+            self.container = probes.container_usage()
         with self._lock:
             n = len(self.runs)
             first = 0 if max_runs is None else max(0, n - max_runs)
@@ -346,7 +476,7 @@ class Monitor:
             taken_at=self._clock(),
             rss=rss_now,
             limit=limit,
-            container=probes.container_usage(),
+            container=self.container,
             mode=self.mode,
             peak_method=self.recorder.peak_source,
             runs=runs,
@@ -360,6 +490,7 @@ class Monitor:
             leak=leak,
             notes=notes + extra + limit.notes,
             census_note=census_note,
+            python_heap=self.python_heap,
         )
 
     def close(self) -> None:

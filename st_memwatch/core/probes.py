@@ -9,6 +9,7 @@ boundaries; where that is not allowed, the sampler's readings stand in.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -87,8 +88,9 @@ def _read_int(path: Path) -> int | None:
         return None
 
 
+@functools.lru_cache(maxsize=8)
 def cgroup_dirs(root: Path = CGROUP_ROOT) -> tuple[Path | None, Path | None]:
-    """The v2 and v1 memory cgroup directories of this process, when mounted."""
+    """The v2 and v1 memory cgroup directories of this process, when mounted (found once)."""
     v2 = root if (root / "memory.max").exists() or (root / "memory.current").exists() else None
     v1_dir = root / "memory"
     v1 = v1_dir if (v1_dir / "memory.limit_in_bytes").exists() else None

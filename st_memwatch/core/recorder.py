@@ -70,6 +70,9 @@ class RunRecorder:
         if self._mark is None:
             return
         try:
+            if not self._active:  # nobody to credit: restarting the mark is enough
+                self._mark.reset()
+                return
             hwm = self._mark.read()
             self._mark.reset()
         except OSError:

@@ -11,6 +11,7 @@ flat once they fill, and no Python object is created per sample.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -131,6 +132,7 @@ class Sampler:
         self._tick = tick
         self.interval_s = interval_s
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._guard = threading.Lock()
         self.last_error = ""
@@ -144,6 +146,7 @@ class Sampler:
             if self.running:
                 return
             self._stop.clear()
+            self._wake.clear()
             self._thread = threading.Thread(target=self._loop, name="st_memwatch-sampler", daemon=True)
             self._thread.start()
 
@@ -151,11 +154,28 @@ class Sampler:
         with self._guard:
             thread, self._thread = self._thread, None
             self._stop.set()
+            self._wake.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
+    def wake(self) -> None:
+        """Tick now rather than at the next interval (a run just ended and work is owed)."""
+        self._wake.set()
+
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
+        # Ticks are scheduled against a deadline, so a tick's own cost and the
+        # wake-up latency do not stretch the period (a 100 ms spike stays caught).
+        deadline = time.monotonic()
+        while not self._stop.is_set():
+            deadline += self.interval_s
+            delay = deadline - time.monotonic()
+            if delay < 0:  # fell behind (a long census): restart the schedule from now
+                deadline, delay = time.monotonic(), 0.0
+            woken = self._wake.wait(delay)
+            if self._stop.is_set():
+                return
+            if woken:
+                self._wake.clear()
             try:
                 self._tick()
             except Exception as exc:  # a failing probe must not kill the thread silently

@@ -114,7 +114,9 @@ def _attach(runner: Any, monitor: Monitor) -> _RunnerWatch | None:
         run_ok_key: str | None = None
     else:
         run_ok_key = SCRIPT_RUN_WITHOUT_ERRORS_KEY
-    watch = _RunnerWatch(monitor, str(getattr(runner, "_session_id", "?")), ScriptRunnerEvent, run_ok_key)
+    # One string per session, not per runner (a runner lives for one run): 10k runs, 20 strings.
+    session = sys.intern(str(getattr(runner, "_session_id", "?")))
+    watch = _RunnerWatch(monitor, session, ScriptRunnerEvent, run_ok_key)
     runner.on_event.connect(watch.on_event, weak=False)
     _wrap_finish(runner, watch)
     setattr(runner, _ATTR, watch)

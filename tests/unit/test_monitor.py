@@ -1,0 +1,120 @@
+"""Where the Monitor does its work: nothing slow on the script thread, all of it on the sampler's."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from st_memwatch.core.models import CacheUsage
+from st_memwatch.core.monitor import Monitor, Settings, _Series
+
+
+class _Mark:
+    available = True
+
+    def read(self) -> int:
+        return 100
+
+    def reset(self) -> None:
+        pass
+
+
+def _watched(monitor: Monitor) -> dict[str, list[str]]:
+    """Record which thread runs the census, the cache read and the analysis."""
+    seen: dict[str, list[str]] = {"census": [], "caches": [], "analyse": []}
+    for name, attr in (("census", "_run_census"), ("caches", "_read_caches"), ("analyse", "_analyse")):
+        original = getattr(monitor, attr)
+
+        def wrapped(*args, _original=original, _name=name, **kwargs):
+            seen[_name].append(threading.current_thread().name)
+            return _original(*args, **kwargs)
+
+        setattr(monitor, attr, wrapped)
+    monitor.cache_reader = lambda budget: ([CacheUsage("load", "data", 1, 10, "pickled")], [])
+    return seen
+
+
+def _wait_for(predicate, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def test_run_end_leaves_census_sizes_and_analysis_to_the_sampler_thread():
+    monitor = Monitor(Settings(sample_interval_s=0.02, throttle_min_interval_s=0.0), mark=_Mark())
+    try:
+        seen = _watched(monitor)
+        monitor.run_started("k", "s", "full")
+        monitor.run_finished("k", "success")
+        assert seen == {"census": [], "caches": [], "analyse": []}, "nothing slow on the script thread"
+        assert _wait_for(lambda: seen["analyse"] and seen["census"] and seen["caches"])
+        assert set(seen["census"] + seen["caches"] + seen["analyse"]) == {"st_memwatch-sampler"}
+        assert monitor.last_census is not None and monitor.python_heap and monitor.python_heap > 0
+    finally:
+        monitor.close()
+
+
+def test_a_busy_app_still_gets_its_analysis_while_another_run_is_active():
+    monitor = Monitor(Settings(sample_interval_s=0.02, throttle_min_interval_s=0.0), mark=_Mark())
+    try:
+        seen = _watched(monitor)
+        monitor.run_started("other", "s2", "full")  # stays active throughout
+        monitor.run_started("k", "s", "full")
+        monitor.run_finished("k", "success")
+        time.sleep(0.3)
+        assert seen["census"] == [] and seen["analyse"] == [], "waits for a moment with no run active"
+        assert _wait_for(lambda: seen["analyse"], timeout=3.0), "but not longer than ANALYSIS_MAX_WAIT_S"
+        assert seen["census"] == [], "the census still waits for an idle moment"
+    finally:
+        monitor.close()
+
+
+def test_flush_does_the_owed_work_at_once():
+    monitor = Monitor(Settings(sample_interval_s=10.0, throttle_min_interval_s=0.0), mark=_Mark())
+    try:
+        seen = _watched(monitor)
+        monitor.run_started("k", "s", "full")
+        monitor.run_finished("k", "success")
+        monitor.flush()
+        assert seen["analyse"] == [threading.current_thread().name]
+        assert seen["census"] == [threading.current_thread().name]
+        monitor.flush()
+        assert len(seen["analyse"]) == 1, "nothing owed twice"
+    finally:
+        monitor.close()
+
+
+def test_without_a_sampler_everything_happens_at_the_run_end_in_order():
+    monitor = Monitor(Settings(census_every_run=True), mark=_Mark(), start_sampler=False)
+    seen = _watched(monitor)
+    for i in range(3):
+        monitor.run_started(i, "s", "full")
+        monitor.run_finished(i, "success")
+    assert len(seen["census"]) == len(seen["caches"]) == len(seen["analyse"]) == 3
+    assert monitor.caches[0].function == "load"
+
+
+def test_series_ring_keeps_the_last_window_in_order():
+    series = _Series(window=4)
+    for i in range(1, 11):
+        series.add("type", "list", i, i * 10, i * 100)
+    points = series.points("type", "list")
+    assert points == [(7.0, 70, 700), (8.0, 80, 800), (9.0, 90, 900), (10.0, 100, 1000)]
+    series.add("type", "dict", 1, 1, 1)
+    assert series.all_points()[("type", "dict")] == ((1.0, 1, 1),)
+    series.prune("type", {"dict"})
+    assert series.points("type", "list") == [] and series.nbytes() == 4 * 3 * np.dtype(np.int64).itemsize
+
+
+def test_own_types_are_not_series_of_the_app():
+    monitor = Monitor(Settings(census_every_run=True), mark=_Mark(), start_sampler=False)
+    monitor.run_started(1, "s", "full")
+    monitor.run_finished(1, "success")
+    names = {name for kind, name in monitor._series.data if kind == "type"}
+    assert names and not any(n.startswith("st_memwatch.") for n in names)
+    assert "dict" in names
