@@ -259,9 +259,10 @@ BREAKDOWN = [
     ("st_memwatch.core.monitor", "Monitor.run_started"),
     ("st_memwatch.core.monitor", "Monitor.run_finished"),
     ("st_memwatch.core.monitor", "Monitor._analyse"),
-    ("st_memwatch.core.monitor", "Monitor._after_run"),
+    ("st_memwatch.core.monitor", "Monitor._run_due_work"),
     ("st_memwatch.core.monitor", "Monitor._run_census"),
-    ("st_memwatch.core.monitor", "Monitor._read_sizes"),
+    ("st_memwatch.core.monitor", "Monitor._read_caches"),
+    ("st_memwatch.core.monitor", "Monitor._read_session"),
     ("st_memwatch.core.monitor", "Monitor.snapshot"),
     ("st_memwatch.core.recorder", "RunRecorder.begin"),
     ("st_memwatch.core.recorder", "RunRecorder.end"),
@@ -458,7 +459,7 @@ def analyse(app: str, n_hist: int, result: dict[str, Any], base: str, others: li
 def main() -> int:
     p = bu.parser(__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=None, help="interleaved reruns per variant per repeat (always-visible part)")
-    p.add_argument("--detail-rounds", type=int, default=None, help="the same with the details toggle on")
+    p.add_argument("--detail-rounds", type=int, default=None, help="the same with the details toggle on (0 = skip)")
     p.add_argument("--paced-rounds", type=int, default=None, help="reruns per variant one --pace apart (0 = skip)")
     p.add_argument("--pace", type=float, default=1.5, help="seconds between paced reruns, like a person clicking")
     p.add_argument("--repeats", type=int, default=None)
@@ -469,7 +470,7 @@ def main() -> int:
     args = p.parse_args()
     quick = args.quick
     rounds = args.rounds or (4 if quick else 80)
-    detail_rounds = args.detail_rounds or (2 if quick else 5)
+    detail_rounds = args.detail_rounds if args.detail_rounds is not None else (2 if quick else 5)
     paced_rounds = args.paced_rounds if args.paced_rounds is not None else (2 if quick else 8)
     pace = 0.2 if quick else args.pace
     repeats = args.repeats or (1 if quick else 3)
@@ -513,7 +514,7 @@ def main() -> int:
             res = measure(app, n_hist, [("none", False, False), ("panel", True, False)], rounds, repeats, **common)
             rows += [dict(r, scenario="back-to-back") for r in analyse(app, n_hist, res, "none", ["panel"])]
             progress(f"{app} history={n_hist}")
-        for n_hist in histories:
+        for n_hist in histories if detail_rounds else ():
             res = measure(app, n_hist, [("none", False, False), ("panel", True, False), ("details", True, True)], detail_rounds, repeats, **common)
             rows += [dict(r, scenario="back-to-back") for r in analyse(app, n_hist, res, "none", ["details"])]
             rows += [dict(r, scenario="back-to-back") for r in analyse(app, n_hist, res, "panel", ["details"])]

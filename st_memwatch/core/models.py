@@ -31,9 +31,10 @@ class RunRecord:
 
     ``peak`` is the highest RSS seen while the run was active; when other runs
     overlapped it (``overlapped``), the figure is process-wide, not this run's alone.
-    ``heap_blocks_after`` is the number of blocks Python's allocator has handed out,
-    so growth of RSS that Python has already freed (allocator retention) can be
-    told apart from objects that are still alive.
+    ``heap_blocks_after`` is the number of blocks Python's allocator has handed out
+    (read by the sampler, at most 0.1 s before the run ended), so growth of RSS that
+    Python has already freed (allocator retention) can be told apart from objects
+    that are still alive.
     """
 
     run_id: int
