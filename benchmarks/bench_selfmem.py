@@ -17,9 +17,10 @@ Part 2, census state: the per-type series the suspects come from, after 1, 10, 3
 and 40 censuses (the series window is 30), with Streamlit, pandas and plotly
 imported so the heap has the types of a real app.
 
-Session ids: the bridge creates a new id string per ScriptRunner (that is, per run)
-and RunRecord keeps it; this simulation does the same, in its own frame, so
-``held`` = tracemalloc's figure + those strings (``walk`` counts them by itself).
+Session ids: the bridge interns the id string of each ScriptRunner's session, so
+the runs of one session share one string; this simulation does the same, in its
+own frame, so ``held`` = tracemalloc's figure + those strings (``walk`` counts
+them by itself).
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ def part_runs_and_samples(checkpoints: list[tuple[str, float]]) -> list[dict[str
         clock.t = next_run
         run_no += 1
         key = (run_no, 0)
-        session = str(session_ids[run_no % SESSIONS])  # a fresh string per run, as the bridge makes
+        session = sys.intern(str(session_ids[run_no % SESSIONS]))  # one string per session, as the bridge interns it
         monitor.run_started(key, session, "full")
         clock.t = next_run + 0.02
         monitor.run_finished(key, "success")
@@ -254,7 +255,7 @@ def part_census(checkpoints: list[int], app_heap: bool = True) -> list[dict[str,
             "tracked_objects": last.tracked_objects if last else 0,
             "census_complete": bool(last.complete) if last else False,
             "series": len(monitor._series.data),
-            "series_points": sum(len(q) for q in monitor._series.data.values()),
+            "series_points": sum(min(n, monitor._series.window) for _, n in monitor._series.data.values()),
             "walk_series_bytes": walk(monitor._series),
             "walk_census_bytes": walk((monitor.last_census, monitor.growth, monitor.suspects)),
             "walk_bytes": walk(monitor),
