@@ -8,10 +8,16 @@ Why it is built this way:
   ``gc.get_referents`` of the tracked containers, and on through the untracked
   containers among them; object-dtype numpy arrays are entered too, because numpy
   hides their items from the collector.
-* Every per-object step is a C-level ``map``/``compress`` over a chunk; grouping,
-  de-duplication and type lookup are numpy array operations (numpy ships with
-  every Streamlit app). A Python statement per object would cost more than the
-  whole of ``objgraph.typestats()``.
+* No Python statement runs per object: that alone would cost more than the whole
+  of ``objgraph.typestats()``. Where the layout checks pass (CPython 3.10+, 64-bit,
+  with the GIL), the census reads object headers in bulk (``_Mem``): the items of
+  its own lists (``gc.get_objects()``, ``gc.get_referents``) are read as pointers,
+  and each object's type, reference count, gc-tracked bit and size field are
+  numpy gathers on a view of the address space; type codes come from a
+  direct-mapped table of type addresses. Only objects the census holds a
+  reference to are read, so every address is a live object's. Elsewhere the same
+  steps are C-level ``map``/``compress`` calls (one per object), with the same
+  figures, about three times slower.
 * De-duplication by ``id`` is the dearest step, so it is skipped for objects that
   can only be reached once: an untracked object whose reference count shows a
   single owner (the count that means so is measured on a probe, not assumed) is
@@ -20,9 +26,12 @@ Why it is built this way:
   allocating an int per object.
 * Sizes come from the type's own C-level ``__sizeof__`` plus the header that
   ``sys.getsizeof`` adds. Types whose instances all have one size are sized once;
-  the others are grouped by type and summed per group. Python-level ``__sizeof__``
-  overrides are bypassed: pandas reports a deep size there, which would count
-  column data twice and run arbitrary code. A numpy array that owns its buffer
+  for tuple, bytes, int, list and ASCII str the size field is read from the header
+  (each formula is checked against ``__sizeof__`` on probes first); the others are
+  grouped by type and their ``__sizeof__`` summed per group. What
+  ``sys.getsizeof`` adds to a class differs from class to class, so classes are
+  sized by it. Python-level ``__sizeof__`` overrides are bypassed: pandas reports
+  a deep size there, which would count column data twice and run arbitrary code. A numpy array that owns its buffer
   reports it in ``__sizeof__``, a view reports its header only; bases are visited
   through ``.base`` so that a base kept alive only by its views is counted, once.
   A foreign buffer under an array (``mmap``, ...) and the buffers of pyarrow
@@ -40,12 +49,17 @@ Why it is built this way:
   untrack a tuple already counted as tracked and make it count twice.
 * Type keys are ``module.QualName`` (``builtins`` dropped), so the same class
   seen in two censuses, or redefined by a Streamlit rerun, lines up under one key.
-* Reaching untracked objects costs about as much as ``objgraph.typestats()``
-  does in all (one ``get_referents`` and one ``is_tracked`` per reference, several
-  references per tracked object), so a full census cannot be cheaper than
-  typestats on a heap rich in untracked objects. ``untracked=False`` gives the
-  cheap census (tracked objects only, with their bytes) for callers that cannot
-  afford the full one; it reports ``complete=False`` because figures are partial.
+* Cost, measured by ``benchmarks/bench_census.py`` (``benchmarks/CENSUS.md``): the
+  floor of a full census is ``gc.get_objects()`` plus one ``gc.get_referents`` per
+  tracked and per untracked container; on an app-like heap (5 references per
+  tracked object) that floor alone is about half of ``objgraph.typestats()``, and
+  the full census with bytes costs about twice typestats. ``untracked=False`` gives
+  the cheap census (tracked objects only, with their bytes, well under typestats)
+  for callers that cannot afford the full one; it reports ``complete=False``
+  because figures are partial.
+* Out of reach of any census: untracked objects held only by the local variables
+  of a running function (a frame in progress is no object) and memory that C code
+  holds without a Python object.
 * ``estimate_cost_s`` uses the cost per tracked object this process paid in its
   last census of the same kind, even one cut short (heaps differ a lot in
   untracked objects per tracked one), seeded by the benchmark. Its input is the
@@ -55,7 +69,9 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import copy
 import ctypes
+import functools
 import gc
 import math
 import sys
@@ -85,10 +101,22 @@ _CHUNK = 4096  # tracked objects per step: each C call holds the GIL for about a
 _PART = 16384  # untracked objects per step
 _CONSOLIDATE = 1 << 20  # shared-object records kept before merging duplicates
 _HAVE_GC = 1 << 14  # Py_TPFLAGS_HAVE_GC, stable since Python 2
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made at run time, with a gc header
 _F_CONTAINER = 1  # untracked instances may still hold references (tuple, dict)
 _F_NDARRAY = 2
 _F_ARROW = 4
+_F_CLASS = 8  # a class: has a gc header only if made at run time (tp_is_gc)
 _BUFFER_REPORTING = (bytes, bytearray)  # their __sizeof__ includes the buffer
+_FAST_CHUNK = 1 << 16  # tracked objects per step when headers are read in bulk
+_FAST_PART = 1 << 16  # referents per step when headers are read in bulk
+# How an instance's size is found when headers are read in bulk (``_Mem``).
+_K_FIXED = 0  # one size for every instance
+_K_OBJVAR = 1  # object.__sizeof__: basicsize + itemsize * ob_size
+_K_LIST = 2  # list.__sizeof__: basicsize + 8 * allocated
+_K_STR = 3  # compact ASCII str: ''.__sizeof__() + length; other str are asked
+_K_INT = 4  # int: basicsize + itemsize * digits
+_K_CALL = 5  # ask the type's C-level __sizeof__, one call per object
+_FORCE_SLOW = False  # tests set it to compare the two roads
 # Seconds per tracked object before this process has measured its own (benchmark figures,
 # Streamlit + pandas + plotly heap, 2 slow cores): full census, tracked objects only.
 _SEED_COST_S = {True: 1.6e-6, False: 2.5e-7}
@@ -103,6 +131,7 @@ _GC_HEAD = _getsizeof([]) - [].__sizeof__()
 
 _last: dict[str, float] = {"full": _SEED_COST_S[True], "tracked_only": _SEED_COST_S[False], "tracked": -1.0}
 _fast_ids: list[bool | None] = [None]  # None: not checked yet
+_mem_cache: list[Any] = []  # the header reader (or None where it cannot work), once checked
 # One census at a time: two at once would only share the GIL, and the second would see
 # automatic collection already paused and leave it paused.
 _one_at_a_time = threading.Lock()
@@ -168,6 +197,144 @@ def _single_owner_rc(np: Any) -> int:
     return one if two == one + 1 else -1
 
 
+class _Mem:
+    """Object headers read in bulk: the refcount, type, size fields of many objects at once.
+
+    One ``int64`` numpy view spans the address space (no memory is touched until read):
+    word ``(addr >> 3) - 1`` holds the 8 bytes at ``addr``. Only headers of objects the
+    census holds a reference to are read (items of its own lists, or the lists themselves),
+    so every address read belongs to a live object, whatever other threads do meanwhile.
+    Each layout fact used is checked on probe objects first; any surprise (another
+    interpreter, a free-threaded or 32-bit build, a new layout) leaves the census on the
+    road of one C call per object, which gives the same figures, slower.
+    """
+
+    def __init__(self, np: Any) -> None:
+        self.np = np
+        self.words: Any = None
+        self.single_rc = -1
+        self.str_base = "".__sizeof__()
+        # int digits: 1: |ob_size|, at least 1 (3.11); 2: ob_size >> 3, at least 1 (3.12+);
+        # 3: |ob_size| (3.10); 0: ask int.__sizeof__
+        self.int_mode = 0
+
+    def open(self) -> None:
+        raw = (ctypes.c_uint64 * (1 << 45)).from_address(8)
+        self.words = self.np.frombuffer(raw, self.np.int64)
+
+    def close(self) -> None:
+        self.words = None
+
+    def opened(self) -> _Mem:
+        """A copy with the view made, for one census: the checked reader kept between
+        censuses holds no view, so nothing that walks the heap (another profiler, the next
+        census) meets an array of 2**48 bytes."""
+        mem = copy.copy(self)
+        mem.open()
+        return mem
+
+    def at(self, o: Any) -> int:
+        return (id(o) >> 3) - 1
+
+    def items(self, lst: list[Any]) -> Any:
+        """Word index of each item of ``lst``; valid while ``lst`` is not changed."""
+        n = len(lst)
+        if not n:
+            return self.np.zeros(0, self.np.int64)
+        k = (int(self.words[self.at(lst) + 3]) >> 3) - 1  # ob_item
+        out = self.words[k : k + n] >> 3
+        out -= 1
+        return out
+
+    @classmethod
+    def create(cls, np: Any) -> _Mem | None:
+        """A checked reader, or None when a layout fact does not hold here (checked once)."""
+        if _FORCE_SLOW:
+            return None
+        if not _mem_cache:
+            _mem_cache.append(cls._create(np))
+        return _mem_cache[0]
+
+    @classmethod
+    def _create(cls, np: Any) -> _Mem | None:
+        if (
+            sys.implementation.name != "cpython"
+            or sys.implementation.name != "cpython"
+            or sys.maxsize < 1 << 62
+            or sys.byteorder != "little"
+            or not hasattr(sys, "getrefcount")
+            or getattr(sys, "_is_gil_enabled", lambda: True)() is False
+        ):
+            return None
+        mem = cls(np)
+        try:
+            mem.open()
+            return mem if mem._check() else None
+        except Exception:  # noqa: BLE001 - an unusual build: take the slow road
+            return None
+        finally:
+            mem.close()
+
+    def _check(self) -> bool:
+        np, w = self.np, self.words
+        probes: list[Any] = [1.5, "x", None, [1, 2], (3, 4), 10**30, b"b"]
+        if self.items(probes).tolist() != [self.at(o) for o in probes]:
+            return False
+        if any(int(w[self.at(o) + 1]) != id(type(o)) for o in probes):
+            return False
+        # A single owner, as seen through the census's own list of referents.
+        owner = [float(time.perf_counter())]
+        refs = _get_referents(owner)
+        one = int(w[self.items(refs)[0]])
+        owner.append(refs[0])
+        two = int(w[self.items(refs)[0]])
+        if two != one + 1:
+            return False
+        self.single_rc = one
+        del owner, refs
+        # gc tracking: the gc header's first word is zero exactly for untracked objects
+        tracked: list[Any] = [[]]
+        untracked: dict[str, int] = {}
+        if not gc.is_tracked(tracked) or gc.is_tracked(untracked):
+            return False
+        if int(w[self.at(tracked) - 2]) == 0 or int(w[self.at(untracked) - 2]) != 0:
+            return False
+        # list.__sizeof__ reads ``allocated``
+        for lst in ([], [1], list(range(100)), [*range(7), 8]):
+            if list.__sizeof__(lst) != list.__basicsize__ + 8 * int(w[self.at(lst) + 4]):
+                return False
+        # object.__sizeof__ of a var-sized object reads ob_size
+        for o in ((), (1, 2, 3), b"", b"abc" * 10):
+            t = type(o)
+            if object.__sizeof__(o) != t.__basicsize__ + t.__itemsize__ * int(w[self.at(o) + 2]):
+                return False
+        # str: compact + ASCII flags in ``state``, ``length`` next to the hash
+        strs = ["", "a", "abc" * 40, "\xe9t\xe9", "\u20ac" * 3, "\U0001f600", "".join(["x", "y"])]
+        for s in strs:
+            state = int(w[self.at(s) + 4]) & 0xFFFFFFFF
+            ascii_compact = state & 0x60 == 0x60
+            if ascii_compact != s.isascii() or int(w[self.at(s) + 2]) != len(s):
+                return False
+            if ascii_compact and s.__sizeof__() != self.str_base + len(s):
+                return False
+        ints = [0, 1, -1, 2**30, -(2**31), 2**62, 10**40, -(10**80)]
+        for mode in (1, 2, 3):
+            self.int_mode = mode
+            raw = np.array([int(w[self.at(i) + 2]) for i in ints], np.int64)
+            if (self.int_sizes(raw, int.__basicsize__, int.__itemsize__) == [i.__sizeof__() for i in ints]).all():
+                break
+        else:
+            self.int_mode = 0
+        return True
+
+    def int_sizes(self, raw: Any, basic: Any, item: Any) -> Any:
+        np = self.np
+        if self.int_mode == 2:
+            return basic + item * np.maximum(raw >> 3, 1)
+        digits = np.abs(raw)
+        return basic + item * (digits if self.int_mode == 3 else np.maximum(digits, 1))
+
+
 def _first_of_each(np: Any, ids: Any) -> Any:
     """Sorted indices that pick each distinct id once."""
     order = np.argsort(ids)
@@ -222,6 +389,20 @@ class _Types:
         # vectorised binary search instead of a dict lookup per object.
         self._addr: Any = np_mod.zeros(0, np_mod.uint64)
         self._addr_codes: Any = np_mod.zeros(0, np_mod.int32)
+        self.mem: _Mem | None = None  # set when headers are read in bulk
+        self.kinds: list[int] = []
+        self.basic: list[int] = []
+        self.item: list[int] = []
+        self._kind_arr: Any = np_mod.zeros(0, np_mod.uint8)
+        self._basic_arr: Any = np_mod.zeros(0, np_mod.int64)
+        self._item_arr: Any = np_mod.zeros(0, np_mod.int64)
+        self._gc_arr: Any = np_mod.zeros(0, bool)
+        # Type address -> code through a direct-mapped table on some address bits, chosen
+        # so that known types do not collide; misses (new types) take the sorted search.
+        self._h_shift = 4
+        self._h_mask = 0
+        self._h_key: Any = np_mod.full(1, -1, np_mod.int64)
+        self._h_code: Any = np_mod.zeros(1, np_mod.int32)
         self.ndarray: type | None = getattr(np_mod, "ndarray", None)
         self.arrow: tuple[type, ...] = ()
         pa = sys.modules.get("pyarrow")  # never imported here: only counted if in use
@@ -241,7 +422,16 @@ class _Types:
             np = self.np
             self._flags_arr = np.array(self.flags, dtype=np.uint8)
             self._var_arr = np.array([s is not None for s in self.sizers], dtype=bool)
+            self._kind_arr = np.array(self.kinds, dtype=np.uint8)
+            self._basic_arr = np.array(self.basic, dtype=np.int64)
+            self._item_arr = np.array(self.item, dtype=np.int64)
+            self._gc_arr = (self._flags_arr & (_F_CONTAINER | _F_CLASS)) == _F_CONTAINER
         return self._flags_arr
+
+    def arrays(self) -> tuple[Any, Any, Any, Any, Any]:
+        """flags, kinds, basicsize, itemsize, is-a-gc-type: one entry per type code."""
+        self.flags_array()
+        return self._flags_arr, self._kind_arr, self._basic_arr, self._item_arr, self._gc_arr
 
     def var_array(self) -> Any:
         self.flags_array()
@@ -256,7 +446,13 @@ class _Types:
                 fixed = max(_getsizeof(sample) - sizer(sample), 0)
             except Exception:  # noqa: BLE001 - a broken __sizeof__ must not stop the census
                 pass
-        if sizer is _object_sizeof and not t.__itemsize__:
+        if issubclass(t, type):
+            # What sys.getsizeof adds to a class differs from one class to the next (a gc
+            # header for classes made at run time; for all of them on some versions): ask it,
+            # unless a metaclass overrides __sizeof__ in Python.
+            sizer = _getsizeof if same_as_getsizeof else functools.partial(_class_size, sizer)
+            fixed = 0
+        elif sizer is _object_sizeof and not t.__itemsize__:
             try:  # one size for every instance: no call per object
                 fixed += sizer(sample)
                 sizer = None
@@ -267,6 +463,22 @@ class _Types:
             flags |= _F_NDARRAY
         if self.arrow and issubclass(t, self.arrow):
             flags |= _F_ARROW
+        if issubclass(t, type):
+            flags |= _F_CLASS
+        kind = _K_CALL
+        if sizer is None:
+            kind = _K_FIXED
+        elif sizer is _object_sizeof and t.__itemsize__:
+            kind = _K_OBJVAR
+        elif sizer is list.__sizeof__:
+            kind = _K_LIST
+        elif t is str:
+            kind = _K_STR
+        elif t is int and self.mem is not None and self.mem.int_mode:
+            kind = _K_INT
+        self.kinds.append(kind)
+        self.basic.append(int(t.__basicsize__))
+        self.item.append(int(t.__itemsize__))
         self.code_at[id(t)] = len(self.types)
         self.types.append(t)
         self.sizers.append(sizer)
@@ -289,11 +501,62 @@ class _Types:
             if id(ts[i]) not in code_at:
                 self.add(ts[i], objs[i])
         del ts
-        all_addr = _addresses(np, np.fromiter(self.types, object, len(self.types)))
+        self._index()
+        return self._addr_codes[np.searchsorted(self._addr, addr)]
+
+    def _index(self) -> None:
+        """Rebuild the address lookups after types were added."""
+        np = self.np
+        all_addr = np.array([id(t) for t in self.types], np.uint64)
         order = np.argsort(all_addr)
         self._addr = all_addr[order]
         self._addr_codes = order.astype(np.int32)
-        return self._addr_codes[np.searchsorted(self._addr, addr)]
+        if self.mem is not None:
+            addr = all_addr.astype(np.int64)
+            bits = min(max(12, (len(addr) * 16 - 1).bit_length()), 20)
+            mask = (1 << bits) - 1
+            best = (len(addr) + 1, 4)
+            for shift in range(3, 13):  # the bits that tell the known types apart best
+                slots = (addr >> shift) & mask
+                clashes = len(slots) - len(np.unique(slots))
+                best = min(best, (clashes, shift))
+                if not clashes:
+                    break
+            self._h_shift, self._h_mask = best[1], mask
+            slots = (addr >> best[1]) & mask
+            self._h_key = np.full(1 << bits, -1, np.int64)
+            self._h_code = np.zeros(1 << bits, np.int32)
+            self._h_key[slots] = addr  # on a clash the last one wins; the others miss
+            self._h_code[slots] = np.arange(len(addr), dtype=np.int32)
+
+    def codes_at(self, tp: Any, sample: Callable[[int], Any]) -> Any:
+        """Code of each type address in ``tp``; ``sample(i)`` is an object of type ``tp[i]``,
+        used to register types not seen before."""
+        np = self.np
+        h = tp >> self._h_shift
+        h &= self._h_mask
+        codes = self._h_code.take(h)
+        miss = np.flatnonzero(self._h_key.take(h) != tp)
+        if not len(miss):
+            return codes
+        mt = tp[miss].view(np.uint64)
+        if len(self._addr):
+            at = np.minimum(np.searchsorted(self._addr, mt), len(self._addr) - 1)
+            found = self._addr[at] == mt
+        else:
+            at, found = np.zeros(len(mt), np.intp), np.zeros(len(mt), bool)
+        if not found.all():
+            code_at = self.code_at
+            new = np.flatnonzero(~found)
+            for i in np.unique(mt[new], return_index=True)[1].tolist():
+                o = sample(int(miss[new[i]]))
+                if id(type(o)) not in code_at:
+                    self.add(type(o), o)
+                del o
+            self._index()
+            at = np.minimum(np.searchsorted(self._addr, mt), len(self._addr) - 1)
+        codes[miss] = self._addr_codes[at]
+        return codes
 
 
 class _Census:
@@ -303,7 +566,11 @@ class _Census:
         self.np = np_mod
         self.deadline = deadline
         self.t = _Types(np_mod)
+        checked = _Mem.create(np_mod)
+        self.mem = checked.opened() if checked is not None else None
+        self.t.mem = self.mem
         self.count = np_mod.zeros(0, np_mod.int64)
+        self.fbytes = np_mod.zeros(0, np_mod.int64)  # bytes found from headers, per code
         self.var_bytes: list[int] = []
         self.m_ids: list[Any] = []  # shared untracked objects: counted after de-duplication
         self.m_codes: list[Any] = []
@@ -314,7 +581,7 @@ class _Census:
         self.pending: list[Any] = []  # untracked containers whose referents are still to walk
         self.arrays: list[Any] = []  # numpy arrays whose bases / items are still to walk
         self.arrow_objs: list[Any] = []
-        self.single_rc = _single_owner_rc(np_mod)
+        self.single_rc = self.mem.single_rc if self.mem is not None else _single_owner_rc(np_mod)
         self.complete = True
 
     def over_budget(self) -> bool:
@@ -327,10 +594,7 @@ class _Census:
         """Add objects (those where ``only`` is True, if given), each exactly once, to the
         per-type count and bytes."""
         np = self.np
-        k = len(self.t)
-        if k > len(self.count):
-            self.count = np.concatenate([self.count, np.zeros(k - len(self.count), np.int64)])
-            self.var_bytes.extend([0] * (k - len(self.var_bytes)))
+        k = self.grow()
         self.count += np.bincount(codes if only is None else codes[only], minlength=k)
         var = self.t.var_array()[codes]
         if only is not None:
@@ -342,7 +606,22 @@ class _Census:
         vcodes = codes[at]
         order = np.argsort(vcodes.astype(np.uint16) if k < 1 << 16 else vcodes, kind="stable")
         vcodes = vcodes[order]
-        grouped = _pick(objs, at[order].tolist())
+        self.call_sizers(vcodes, _pick(objs, at[order].tolist()))
+
+    def grow(self) -> int:
+        """Make room for types registered since; returns the number of types."""
+        np = self.np
+        k = len(self.t)
+        pad = k - len(self.count)
+        if pad > 0:
+            self.count = np.concatenate([self.count, np.zeros(pad, np.int64)])
+            self.fbytes = np.concatenate([self.fbytes, np.zeros(pad, np.int64)])
+            self.var_bytes.extend([0] * pad)
+        return k
+
+    def call_sizers(self, vcodes: Any, grouped: Sequence[Any]) -> None:
+        """Add ``sizer(o)`` for objects ``grouped`` by their (sorted) codes ``vcodes``."""
+        np = self.np
         starts = (np.flatnonzero(vcodes[1:] != vcodes[:-1]) + 1).tolist()
         edges = [0, *starts, len(vcodes)]
         sizers = self.t.sizers
@@ -367,6 +646,9 @@ class _Census:
     def untracked(self, objs: list[Any]) -> None:
         """Untracked objects, listed once per reference found; ``objs`` must be the only
         list holding them, since their reference counts are read first."""
+        if self.mem is not None:
+            self.untracked_fast(objs)
+            return
         np = self.np
         n = len(objs)
         if not n:
@@ -413,6 +695,119 @@ class _Census:
                 for o in compress(objs, flags.astype(bool).tolist()):
                     self.queue_special(o)
 
+    # -- headers read in bulk (``_Mem``) -----------------------------------------
+    def account_fast(self, codes: Any, at: Any, objs: Sequence[Any], pos: Any) -> None:
+        """Count objects (each once) with their bytes: object ``i`` sits at word ``at[i]``
+        and is ``objs[pos[i]]``; sizes come from header fields where a formula is checked."""
+        np = self.np
+        mem = self.mem
+        assert mem is not None
+        k = self.grow()
+        self.count += np.bincount(codes, minlength=k)
+        _, kinds, basic, item, _ = self.t.arrays()
+        kk = kinds[codes]
+        var = np.flatnonzero(kk)
+        if not len(var):
+            return
+        w = mem.words
+        kv = kk[var]
+        call: list[Any] = []
+        for kind in np.unique(kv).tolist():
+            sel = var[kv == kind]
+            if kind == _K_CALL:
+                call.append(sel)
+                continue
+            c = codes[sel]
+            a = at[sel]
+            if kind == _K_OBJVAR:
+                sz = basic[c] + item[c] * w.take(a + 2)
+            elif kind == _K_LIST:
+                sz = basic[c] + 8 * w.take(a + 4)
+            elif kind == _K_INT:
+                sz = mem.int_sizes(w.take(a + 2), basic[c], item[c])
+            else:  # _K_STR: compact ASCII from the header, the others are asked
+                ok = (w.take(a + 4) & 0x60) == 0x60
+                if not ok.all():
+                    call.append(sel[~ok])
+                    c, a = c[ok], a[ok]
+                sz = mem.str_base + w.take(a + 2)
+            self.fbytes += np.bincount(c, weights=sz, minlength=k).astype(np.int64)
+        if call:
+            sel = np.concatenate(call) if len(call) > 1 else call[0]
+            vcodes = codes[sel]
+            order = np.argsort(vcodes, kind="stable")
+            self.call_sizers(vcodes[order], _pick(objs, pos[sel[order]].tolist()))
+
+    def tracked_fast(self, objs: list[Any], at_all: Any, a: int, b: int) -> None:
+        """Tracked objects ``objs[a:b]``, whose word indices are ``at_all[a:b]``."""
+        np = self.np
+        assert self.mem is not None
+        at = at_all[a:b]
+        codes = self.t.codes_at(self.mem.words.take(at + 1), lambda i: objs[a + i])
+        self.account_fast(codes, at, objs, np.arange(a, b))
+        flags = self.t.arrays()[0][codes] & (_F_NDARRAY | _F_ARROW)
+        if flags.any():  # rare among tracked objects: ndarray subclasses, pyarrow objects
+            for i in np.flatnonzero(flags).tolist():
+                self.queue_special(objs[a + i])
+
+    def untracked_fast(self, objs: list[Any]) -> None:
+        """``untracked`` with headers read in bulk: the same rules, the same figures."""
+        np = self.np
+        mem = self.mem
+        assert mem is not None
+        n = len(objs)
+        if not n:
+            return
+        w = mem.words
+        at = mem.items(objs)
+        codes = self.t.codes_at(w.take(at + 1), objs.__getitem__)
+        flags, _, _, _, is_gc = self.t.arrays()
+        pos = np.arange(n)
+        # Drop the tracked ones (counted as tracked objects): the gc header tells, but a
+        # class has one only if made at run time, so classes are asked one by one.
+        g = np.flatnonzero(is_gc[codes])
+        classes = np.flatnonzero(flags[codes] & _F_CLASS)
+        if len(g) or len(classes):
+            tracked = np.zeros(n, bool)
+            tracked[g] = w.take(at[g] - 2) != 0
+            if len(classes):
+                tracked[classes] = [_is_tracked(objs[i]) for i in classes.tolist()]
+            if tracked.any():
+                pos = np.flatnonzero(~tracked)
+                at, codes = at[pos], codes[pos]
+                if not len(pos):
+                    return
+        single = w.take(at) == mem.single_rc
+        fl = flags[codes]
+        if single.all():
+            self.account_fast(codes, at, objs, pos)
+        else:
+            shared = np.flatnonzero(~single)
+            shared = shared[np.unique(at[shared], return_index=True)[1]]
+            mobjs = _pick(objs, pos[shared].tolist())
+            self.m_ids.append(at[shared])
+            self.m_codes.append(codes[shared])
+            self.m_objs.extend(mobjs)
+            mflags = fl[shared]
+            if mflags.any():
+                seen = self.seen_special
+                for o in compress(mobjs, mflags.astype(bool).tolist()):
+                    if id(o) not in seen:
+                        seen.add(id(o))
+                        self.queue_special(o)
+            del mobjs
+            if len(self.m_objs) > _CONSOLIDATE:
+                self.consolidate()
+            one = np.flatnonzero(single)
+            self.account_fast(codes[one], at[one], objs, pos[one])
+            fl = np.where(single, fl, 0)
+        if fl.any():
+            plain = np.flatnonzero((fl & (_F_CONTAINER | _F_NDARRAY | _F_ARROW)) == _F_CONTAINER)
+            if len(plain):  # untracked tuples, dicts, static classes with one owner: walked wholesale
+                self.pending.extend(_pick(objs, pos[plain].tolist()))
+            for i in pos[np.flatnonzero((fl & (_F_NDARRAY | _F_ARROW)) != 0)].tolist():
+                self.queue_special(objs[i])
+
     def queue_special(self, o: Any) -> None:
         f = self.t.flags[self.t.code(type(o))]
         if f & _F_NDARRAY:
@@ -441,16 +836,24 @@ class _Census:
     def untracked_referents(self, refs: list[Any]) -> None:
         """Count the untracked objects among ``refs`` (emptied on the way), a slice at a time:
         one container can hold a million references."""
+        if self.mem is not None:  # tracked ones are dropped from the headers
+            self.untracked_in_parts(refs, _FAST_PART)
+            return
         while refs:
             unt = list(filterfalse(_is_tracked, refs[-_PART * 4 :]))
             del refs[-_PART * 4 :]
             self.untracked_in_parts(unt)
 
-    def untracked_in_parts(self, objs: list[Any]) -> None:
+    def untracked_in_parts(self, objs: list[Any], size: int = 0) -> None:
         """Feed ``untracked`` in parts, emptying ``objs`` so that no second list holds them."""
+        size = size or (_FAST_PART if self.mem is not None else _PART)
+        if len(objs) <= size:
+            self.untracked(objs)
+            objs.clear()
+            return
         while objs:
-            part = objs[-_PART:]
-            del objs[-_PART:]
+            part = objs[-size:]
+            del objs[-size:]
             self.untracked(part)
             del part
 
@@ -521,15 +924,20 @@ class _Census:
         """Count the shared untracked objects, now that each is recorded once."""
         self.consolidate()
         objs = self.m_objs
-        for a in range(0, len(objs), _PART):
-            self.account(self.m_codes[0][a : a + _PART], objs[a : a + _PART])
+        step = _FAST_PART if self.mem is not None else _PART
+        for a in range(0, len(objs), step):
+            codes = self.m_codes[0][a : a + step]
+            if self.mem is not None:
+                self.account_fast(codes, self.m_ids[0][a : a + step], objs, self.np.arange(a, a + len(codes)))
+            else:
+                self.account(codes, objs[a : a + step])
         self.m_ids, self.m_codes, self.m_objs = [], [], []
 
-    def save(self) -> tuple[Any, list[int], dict[int, int]]:
-        return self.count.copy(), list(self.var_bytes), dict(self.ext)
+    def save(self) -> tuple[Any, Any, list[int], dict[int, int]]:
+        return self.count.copy(), self.fbytes.copy(), list(self.var_bytes), dict(self.ext)
 
-    def restore(self, saved: tuple[Any, list[int], dict[int, int]]) -> None:
-        self.count, self.var_bytes, self.ext = saved[0], list(saved[1]), dict(saved[2])
+    def restore(self, saved: tuple[Any, Any, list[int], dict[int, int]]) -> None:
+        self.count, self.fbytes, self.var_bytes, self.ext = saved[0], saved[1], list(saved[2]), dict(saved[3])
 
     def drop_references(self) -> None:
         self.pending.clear()
@@ -541,14 +949,20 @@ class _Census:
         """Per type name: [count, bytes]; types sharing a name are merged."""
         out: dict[str, list[int]] = {}
         t = self.t
+        self.grow()
         counts = self.count.tolist()
+        fbytes = self.fbytes.tolist()
         for code, c in enumerate(counts):
-            b = t.fixed[code] * c + self.var_bytes[code] + self.ext.get(code, 0)
+            b = t.fixed[code] * c + self.var_bytes[code] + fbytes[code] + self.ext.get(code, 0)
             if c or b:
                 acc = out.setdefault(t.names[code], [0, 0])
                 acc[0] += c
                 acc[1] += b
         return out
+
+
+def _class_size(sizer: Callable[[Any], int], cls: Any) -> int:
+    return int(sizer(cls)) + (_GC_HEAD if cls.__flags__ & _HEAPTYPE else 0)
 
 
 def _safe_size(sizer: Callable[[Any], int], o: Any) -> int:
@@ -592,10 +1006,18 @@ def _take_census(np: Any, budget_s: float | None, untracked: bool) -> CensusResu
         census = _Census(np, deadline)
         # Tracked objects first: cheap, so even a census cut short has them all, and
         # its figures are those of ``untracked=False``, stable from one census to the next.
-        for a in range(0, n, _CHUNK):
-            if census.over_budget():
-                break
-            census.tracked(objs[a : a + _CHUNK])
+        if census.mem is not None:
+            at_all = census.mem.items(objs)
+            for a in range(0, n, _FAST_CHUNK):
+                if census.over_budget():
+                    break
+                census.tracked_fast(objs, at_all, a, min(a + _FAST_CHUNK, n))
+            del at_all
+        else:
+            for a in range(0, n, _CHUNK):
+                if census.over_budget():
+                    break
+                census.tracked(objs[a : a + _CHUNK])
         census.walk_arrow()
         tracked_s = time.perf_counter() - started
         tracked_all = census.complete
