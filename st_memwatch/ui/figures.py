@@ -45,6 +45,13 @@ def _time_unit(span_s: float) -> tuple[str, float]:
     return "h", 3600.0
 
 
+def _rounded(values: list[float] | list[int], offset: float, scale: float, digits: int) -> list[float]:
+    """``round((v - offset) / scale, digits)`` for every value, as plain floats."""
+    import numpy as np
+
+    return np.round((np.asarray(values, dtype=np.float64) - offset) / scale, digits).tolist()  # type: ignore[no-any-return]
+
+
 def timeline_spec(snapshot: Snapshot) -> dict[str, Any]:
     """The figure as plain plotly data: ``{"data": [...], "layout": {...}}``.
 
@@ -56,8 +63,9 @@ def timeline_spec(snapshot: Snapshot) -> dict[str, Any]:
     runs = snapshot.runs[-MAX_RUN_MARKS:]
     first = min([s.t for s in samples[:1]] + [r.started_at for r in runs[:1]] + [t0])
     unit, scale = _time_unit(t0 - first)
-    xs = [round((s.t - t0) / scale, 3) for s in samples]
-    ys = [round(s.rss / MIB, 2) for s in samples]
+    # Rounded in numpy: fewer digits to encode and hash, and no per-value round() calls.
+    xs = _rounded([s.t for s in samples], t0, scale, 3)
+    ys = _rounded([s.rss for s in samples], 0.0, MIB, 2)
     data: list[dict[str, Any]] = [
         {
             "type": "scatter",
@@ -70,17 +78,18 @@ def timeline_spec(snapshot: Snapshot) -> dict[str, Any]:
         }
     ]
     shapes: list[dict[str, Any]] = []
-    peaks = [r.peak / MIB for r in runs]
+    peaks = _rounded([r.peak for r in runs], 0.0, MIB, 2)
     if runs:
+        deltas = _rounded([r.rss_after - r.rss_before for r in runs], 0.0, MIB, 2)
         data.append(
             {
                 "type": "scatter",
-                "x": [round((r.started_at + r.duration_s - t0) / scale, 3) for r in runs],
-                "y": [round(p, 2) for p in peaks],
+                "x": _rounded([r.started_at + r.duration_s for r in runs], t0, scale, 3),
+                "y": peaks,
                 "mode": "markers",
                 "name": "run peak",
                 "marker": {"size": 6, "symbol": "triangle-up", "color": "#ffa421"},
-                "customdata": [[r.run_id, r.outcome, round(r.delta / MIB, 2)] for r in runs],
+                "customdata": [[r.run_id, r.outcome, d] for r, d in zip(runs, deltas, strict=True)],
                 "hovertemplate": "run %{customdata[0]} (%{customdata[1]})<br>peak %{y:.1f} MiB"
                 "<br>delta %{customdata[2]:+.2f} MiB<extra></extra>",
             }
@@ -97,7 +106,7 @@ def timeline_spec(snapshot: Snapshot) -> dict[str, Any]:
                 "line": {"width": 0.5, "dash": "dot", "color": BOUNDARY_COLOR},
                 "layer": "below",
             }
-            for x in (round((r.started_at - t0) / scale, 3) for r in runs[-MAX_BOUNDARIES:])
+            for x in _rounded([r.started_at for r in runs[-MAX_BOUNDARIES:]], t0, scale, 3)
         )
     top = max([*ys, *peaks, 1.0])
     limit_mib = snapshot.limit.bytes / MIB
