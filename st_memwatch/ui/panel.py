@@ -4,16 +4,26 @@ The always-visible part is one markdown element (numbers, bar, last run, trend)
 plus warnings when there are any and one toggle: every extra element costs each
 rerun. Everything heavier (timeline, tables, exports) is built only while the
 author has the details toggle on — an expander would build it on every run.
+
+The details are three elements: the plotly timeline, one HTML block with every
+table (a ``st.dataframe`` costs ~1.2 ms each and goes through Arrow, which rejects
+columns of mixed types), and the export buttons. All sizes go through
+``format_bytes``: binary units (KiB, MiB, GiB), the same on the timeline's axis.
 """
 
 from __future__ import annotations
 
+import functools
 import html
+import inspect
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from st_memwatch.core.limits import format_bytes
-from st_memwatch.core.models import Snapshot, Warning
+from st_memwatch.core.models import CacheUsage, Snapshot, Warning
+
+if TYPE_CHECKING:
+    from st_memwatch.ui.export import Exporter
 
 GREEN, AMBER, RED = "#21c354", "#ffa421", "#ff4b4b"
 SOURCE_LABELS = {
@@ -24,6 +34,19 @@ SOURCE_LABELS = {
     "community-cloud": "Community Cloud ceiling",
     "total-ram": "total RAM (no container limit)",
 }
+CGROUP_SOURCES = frozenset({"cgroup-v1", "cgroup-v2"})
+LISTED_RUNS = 50
+EXPORT_BUTTON_KEY = "st_memwatch_prepare_export"
+_GREY = "opacity:.7"
+# Streamlit's table style is made for the main column; these tables live in the sidebar.
+DETAILS_STYLE = (
+    "<style>.st-memwatch-details{font-size:.8rem;line-height:1.35}"
+    ".st-memwatch-details table{width:100%;font-size:.72rem;margin:.15rem 0 .4rem 0}"
+    ".st-memwatch-details th,.st-memwatch-details td{padding:1px 4px;white-space:nowrap}"
+    ".st-memwatch-details td:first-child{white-space:normal;overflow-wrap:anywhere}"
+    ".st-memwatch-details .scroll{max-height:16rem;overflow:auto}</style>"
+)
+OUTCOME_SHORT = {"success": "ok", "exception": "error", "rerun": "rerun", "stopped": "stopped", "running": "running"}
 
 
 def _color(share: float) -> str:
@@ -40,6 +63,16 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _signed(n: float | None) -> str:
+    if n is None:
+        return "n/a"
+    return ("+" if n >= 0 else "") + format_bytes(n)
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value))
+
+
 def summary_html(snap: Snapshot) -> str:
     """The light, always-visible block: usage vs limit, last run, trend, notes."""
     limit = snap.limit
@@ -48,30 +81,31 @@ def summary_html(snap: Snapshot) -> str:
     width = min(100.0, share * 100)
     lines = [
         '<div class="st-memwatch" style="font-size:0.85rem;line-height:1.35">',
-        f"<b>Memory</b> {html.escape(format_bytes(snap.rss))} of {html.escape(format_bytes(limit.bytes))} "
+        f"<b>Memory</b> {_e(format_bytes(snap.rss))} of {_e(format_bytes(limit.bytes))} "
         f"(<b style='color:{color}'>{share:.0%}</b>)",
         f'<div style="background:rgba(128,128,128,.25);border-radius:3px;height:8px;margin:3px 0">'
         f'<div style="width:{width:.1f}%;background:{color};height:8px;border-radius:3px"></div></div>',
-        f"<span style='opacity:.7'>limit: {html.escape(SOURCE_LABELS.get(limit.source, limit.source))}</span>",
+        f"<span style='{_GREY}'>limit: {_e(SOURCE_LABELS.get(limit.source, limit.source))}</span>",
     ]
-    if snap.container is not None:
+    # Only beside a cgroup limit: without one, the cgroup's usage (page cache included)
+    # is compared with nothing and reads like a second, larger RSS.
+    if snap.container is not None and limit.source in CGROUP_SOURCES:
         lines.append(
-            f"<br><span style='opacity:.7'>container usage (what the OOM killer counts): "
-            f"{html.escape(format_bytes(snap.container.bytes))}</span>"
+            f"<br><span style='{_GREY}'>container usage (what the OOM killer counts): "
+            f"{_e(format_bytes(snap.container.bytes))}</span>"
         )
     if snap.runs:
         last = snap.runs[-1]
-        sign = "+" if last.delta >= 0 else ""
         lines.append(
-            f"<br>Last run: <b>{sign}{html.escape(format_bytes(last.delta))}</b>, peak "
-            f"{html.escape(format_bytes(last.peak))}, {last.duration_s * 1000:.0f} ms, {last.kind}, {last.outcome}"
+            f"<br>Last run: <b>{_e(_signed(last.delta))}</b>, peak "
+            f"{_e(format_bytes(last.peak))}, {last.duration_s * 1000:.0f} ms, {last.kind}, {last.outcome}"
         )
     if snap.trend is not None:
         t = snap.trend
         per_min = t.bytes_per_second * 60
-        rate = f"{'+' if t.bytes_per_run >= 0 else ''}{html.escape(format_bytes(t.bytes_per_run))}/run"
+        rate = f"{_e(_signed(t.bytes_per_run))}/run"
         if t.span_s >= 60:
-            rate += f", {'+' if per_min >= 0 else ''}{html.escape(format_bytes(per_min))}/min"
+            rate += f", {_e(_signed(per_min))}/min"
         eta = ""
         if t.bytes_per_run > 0 and t.runs_to_limit is not None:
             eta = f" · limit in ~{t.runs_to_limit:,.0f} runs"
@@ -79,20 +113,51 @@ def summary_html(snap: Snapshot) -> str:
                 eta += f" / {_duration(t.seconds_to_limit)}"
         lines.append(f"<br>Trend ({t.n_runs} runs): {rate}{eta}")
     if snap.mode != "hooks":
-        lines.append("<br><span style='opacity:.7'>run hooks unavailable: measuring between panel calls</span>")
+        lines.append(f"<br><span style='{_GREY}'>run hooks unavailable: measuring between panel calls</span>")
     for note in snap.notes[-3:]:
-        lines.append(f"<br><span style='opacity:.7'>⚠ {html.escape(note)}</span>")
+        lines.append(f"<br><span style='{_GREY}'>⚠ {_e(note)}</span>")
     lines.append("</div>")
     return "".join(lines)
 
 
+def short_message(w: Warning) -> str:
+    """The message without its parenthesised figures: one line that fits the sidebar.
+
+    "Memory grows steadily: +7.6 MiB per run (90% of recent runs grew)." becomes
+    "Memory grows steadily: +7.6 MiB per run." The full text is in the details.
+    """
+    text = w.message.strip()
+    while " (" in text:
+        start = text.find(" (")
+        end = text.find(")", start)
+        if end < 0:
+            break
+        text = text[:start] + text[end + 1 :]
+    text = text.replace(" .", ".").strip()
+    return text or w.message
+
+
+def short_fix(w: Warning) -> str:
+    """The action part of the advice: what follows the first ': ' when that part is the action.
+
+    The advice reads "<what was seen>: <what to do>"; the box shows what to do, the
+    details show both.
+    """
+    fix = w.fix.strip()
+    head, sep, tail = fix.partition(": ")
+    if sep and len(tail) >= 15:
+        return tail[0].upper() + tail[1:]
+    return fix
+
+
 def warning_text(w: Warning) -> str:
-    parts = [w.message]
-    if w.cause:
-        parts.append(f"Likely cause: {w.cause}.")
-    if w.fix:
-        parts.append(f"Try: {w.fix}")
-    return "  \n".join(parts)
+    """One short line, then the fix (markdown)."""
+    fix = short_fix(w)
+    return f"**{short_message(w)}**" + (f"  \nFix: {fix}" if fix else "")
+
+
+def toast_text(w: Warning) -> str:
+    return short_message(w)
 
 
 def render_summary(st: Any, snap: Snapshot, new_warnings: Sequence[Warning], toast: bool) -> None:
@@ -102,90 +167,204 @@ def render_summary(st: Any, snap: Snapshot, new_warnings: Sequence[Warning], toa
     if toast and new_warnings:
         import streamlit
 
-        w = new_warnings[0]
-        streamlit.toast(f"Memory: {w.message}", icon="⚠️")
+        streamlit.toast(toast_text(new_warnings[0]), icon="⚠️")
 
 
-def _table(st: Any, rows: list[dict[str, Any]], empty: str) -> None:
-    if rows:
-        st.dataframe(rows, hide_index=True, use_container_width=True)
+# -- details ----------------------------------------------------------------------------
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> str:
+    """A compact HTML table; every cell is escaped here (names come from user code)."""
+    align = [' style="text-align:right"' if i in right else "" for i in range(len(headers))]
+    head = "".join(f"<th{a}>{_e(h)}</th>" for h, a in zip(headers, align, strict=True))
+    body = "".join(
+        "<tr>" + "".join(f"<td{a}>{_e(c)}</td>" for c, a in zip(row, align, strict=True)) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _bound(c: CacheUsage) -> str:
+    parts = []
+    if c.max_entries is not None:
+        parts.append(f"max {c.max_entries}")
+    if c.ttl_s is not None:
+        parts.append(f"ttl {c.ttl_s:g} s")
+    return ", ".join(parts) or "none"
+
+
+def details_html(snap: Snapshot) -> str:
+    """Warnings in full, suspects, growing types, caches, session_state and the latest runs: one block."""
+    out = [DETAILS_STYLE, '<div class="st-memwatch-details">']
+    grey = f"<div style='{_GREY};font-size:0.75rem'>"
+
+    if snap.warnings:
+        out.append("<b>Warnings</b><ul style='margin:0 0 .5rem 0;padding-left:1.1rem'>")
+        for w in snap.warnings:
+            cause = f" Likely cause: {_e(w.cause)}." if w.cause else ""
+            # The box above shows the fix; repeat it only where the box shortened it.
+            fix = f" Fix: {_e(w.fix)}" if w.fix and short_fix(w) != w.fix.strip() else ""
+            out.append(f"<li>{_e(w.message)}{cause}{fix}</li>")
+        out.append("</ul>")
+
+    out.append("<b>Suspects</b> <span style='opacity:.7'>(grow steadily with runs)</span>")
+    if snap.suspects:
+        out.append(
+            _table(
+                ("what", "per run", "steady"),
+                [(f"{x.name} ({x.kind})", _signed(x.growth_bytes_per_run), f"{x.steady:.0%}") for x in snap.suspects],
+                right=(1, 2),
+            )
+        )
+        # The advice once per distinct text (most suspects of one kind share it), top suspect first.
+        advice: dict[str, list[str]] = {}
+        for x in snap.suspects:
+            advice.setdefault(x.advice, []).append(x.name)
+        for text, names in advice.items():
+            out.append(
+                f"<details style='margin:.1rem 0'><summary style='{_GREY}'>fix for {_e(', '.join(names[:3]))}"
+                f"{' …' if len(names) > 3 else ''}</summary>{_e(text)}</details>"
+            )
     else:
-        st.caption(empty)
+        out.append(f"{grey}none yet</div>")
 
+    out.append("<b>Growing object types</b> <span style='opacity:.7'>(last census)</span>")
+    if snap.growth:
+        out.append(
+            _table(
+                ("type", "Δ count", "Δ size"),
+                [(g.type_name, f"{g.count_delta:+,}", _signed(g.bytes_delta)) for g in snap.growth],
+                right=(1, 2),
+            )
+        )
+    else:
+        out.append(f"{grey}no growth between the last two censuses</div>")
+    if snap.census_note:
+        out.append(f"{grey}{_e(snap.census_note)}</div>")
 
-def render_details(st: Any, snap: Snapshot, json_data: str, csv_data: str) -> None:
-    """The heavy part: only built while the details toggle is on."""
-    from st_memwatch.ui.figures import timeline_figure
+    out.append("<b>Caches</b>")
+    if snap.caches:
+        out.append(
+            _table(
+                ("function", "entries", "size", "bound"),
+                [
+                    (
+                        f"{c.function} ({c.kind})" + (" ↑" if c.growing else ""),
+                        f"{c.entries:,}",
+                        format_bytes(c.bytes) + ("" if c.bytes_exact or c.bytes is None else "+"),
+                        _bound(c),
+                    )
+                    for c in snap.caches
+                ],
+                right=(1, 2),
+            )
+        )
+        if any(c.growing for c in snap.caches):
+            out.append(f"{grey}↑ = still growing</div>")
+    else:
+        out.append(f"{grey}no st.cache_data / st.cache_resource functions have run yet</div>")
 
-    st.plotly_chart(timeline_figure(snap), use_container_width=True)
-    st.markdown("**Suspects** (grow steadily with runs)")
-    _table(
-        st,
-        [
-            {
-                "what": f"{s.kind}: {s.name}",
-                "per run": format_bytes(s.growth_bytes_per_run),
-                "steady": f"{s.steady:.0%}",
-                "fix": s.advice,
-            }
-            for s in snap.suspects
-        ],
-        "none yet",
-    )
-    st.markdown("**Growing object types** (last census)")
-    _table(
-        st,
-        [
-            {"type": g.type_name, "count": g.count, "Δ count": g.count_delta, "bytes": format_bytes(g.bytes), "Δ bytes": format_bytes(g.bytes_delta)}
-            for g in snap.growth
-        ],
-        "no growth between the last two censuses",
-    )
-    st.caption(snap.census_note)
-    st.markdown("**Caches**")
-    _table(
-        st,
-        [
-            {
-                "function": c.function,
-                "kind": f"cache_{c.kind}",
-                "entries": c.entries,
-                "size": format_bytes(c.bytes) + ("" if c.bytes_exact else "+"),
-                "ttl": "" if c.ttl_s is None else f"{c.ttl_s:g} s",
-                "max_entries": "" if c.max_entries is None else c.max_entries,
-                "growing": "yes" if c.growing else "",
-            }
-            for c in snap.caches
-        ],
-        "no st.cache_data / st.cache_resource functions have run yet",
-    )
     if snap.session is not None:
         s = snap.session
         sessions = "?" if s.active_sessions is None else s.active_sessions
-        st.caption(
-            f"session_state: {s.keys} keys, {format_bytes(s.bytes)} · active sessions: {sessions}"
-            + (" · largest: " + ", ".join(f"{k} ({format_bytes(b)})" for k, b in s.largest_keys[:3]) if s.largest_keys else "")
+        largest = ", ".join(f"{k} ({format_bytes(b)})" for k, b in s.largest_keys[:3])
+        out.append(
+            f"<div style='margin:.4rem 0'><b>session_state</b>: {s.keys} keys, {_e(format_bytes(s.bytes))}"
+            f" · active sessions: {_e(sessions)}" + (f" · largest: {_e(largest)}" if largest else "") + "</div>"
         )
-    st.markdown("**Runs** (latest 50)")
-    _table(
-        st,
-        [
-            {
-                "run": r.run_id,
-                "session": r.session[:8],
-                "kind": r.kind,
-                "outcome": r.outcome,
-                "before": format_bytes(r.rss_before),
-                "after": format_bytes(r.rss_after),
-                "delta": format_bytes(r.delta),
-                "peak": format_bytes(r.peak) + ("*" if r.overlapped else ""),
-                "ms": round(r.duration_s * 1000, 1),
-            }
-            for r in reversed(snap.runs[-50:])
-        ],
-        "no runs recorded yet",
-    )
-    st.caption(f"peak from: {'kernel high-water mark' if snap.peak_method == 'hwm' else 'background sampler'}; * = other runs overlapped, peak is process-wide")
-    c1, c2 = st.columns(2)
-    c1.download_button("Record (JSON)", json_data, file_name="st_memwatch.json", mime="application/json")
-    c2.download_button("Runs (CSV)", csv_data, file_name="st_memwatch_runs.csv", mime="text/csv")
+
+    out.append(f"<b>Runs</b> (latest {LISTED_RUNS})")
+    runs = snap.runs[-LISTED_RUNS:]
+    if runs:
+        rows = [
+            (
+                r.run_id,
+                OUTCOME_SHORT.get(r.outcome, r.outcome) + ("" if r.kind == "full" else " ·frag"),
+                _signed(r.delta),
+                format_bytes(r.peak) + ("*" if r.overlapped else ""),
+                f"{r.duration_s * 1000:.0f}",
+            )
+            for r in reversed(runs)
+        ]
+        out.append("<div class='scroll'>")
+        out.append(_table(("run", "outcome", "Δ", "peak", "ms"), rows, right=(0, 2, 3, 4)))
+        out.append("</div>")
+        peak_from = "kernel high-water mark" if snap.peak_method == "hwm" else "background sampler"
+        out.append(
+            f"{grey}ok / error / rerun / stopped: how the run ended; ·frag = a fragment rerun; "
+            f"peak from the {peak_from}; * = other runs overlapped, the peak is process-wide</div>"
+        )
+    else:
+        out.append(f"{grey}no runs recorded yet</div>")
+    out.append("</div>")
+    return "".join(out)
+
+
+@functools.cache
+def _takes_width(name: str) -> bool:
+    """Does ``st.<name>`` take ``width="stretch"``? (Newer Streamlit; ``use_container_width`` is deprecated there.)"""
+    import streamlit
+
+    try:
+        param = inspect.signature(getattr(streamlit, name)).parameters.get("width")
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return param is not None and isinstance(param.default, str)
+
+
+def stretch(name: str) -> dict[str, Any]:
+    """The keyword that makes ``st.<name>`` fill its container on the installed Streamlit."""
+    return {"width": "stretch"} if _takes_width(name) else {"use_container_width": True}
+
+
+@functools.cache
+def deferred_downloads() -> bool:
+    """Does ``st.download_button`` take a callable as ``data`` (built only when clicked)?"""
+    try:
+        from streamlit.runtime.media_file_manager import MediaFileManager
+    except ImportError:
+        return False
+    return hasattr(MediaFileManager, "add_deferred")
+
+
+@functools.cache
+def _download_ignores_rerun() -> bool:
+    import streamlit
+
+    try:
+        param = inspect.signature(streamlit.download_button).parameters.get("on_click")
+    except (TypeError, ValueError):
+        return False
+    return param is not None and "ignore" in str(param.annotation)
+
+
+def render_exports(st: Any, exports: Exporter) -> None:
+    """The two downloads, built only when wanted.
+
+    Where ``st.download_button`` takes a callable, the record is built when the
+    button is clicked (on Streamlit's own thread, not the script's). Elsewhere a
+    "Prepare export" button builds it once; the downloads then offer that copy
+    until the details are closed.
+    """
+    json_args = {"file_name": "st_memwatch.json", "mime": "application/json", **stretch("download_button")}
+    csv_args = {"file_name": "st_memwatch_runs.csv", "mime": "text/csv", **stretch("download_button")}
+    if deferred_downloads():
+        if _download_ignores_rerun():
+            json_args["on_click"] = csv_args["on_click"] = "ignore"
+        st.download_button("Record (JSON)", exports.json, **json_args)
+        st.download_button("Runs (CSV)", exports.csv, **csv_args)
+        return
+    if st.button("Prepare export", key=EXPORT_BUTTON_KEY, help="Build the JSON record and the runs CSV now (again to refresh them)"):
+        exports.prepare()
+    ready = exports.prepared()
+    if ready is None:
+        return
+    st.download_button("Record (JSON)", ready.json, **json_args)
+    st.download_button("Runs (CSV)", ready.csv, **csv_args)
+    st.caption(f"export as of {ready.label}")
+
+
+def render_details(st: Any, snap: Snapshot, exports: Exporter) -> None:
+    """The heavy part: only built while the details toggle is on."""
+    from st_memwatch.ui.figures import chart_figure
+
+    st.plotly_chart(chart_figure(snap), **stretch("plotly_chart"))
+    st.markdown(details_html(snap), unsafe_allow_html=True)
+    render_exports(st, exports)

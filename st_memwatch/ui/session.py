@@ -14,8 +14,14 @@ from typing import Any
 
 from st_memwatch.core.models import Warning
 from st_memwatch.core.monitor import Monitor
+from st_memwatch.ui.export import Exporter
 
 DETAILS_KEY = "st_memwatch_details"
+SUMMARY_RUNS = 50  # the always-visible part shows the last run and nothing older
+DETAIL_RUNS = 200  # the details plot this many runs and list 50; the exports take all of them
+# Timeline points: about one per pixel of a sidebar chart. Each slice keeps its maximum,
+# so a spike still shows; fewer points also mean less to downsample, encode and send.
+DETAIL_POINTS = 300
 _MAX_TRACKED_SESSIONS = 1000
 _active_codes: OrderedDict[str, frozenset[str]] = OrderedDict()
 _codes_lock = threading.Lock()
@@ -53,17 +59,26 @@ def show_panel(monitor: Monitor, limit: object, location: str, toast: bool) -> N
             runs.measure_between_calls(monitor, session)
         wire_sizes(monitor, session)
         resolved = monitor.resolve_limit(limit)
-        snap = monitor.snapshot(session, resolved, timeline_points=0, max_runs=50)
+        # The toggle's state from the last interaction is known before the toggle is
+        # drawn: with the details on, one snapshot (timeline included) serves both parts.
+        wanted = bool(st.session_state.get(DETAILS_KEY, False))
+        snap = (
+            monitor.snapshot(session, resolved, timeline_points=DETAIL_POINTS, max_runs=DETAIL_RUNS)
+            if wanted
+            else monitor.snapshot(session, resolved, timeline_points=0, max_runs=SUMMARY_RUNS)
+        )
         fresh = new_episodes(session, snap.warnings)
         with area:
             view.render_summary(st, snap, fresh, toast)
             details = st.toggle("Memory details", key=DETAILS_KEY)
+        exports = Exporter(monitor, session, resolved)
         if details:
-            from st_memwatch.ui.export import runs_to_csv, to_json
-
-            full = monitor.snapshot(session, resolved)
+            if not wanted:
+                snap = monitor.snapshot(session, resolved, timeline_points=DETAIL_POINTS, max_runs=DETAIL_RUNS)
             with area:
-                view.render_details(st, full, to_json(full), runs_to_csv(full))
+                view.render_details(st, snap, exports)
+        else:
+            exports.discard()
     except Exception as exc:  # the boundary: the user's script carries on
         try:
             area.caption(f"st_memwatch: {_short(exc)}")

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import sys
+from typing import Any
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 import st_memwatch
+from st_memwatch.core.models import (
+    CacheUsage,
+    ContainerUsage,
+    Limit,
+    RunRecord,
+    Sample,
+    Snapshot,
+    Warning,
+)
+from st_memwatch.ui import figures, panel
+from st_memwatch.ui.export import RUN_COLUMNS, runs_to_csv, to_json
 
 LEAKY = """
 import sys, types
@@ -192,14 +208,269 @@ def test_explicit_limit_is_shown_with_its_source(monitor):
     assert at.sidebar.error, "the near-limit warning is shown in the sidebar"
 
 
-def test_details_toggle_builds_exports(monitor):
-    at = AppTest.from_string("import streamlit as st\nimport st_memwatch\nst_memwatch.panel()\nst.write(1)")
-    at.run(timeout=30)
-    at.run(timeout=30)
+# -- the details view ---------------------------------------------------------------------
+# The app stashes the run's media file manager, so a test can fetch what a download serves
+# (AppTest's mock runtime is gone once the run is over).
+MEDIA_STASH = """
+import sys, types
+from streamlit.runtime import Runtime
+sys.modules.setdefault("_st_memwatch_test_media", types.ModuleType("_st_memwatch_test_media")).mgr = Runtime.instance().media_file_mgr
+"""
+PLAIN = "import streamlit as st\nimport st_memwatch\nst_memwatch.panel()\nst.write(1)\n" + MEDIA_STASH
+BOUNDED_AND_UNBOUNDED = (
+    """
+import numpy as np
+import streamlit as st
+import st_memwatch
+
+st_memwatch.panel()
+
+@st.cache_resource
+def model():
+    return np.ones(100_000)
+
+@st.cache_data(max_entries=4, ttl=60)
+def part(n):
+    return list(range(n))
+
+model()
+part(10)
+"""
+    + MEDIA_STASH
+)
+
+
+def details_markdown(at: AppTest) -> str:
+    blocks = [str(m.value) for m in at.sidebar.markdown if "st-memwatch-details" in str(m.value)]
+    assert len(blocks) == 1, [str(m.value)[:80] for m in at.sidebar.markdown]
+    return blocks[0]
+
+
+def open_details(at: AppTest, runs: int = 2) -> None:
+    for _ in range(runs):
+        at.run(timeout=30)
     at.sidebar.toggle[0].set_value(True).run(timeout=30)
-    assert not at.exception
-    assert not [c.value for c in at.sidebar.caption if str(c.value).startswith("st_memwatch:")]
-    labels = [str(getattr(e, "label", "")) for e in at.sidebar]
-    blob = json.dumps(st_memwatch.snapshot().to_dict())
-    assert "**Runs** (latest 50)" in "\n".join(str(m.value) for m in at.sidebar.markdown)
-    assert json.loads(blob)["runs"], labels
+    assert not at.exception, [e.value for e in at.exception]
+    failures = [c.value for c in at.sidebar.caption if str(c.value).startswith("st_memwatch:")]
+    assert not failures, failures
+
+
+def download_buttons(at: AppTest) -> dict[str, Any]:
+    """The sidebar's download buttons by label; on Streamlit without deferred downloads, after "Prepare export"."""
+    if not panel.deferred_downloads():
+        assert not at.sidebar.get("download_button"), "the exports were built before anyone asked for them"
+        assert [b.label for b in at.sidebar.button] == ["Prepare export"]
+        at.sidebar.button[0].click().run(timeout=30)
+        assert not at.exception
+        assert any(str(c.value).startswith("export as of ") for c in at.sidebar.caption)
+    return {b.proto.label: b.proto for b in at.sidebar.get("download_button")}
+
+
+def served(proto: Any) -> str:
+    """What the browser would download: deferred data is built now, eager data was stored at render."""
+    mgr = sys.modules["_st_memwatch_test_media"].mgr
+    deferred = getattr(proto, "deferred_file_id", "")
+    url = mgr.execute_deferred(deferred) if deferred else proto.url
+    return bytes(mgr._storage.get_file(url.rsplit("/", 1)[-1]).content).decode()
+
+
+def test_details_show_one_chart_one_table_block_and_lazy_exports(monitor):
+    at = AppTest.from_string(PLAIN)
+    open_details(at, runs=3)
+    assert len(at.sidebar.get("plotly_chart")) == 1
+    assert not at.sidebar.get("arrow_data_frame"), "the tables are one HTML block, not st.dataframe"
+    html = details_markdown(at)
+    for heading in ("<b>Suspects</b>", "<b>Growing object types</b>", "<b>Caches</b>", "<b>Runs</b> (latest 50)"):
+        assert heading in html
+    buttons = download_buttons(at)
+    assert set(buttons) == {"Record (JSON)", "Runs (CSV)"}
+    if panel.deferred_downloads():
+        assert all(b.deferred_file_id for b in buttons.values()), "data should be built on click"
+
+
+def test_downloads_hold_the_whole_record_and_the_runs(monitor):
+    at = AppTest.from_string(PLAIN)
+    open_details(at, runs=3)
+    buttons = download_buttons(at)
+    record = json.loads(served(buttons["Record (JSON)"]))
+    for key in ("runs", "samples", "caches", "growth", "warnings", "limit", "trend"):
+        assert key in record, key
+    # Where the record is prepared during a run, that run is not in it yet.
+    assert len(monitor.runs) - 1 <= len(record["runs"]) <= len(monitor.runs) and len(record["runs"]) >= 3
+    assert record["samples"] and all(len(s) == 2 for s in record["samples"])
+    rows = list(csv.reader(io.StringIO(served(buttons["Runs (CSV)"]))))
+    assert tuple(rows[0]) == RUN_COLUMNS
+    assert len(rows) - 1 == len(record["runs"])
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert int(first["delta"]) == int(first["rss_after"]) - int(first["rss_before"])
+
+
+def test_exports_take_every_run_while_the_details_take_the_last_200(monitor):
+    from st_memwatch.ui.export import Exporter
+
+    records = [_run(i) for i in range(1, 251)]
+    monitor.runs.extend(records)
+    at = AppTest.from_string(PLAIN)
+    open_details(at, runs=1)
+    rows = details_markdown(at).count("<tr>") - 2  # header rows of the runs and caches tables aside
+    assert rows <= panel.LISTED_RUNS + 5
+    exporter = Exporter(monitor, "s", monitor.resolve_limit(None))
+    assert len(json.loads(exporter.json())["runs"]) == len(monitor.runs) > 250
+    assert len(exporter.csv().splitlines()) == len(monitor.runs) + 1
+
+
+def test_caches_table_with_and_without_max_entries(monitor):
+    """max_entries None and 4 in one column: plain text cells, no Arrow type clash."""
+    import time
+
+    monitor.settings.census_every_run = True  # read cache sizes after every run, not once a second
+    at = AppTest.from_string(BOUNDED_AND_UNBOUNDED)
+    for _ in range(20):  # the sizes may be read off the script thread: wait until both caches are known
+        at.run(timeout=30)
+        if len(st_memwatch.snapshot().caches) == 2:
+            break
+        time.sleep(0.2)
+    open_details(at, runs=1)
+    html = details_markdown(at)
+    assert "max 4, ttl 60 s" in html
+    caches = html[html.index("<b>Caches</b>") : html.index("<b>Runs</b>")]
+    assert "model (resource)" in caches and "none" in caches
+
+
+def test_leaky_app_warns_in_one_line_with_the_fix_and_toasts_once(monitor):
+    at = AppTest.from_string(LEAKY)
+    toasts: list[str] = []
+    for _ in range(10):
+        at.run(timeout=30)
+        toasts += [str(t.value) for t in at.toast]
+    box = next(w.value for w in at.sidebar.warning if "Memory grows steadily" in w.value)
+    message, fix = box.split("  \n")
+    assert message.startswith("**Memory grows steadily: +") and message.endswith(" per run.**"), box
+    assert "(" not in message and "Likely cause" not in box
+    assert fix.startswith("Fix: ") and len(fix) > 10
+    steady = [t for t in toasts if "grows steadily" in t]
+    assert len(steady) == 1, toasts
+    assert steady[0].startswith("Memory grows steadily: +") and "Memory: Memory" not in steady[0]
+
+
+def test_width_keyword_matches_the_installed_streamlit():
+    import inspect
+
+    import streamlit
+
+    params = inspect.signature(streamlit.plotly_chart).parameters
+    if "width" in params and isinstance(params["width"].default, str):
+        assert panel.stretch("plotly_chart") == {"width": "stretch"}
+    else:
+        assert panel.stretch("plotly_chart") == {"use_container_width": True}
+
+
+# -- renderers on hand-made snapshots -----------------------------------------------------
+MIB = 2**20
+
+
+def _run(i: int, rss: int = 200 * MIB) -> RunRecord:
+    return RunRecord(
+        run_id=i, session="s", kind="full", outcome="success", started_at=1000.0 + i, duration_s=0.05,
+        rss_before=rss, rss_after=rss + MIB, peak=rss + 2 * MIB, peak_source="hwm", overlapped=False,
+        measured_by="hooks",
+    )
+
+
+def make_snapshot(**changes: Any) -> Snapshot:
+    fields: dict[str, Any] = {
+        "taken_at": 1100.0,
+        "rss": 200 * MIB,
+        "limit": Limit(24 * 2**30, "total-ram"),
+        "container": None,
+        "mode": "hooks",
+        "peak_method": "hwm",
+        "runs": tuple(_run(i) for i in range(1, 61)),
+        "samples": tuple(Sample(1000.0 + k * 0.25, 180 * MIB + k * 4096) for k in range(400)),
+        "caches": (),
+        "session": None,
+        "growth": (),
+        "trend": None,
+        "warnings": (),
+    }
+    fields.update(changes)
+    return Snapshot(**fields)
+
+
+def test_container_usage_is_shown_only_beside_a_cgroup_limit():
+    usage = ContainerUsage(300 * MIB, "v2")
+    assert "container usage" not in panel.summary_html(make_snapshot(container=usage))
+    cgroup = make_snapshot(container=usage, limit=Limit(512 * MIB, "cgroup-v2"))
+    assert "container usage (what the OOM killer counts): 300.0 MiB" in panel.summary_html(cgroup)
+
+
+def test_far_limit_is_stated_not_drawn_so_the_curve_stays_readable():
+    spec = figures.timeline_spec(make_snapshot())  # 24 GiB limit, ~200 MiB RSS
+    layout = spec["layout"]
+    assert layout["yaxis"]["range"][1] < 400
+    assert not [s for s in layout["shapes"] if s["yref"] == "y"], "no limit line far above the data"
+    assert "limit 24.0 GiB (total RAM)" in layout["annotations"][-1]["text"]
+
+
+def test_near_limit_is_a_dashed_line_and_run_starts_are_one_shapes_list():
+    spec = figures.timeline_spec(make_snapshot(limit=Limit(256 * MIB, "argument")))
+    shapes = spec["layout"]["shapes"]
+    limit_lines = [s for s in shapes if s["yref"] == "y"]
+    assert len(limit_lines) == 1 and limit_lines[0]["y0"] == 256.0 and limit_lines[0]["line"]["dash"] == "dash"
+    assert len(shapes) - 1 == figures.MAX_BOUNDARIES
+    assert spec["layout"]["yaxis"]["range"][1] >= 256
+    assert [t["mode"] for t in spec["data"]] == ["lines", "markers"]
+    assert len(spec["data"][0]["x"]) == 400 and len(spec["data"][1]["x"]) == 60
+
+
+def test_chart_figure_is_a_valid_plotly_figure():
+    import plotly.graph_objects as go
+    import plotly.tools
+
+    snap = make_snapshot(limit=Limit(256 * MIB, "argument"))
+    spec = figures.timeline_spec(snap)
+    go.Figure(spec)  # validated: every property name and value is one plotly accepts
+    fig = figures.chart_figure(snap)
+    assert isinstance(fig, go.Figure)
+    # What st.plotly_chart does with it: no validation pass, the prepared dict as it is.
+    assert plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True) == spec
+    # Any other use gets a complete Figure.
+    assert len(fig.data) == 2 and len(fig.layout.shapes) == figures.MAX_BOUNDARIES + 1
+    assert figures.timeline_figure(snap).to_dict()["data"][0]["y"] == spec["data"][0]["y"]
+
+
+def test_caches_render_with_max_entries_none_and_names_are_escaped():
+    caches = (
+        CacheUsage("app.<b>load</b>", "resource", 1, 40 * MIB, "deep-size", max_entries=None),
+        CacheUsage("app.part", "data", 4, 1000, "pickled", bytes_exact=False, ttl_s=60.0, max_entries=4, growing=True),
+    )
+    html = panel.details_html(make_snapshot(caches=caches))
+    assert "app.&lt;b&gt;load&lt;/b&gt; (resource)" in html and "<b>load</b>" not in html
+    assert "<td>none</td>" in html and "max 4, ttl 60 s" in html and "1000 B+" in html and "↑" in html
+
+
+def test_warning_text_is_one_short_line_and_the_fix():
+    w = Warning(
+        "warning",
+        "steady-growth",
+        "Memory grows steadily: +7.6 MiB per run (100% of recent runs grew).",
+        "fastest-growing: type numpy.ndarray (+7.6 MiB/run)",
+        "numpy.ndarray objects pile up every run in something long-lived (a module-level list): "
+        "create them once with @st.cache_resource.",
+    )
+    assert panel.warning_text(w) == (
+        "**Memory grows steadily: +7.6 MiB per run.**  \nFix: Create them once with @st.cache_resource."
+    )
+    assert panel.toast_text(w) == "Memory grows steadily: +7.6 MiB per run."
+    details = panel.details_html(make_snapshot(warnings=(w,)))
+    assert "Likely cause: fastest-growing: type numpy.ndarray" in details and "pile up every run" in details
+    plain = Warning("error", "near-limit", "Memory is at 95% of the limit (64.0 MiB).", "", "Load models once.")
+    assert panel.warning_text(plain) == "**Memory is at 95% of the limit.**  \nFix: Load models once."
+
+
+@pytest.mark.parametrize("snap", [make_snapshot(), make_snapshot(runs=(), samples=())])
+def test_exports_are_plain_json_and_csv(snap):
+    record = json.loads(to_json(snap))
+    assert record == snap.to_dict()
+    rows = list(csv.reader(io.StringIO(runs_to_csv(snap))))
+    assert tuple(rows[0]) == RUN_COLUMNS and len(rows) == len(snap.runs) + 1

@@ -40,6 +40,18 @@ STARTUP_TIMEOUT_S = 45.0
 # Streamlit marks its root with the script's state ("initial", "running", "notRunning", ...).
 IDLE_APP = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 SIDEBAR = '[data-testid="stSidebar"]'
+# Toasts vanish after a few seconds: the page keeps every toast's text from its first frame on.
+TOAST_WATCH = """
+window.__stMemwatchToasts = [];
+new MutationObserver(() => {
+    for (const t of document.querySelectorAll('[data-testid="stToast"]')) {
+        if (!t.dataset.stMemwatchSeen) {
+            t.dataset.stMemwatchSeen = "1";
+            window.__stMemwatchToasts.push(t.innerText);
+        }
+    }
+}).observe(document, {childList: true, subtree: true});
+"""
 
 
 _started_logs: list[Path] = []  # the log of the server this session started, if any
@@ -171,9 +183,12 @@ def browser() -> Iterator[Any]:
 def page(request: pytest.FixtureRequest, browser: Any, app_url: str, shot: Callable[[str], str]) -> Iterator[Any]:
     """A fresh browser session on the demo, loaded and idle; JS errors are collected on ``page.js_errors``.
 
+    Toast texts are collected in ``window.__stMemwatchToasts`` from the first frame on.
+
     A failing test leaves a screenshot named ``FAILED_<test>`` next to the others.
     """
     context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context.add_init_script(TOAST_WATCH)
     context.set_default_timeout(15_000)
     pg = context.new_page()
     errors: list[str] = []

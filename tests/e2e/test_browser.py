@@ -85,6 +85,36 @@ def details_on(page: Any) -> None:
     wait_idle(page)
 
 
+def timeline_data(page: Any) -> dict[str, Any]:
+    """What the browser received for the timeline: points per trace and the number of shapes."""
+    return page.evaluate(
+        """() => {
+            const plot = document.querySelector('[data-testid="stSidebar"] .js-plotly-plot');
+            return {
+                points: plot.data.map(t => t.x.length),
+                modes: plot.data.map(t => t.mode),
+                shapes: (plot.layout.shapes || []).length,
+                text: (plot.layout.annotations || []).map(a => a.text).join(" | "),
+            };
+        }"""
+    )
+
+
+def toasts_seen(page: Any) -> list[str]:
+    """Every toast text shown in this page so far (collected by the page fixture; toasts vanish)."""
+    return list(page.evaluate("() => window.__stMemwatchToasts || []"))
+
+
+def prepare_export(page: Any) -> None:
+    """Streamlit without deferred downloads builds the export behind a button; newer ones on click."""
+    prepare = sidebar(page).get_by_role("button", name="Prepare export")
+    if prepare.count():
+        assert sidebar(page).get_by_test_id("stDownloadButton").count() == 0, "exports built before asked for"
+        prepare.click()
+        sidebar(page).get_by_text("export as of ", exact=False).wait_for()
+        wait_idle(page)
+
+
 def assert_no_exception(page: Any, where: str) -> None:
     shown = page.get_by_test_id("stException")
     assert shown.count() == 0, f"{where}: the page shows a Python exception:\n{shown.first.inner_text()}"
@@ -130,6 +160,13 @@ def test_leaky_path_shows_growth_and_warns(page: Any, shot: Callable[[str], str]
         f"no 'Memory grows steadily' warning in the sidebar after {LEAKY_RUNS} leaky runs: {text}"
     )
     assert warning.first.is_visible()
+    box = warning.first.inner_text()
+    assert "Fix: " in box and "Likely cause" not in box, f"the warning should be one line and the fix: {box!r}"
+    toasts = toasts_seen(page)
+    steady = [t for t in toasts if "grows steadily" in t]
+    assert len(steady) == 1, f"expected one toast for the growth episode, saw {toasts}"
+    assert steady[0].split()[-1].endswith("run.") and "Memory: Memory" not in steady[0], steady
+    assert steady[0].count("Memory") == 1, steady
     assert_no_exception(page, "leaky path")
 
 
@@ -142,10 +179,17 @@ def test_details_show_timeline_and_downloads(page: Any, shot: Callable[[str], st
     assert chart.count() == 1, f"expected one plotly chart in the sidebar, found {chart.count()}"
     box = chart.bounding_box()
     assert box and box["width"] > 100 and box["height"] > 100, f"the timeline is too small to read: {box}"
+    assert bar.get_by_test_id("stDataFrame").count() == 0, "the details tables are one HTML block"
+    plot = timeline_data(page)
+    assert plot["modes"] == ["lines", "markers"], plot
+    assert 0 < plot["points"][0] <= 600, f"the browser got more than the downsampled timeline: {plot}"
+    assert plot["shapes"] <= 31, f"run boundaries: at most 30 lines plus the limit: {plot}"
+    assert "RSS" in plot["text"], plot
     screenshot(page, shot("03_details"))
     screenshot(page, shot("03_details_sidebar"), bar)
     screenshot(page, shot("03_timeline"), chart)
 
+    prepare_export(page)
     record = bar.get_by_test_id("stDownloadButton").filter(has_text="Record (JSON)")
     runs_csv = bar.get_by_test_id("stDownloadButton").filter(has_text="Runs (CSV)")
     record.scroll_into_view_if_needed()
@@ -155,6 +199,8 @@ def test_details_show_timeline_and_downloads(page: Any, shot: Callable[[str], st
     with page.expect_download() as info:
         record.get_by_role("button").click()
     data = json.loads(Path(info.value.path()).read_text())
+    for key in ("runs", "samples", "caches", "growth", "warnings"):
+        assert key in data, f"the JSON record has no {key!r}: {sorted(data)}"
     assert data["runs"], "the JSON record has no runs"
     assert data["limit"]["bytes"] > 0
     wait_idle(page)
@@ -162,7 +208,7 @@ def test_details_show_timeline_and_downloads(page: Any, shot: Callable[[str], st
     with page.expect_download() as info:
         runs_csv.get_by_role("button").click()
     lines = Path(info.value.path()).read_text().splitlines()
-    assert lines[0].startswith("run_id,") and len(lines) >= 2, lines[:3]
+    assert lines[0].startswith("run_id,session,kind,outcome,") and len(lines) >= 2, lines[:3]
     wait_idle(page)
     assert_no_exception(page, "details on")
 
@@ -196,7 +242,9 @@ def test_server_log_has_no_traceback(page: Any, server_log: Path) -> None:
     kept = choose_leaky(page)
     rerun_leaky(page, kept, 1)
     details_on(page)
+    prepare_export(page)
     log = server_log.read_text(errors="replace")
+    assert "use_container_width" not in log, "the panel uses a deprecated Streamlit argument"
     start = log.find("Traceback (most recent call last)")
     assert start < 0, "the server logged a traceback while showing the panel:\n" + "\n".join(
         log[max(0, log.rfind("\n", 0, start - 1) + 1) :].splitlines()[:30]
