@@ -21,7 +21,7 @@ import os
 import sys
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -47,6 +47,7 @@ from st_memwatch.core.models import (
     TypeGrowth,
 )
 from st_memwatch.core.recorder import RunRecorder
+from st_memwatch.core.runstore import PairRing, RunStore
 from st_memwatch.core.sampler import SampleHistory, Sampler
 
 CacheReader = Callable[[float], tuple[list[CacheUsage], list[str]]]
@@ -152,7 +153,7 @@ class Monitor:
         self.history = SampleHistory()
         self._heap_blocks = 0
         self.recorder = RunRecorder(clock, rss, mark, self._heap_blocks_now)
-        self.runs: deque[RunRecord] = deque(maxlen=self.settings.max_runs)
+        self.runs = RunStore(self.settings.max_runs)
         self.runs_total = 0
         self.mode: MeasuredBy = "hooks"
         self.notes: OrderedDict[str, None] = OrderedDict()
@@ -165,7 +166,7 @@ class Monitor:
         self.last_census: CensusResult | None = None
         # Live bytes the census saw, per run: the Python-heap figure beside RSS, so
         # allocator retention (RSS up, live bytes flat) is not called a leak.
-        self.heap_totals: deque[tuple[float, int]] = deque(maxlen=self.settings.series_window * 4)
+        self.heap_totals = PairRing(self.settings.series_window * 4)
         self.growth: tuple[TypeGrowth, ...] = ()
         self.census_note = "no census yet"
         self.caches: tuple[CacheUsage, ...] = ()
@@ -285,8 +286,7 @@ class Monitor:
 
     def _recent_runs(self) -> list[RunRecord]:
         with self._lock:
-            n = len(self.runs)
-            return [self.runs[i] for i in range(max(0, n - 2 * self.settings.series_window), n)]
+            return list(self.runs.last(2 * self.settings.series_window))
 
     def _analyse_safely(self, series_changed: bool) -> None:
         try:
@@ -454,9 +454,7 @@ class Monitor:
             self._container_at = self._clock()
             self.container = probes.container_usage()
         with self._lock:
-            n = len(self.runs)
-            first = 0 if max_runs is None else max(0, n - max_runs)
-            runs = tuple(self.runs[i] for i in range(first, n)) if first else tuple(self.runs)
+            runs = self.runs.records() if max_runs is None else self.runs.last(max_runs)
             caches = self.caches
             growth = self.growth
             census_note = self.census_note
