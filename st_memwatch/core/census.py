@@ -78,6 +78,7 @@ import sys
 import threading
 import time
 import types
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, filterfalse
 from operator import itemgetter
@@ -89,6 +90,7 @@ __all__ = [
     "DEFAULT_BUDGET_S",
     "diff",
     "estimate_cost_s",
+    "estimate_pause_s",
     "last_census_size",
     "take_census",
     "type_name",
@@ -129,9 +131,21 @@ _object_sizeof = object.__sizeof__
 _C_SIZEOF_TYPES = (types.MethodDescriptorType, types.WrapperDescriptorType)
 _GC_HEAD = _getsizeof([]) - [].__sizeof__()
 
-_last: dict[str, float] = {"full": _SEED_COST_S[True], "tracked_only": _SEED_COST_S[False], "tracked": -1.0}
+# Seconds per tracked object that ``gc.get_objects()`` takes: the longest single pause of
+# any census, which no budget can cut (benchmark figure before the first census).
+_SEED_FLOOR_S = 7e-8
+_last: dict[str, float] = {
+    "full": _SEED_COST_S[True],
+    "tracked_only": _SEED_COST_S[False],
+    "floor": _SEED_FLOOR_S,
+    "tracked": -1.0,
+}
 _fast_ids: list[bool | None] = [None]  # None: not checked yet
 _mem_cache: list[Any] = []  # the header reader (or None where it cannot work), once checked
+# id(class) -> (weak reference, sizer, fixed bytes, flags, size kind, name): what a census
+# learnt of a class, for the next one; entries of dead classes are dropped now and then.
+_type_cache: dict[int, tuple[Any, Callable[[Any], int] | None, int, int, int, str]] = {}
+_type_cache_pruned_at = [0]
 # One census at a time: two at once would only share the GIL, and the second would see
 # automatic collection already paused and leave it paused.
 _one_at_a_time = threading.Lock()
@@ -403,6 +417,7 @@ class _Types:
         self._h_mask = 0
         self._h_key: Any = np_mod.full(1, -1, np_mod.int64)
         self._h_code: Any = np_mod.zeros(1, np_mod.int32)
+        self._h_indexed = 0  # types entered in the table so far
         self.ndarray: type | None = getattr(np_mod, "ndarray", None)
         self.arrow: tuple[type, ...] = ()
         pa = sys.modules.get("pyarrow")  # never imported here: only counted if in use
@@ -438,6 +453,10 @@ class _Types:
         return self._var_arr
 
     def add(self, t: type, sample: Any) -> None:
+        hit = _type_cache.get(id(t))
+        if hit is not None and hit[0]() is t:
+            self._append(t, *hit[1:])
+            return
         sizer: Callable[[Any], int] | None
         sizer, same_as_getsizeof = _c_sizeof(t)
         fixed = _GC_HEAD if t.__flags__ & _HAVE_GC else 0
@@ -476,6 +495,14 @@ class _Types:
             kind = _K_STR
         elif t is int and self.mem is not None and self.mem.int_mode:
             kind = _K_INT
+        name = type_name(t)
+        self._append(t, sizer, fixed, flags, kind, name)
+        try:  # what was learnt of the class, kept without keeping the class alive
+            _type_cache[id(t)] = (weakref.ref(t), sizer, fixed, flags, kind, name)
+        except TypeError:
+            pass
+
+    def _append(self, t: type, sizer: Callable[[Any], int] | None, fixed: int, flags: int, kind: int, name: str) -> None:
         self.kinds.append(kind)
         self.basic.append(int(t.__basicsize__))
         self.item.append(int(t.__itemsize__))
@@ -484,7 +511,7 @@ class _Types:
         self.sizers.append(sizer)
         self.fixed.append(fixed)
         self.flags.append(flags)
-        self.names.append(type_name(t))
+        self.names.append(name)
 
     def codes(self, objs: Sequence[Any]) -> Any:
         """Code of each object's type; registers types not seen before."""
@@ -511,23 +538,36 @@ class _Types:
         order = np.argsort(all_addr)
         self._addr = all_addr[order]
         self._addr_codes = order.astype(np.int32)
-        if self.mem is not None:
-            addr = all_addr.astype(np.int64)
-            bits = min(max(12, (len(addr) * 16 - 1).bit_length()), 20)
-            mask = (1 << bits) - 1
-            best = (len(addr) + 1, 4)
-            for shift in range(3, 13):  # the bits that tell the known types apart best
-                slots = (addr >> shift) & mask
-                clashes = len(slots) - len(np.unique(slots))
-                best = min(best, (clashes, shift))
-                if not clashes:
-                    break
-            self._h_shift, self._h_mask = best[1], mask
-            slots = (addr >> best[1]) & mask
-            self._h_key = np.full(1 << bits, -1, np.int64)
-            self._h_code = np.zeros(1 << bits, np.int32)
-            self._h_key[slots] = addr  # on a clash the last one wins; the others miss
-            self._h_code[slots] = np.arange(len(addr), dtype=np.int32)
+        if self.mem is None:
+            return
+        addr = all_addr.astype(np.int64)
+        if self._h_mask and len(addr) * 8 <= self._h_mask + 1:
+            # Room left: add the new types to free slots; a new type whose slot is taken
+            # takes the sorted search instead.
+            new = addr[self._h_indexed :]
+            slots = (new >> self._h_shift) & self._h_mask
+            free = self._h_key[slots] == -1
+            slots, first = np.unique(slots[free], return_index=True)
+            self._h_key[slots] = new[free][first]
+            self._h_code[slots] = (np.flatnonzero(free)[first] + self._h_indexed).astype(np.int32)
+            self._h_indexed = len(addr)
+            return
+        bits = min(max(12, (len(addr) * 32 - 1).bit_length()), 20)
+        mask = (1 << bits) - 1
+        best = (len(addr) + 1, 4)
+        for shift in range(3, 13):  # the bits that tell the known types apart best
+            slots = (addr >> shift) & mask
+            clashes = len(slots) - len(np.unique(slots))
+            best = min(best, (clashes, shift))
+            if not clashes:
+                break
+        self._h_shift, self._h_mask = best[1], mask
+        slots = (addr >> best[1]) & mask
+        self._h_key = np.full(1 << bits, -1, np.int64)
+        self._h_code = np.zeros(1 << bits, np.int32)
+        self._h_key[slots] = addr  # on a clash the last one wins; the others miss
+        self._h_code[slots] = np.arange(len(addr), dtype=np.int32)
+        self._h_indexed = len(addr)
 
     def codes_at(self, tp: Any, sample: Callable[[int], Any]) -> Any:
         """Code of each type address in ``tp``; ``sample(i)`` is an object of type ``tp[i]``,
@@ -770,8 +810,10 @@ class _Census:
         if len(g) or len(classes):
             tracked = np.zeros(n, bool)
             tracked[g] = w.take(at[g] - 2) != 0
-            if len(classes):
-                tracked[classes] = [_is_tracked(objs[i]) for i in classes.tolist()]
+            if len(classes):  # every instance of a class refers to it: ask once per class
+                _, first, back = np.unique(at[classes], return_index=True, return_inverse=True)
+                asked = [_is_tracked(objs[i]) for i in classes[first].tolist()]
+                tracked[classes] = np.array(asked, bool)[back.reshape(-1)]
             if tracked.any():
                 pos = np.flatnonzero(~tracked)
                 at, codes = at[pos], codes[pos]
@@ -1003,6 +1045,7 @@ def _take_census(np: Any, budget_s: float | None, untracked: bool) -> CensusResu
     try:
         objs = gc.get_objects()  # the list leaves itself out
         n = len(objs)
+        floor_s = time.perf_counter() - started
         census = _Census(np, deadline)
         # Tracked objects first: cheap, so even a census cut short has them all, and
         # its figures are those of ``untracked=False``, stable from one census to the next.
@@ -1053,6 +1096,12 @@ def _take_census(np: Any, budget_s: float | None, untracked: bool) -> CensusResu
         _last["full"] = duration / n
     elif untracked and reached:  # cut short: extrapolate from the part walked
         _last["full"] = (tracked_s + (duration - tracked_s) * n / reached) / n
+    if len(_type_cache) > 2 * _type_cache_pruned_at[0] + 1000:  # classes die (reruns redefine them)
+        for key in [k for k, v in _type_cache.items() if v[0]() is None]:
+            del _type_cache[key]
+        _type_cache_pruned_at[0] = len(_type_cache)
+    if n >= 10_000:  # small heaps tell little about the cost per object
+        _last["floor"] = floor_s / n
     _last["tracked"] = float(n)
     stats = tuple(
         TypeStat(name, c, b) for name, (c, b) in sorted(figures.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
@@ -1078,6 +1127,17 @@ def estimate_cost_s(n_tracked: int, *, untracked: bool = True) -> float:
     0.0
     """
     return max(n_tracked, 0) * _last["full" if untracked else "tracked_only"]
+
+
+def estimate_pause_s(n_tracked: int) -> float:
+    """The longest single pause (GIL held) a census of ``n_tracked`` tracked objects is
+    expected to cause here: ``gc.get_objects()``, one C call that no budget can cut. A
+    caller whose pause limit is below it must skip the census, not shorten it.
+
+    >>> estimate_pause_s(0)
+    0.0
+    """
+    return max(n_tracked, 0) * _last["floor"]
 
 
 def last_census_size() -> int | None:

@@ -21,6 +21,7 @@ from st_memwatch.core.census import (
     DEFAULT_BUDGET_S,
     diff,
     estimate_cost_s,
+    estimate_pause_s,
     last_census_size,
     take_census,
     type_name,
@@ -616,6 +617,16 @@ def test_diff_is_pure() -> None:
     snapshot = (prev, cur)
     assert diff(prev, cur) == diff(prev, cur)
     assert (prev, cur) == snapshot
+
+
+def test_pause_estimate_is_the_get_objects_share_of_the_last_census() -> None:
+    keep = [[i] for i in range(50_000)]  # enough tracked objects to measure on
+    result = take_census()
+    pause = estimate_pause_s(result.tracked_objects)
+    assert 0.0 < pause <= result.duration_s
+    assert estimate_pause_s(2 * result.tracked_objects) == pytest.approx(2 * pause)
+    assert estimate_pause_s(-1) == 0.0
+    del keep
 
 
 def test_module_state_holds_only_numbers() -> None:
