@@ -187,9 +187,14 @@ class Monitor:
         self._heavy_since: float | None = None  # census / cache sizes owed since (busy apps)
         self._pending_x = 0.0
         self._session_throttle = Throttle(self.settings.throttle_duty, max(5.0, self.settings.throttle_min_interval_s))
-        self.sampler = Sampler(self._sample, self.settings.sample_interval_s)
+        # Without the kernel's high-water mark, a run's peak is the sampler's maximum:
+        # sample twice as often while a run is active, so a 100 ms spike is caught.
+        self.sampler = Sampler(self._sample, self.settings.sample_interval_s, hurry=self._peaks_need_samples)
         if start_sampler:
             self.sampler.start()
+
+    def _peaks_need_samples(self) -> bool:
+        return self.recorder.peak_source == "sampler" and self.recorder.active_count() > 0
 
     def _heap_blocks_now(self) -> int:
         """The allocator's block count at the last tick (it costs ~45 µs, too dear for every run end)."""

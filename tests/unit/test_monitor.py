@@ -118,3 +118,26 @@ def test_own_types_are_not_series_of_the_app():
     names = {name for kind, name in monitor._series.data if kind == "type"}
     assert names and not any(n.startswith("st_memwatch.") for n in names)
     assert "dict" in names
+
+
+class _NoMark:
+    available = False
+    reason = "no clear_refs here"
+
+    def read(self) -> int:
+        raise OSError("unavailable")
+
+    def reset(self) -> None:
+        raise OSError("unavailable")
+
+
+def test_the_sampler_hurries_only_while_it_alone_finds_a_run_peak():
+    fallback = Monitor(Settings(), mark=_NoMark(), start_sampler=False)
+    assert not fallback._peaks_need_samples()
+    fallback.run_started("k", "s", "full")
+    assert fallback._peaks_need_samples(), "a run is active and no kernel mark: sample faster"
+    fallback.run_finished("k", "success")
+    assert not fallback._peaks_need_samples()
+    exact = Monitor(Settings(), mark=_Mark(), start_sampler=False)
+    exact.run_started("k", "s", "full")
+    assert not exact._peaks_need_samples(), "the kernel's mark is exact: no need"
