@@ -11,6 +11,8 @@ def wire_sizes(monitor: Monitor, session: str) -> None:
     if monitor.cache_reader is None:
         wire_readers(monitor)
     if session not in monitor.seen_sessions:
+        if len(monitor.seen_sessions) >= 1000:  # bounded: a returning session only reads its sizes again
+            monitor.seen_sessions.clear()
         monitor.seen_sessions.add(session)
         monitor.refresh_sizes(session)
 
