@@ -120,30 +120,46 @@ def summary_html(snap: Snapshot) -> str:
     return "".join(lines)
 
 
+def drop_asides(text: str) -> str:
+    """``text`` without its parenthesised asides (" (...)", nested ones included).
+
+    Parentheses not preceded by a space are kept: they are code, as in
+    ``@st.cache_data(max_entries=...)``.
+    """
+    out: list[str] = []
+    depth = 0
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if depth == 0 and ch == " " and text.startswith(" (", i):
+            depth, i = 1, i + 2
+            continue
+        if depth:
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+        else:
+            out.append(ch)
+        i += 1
+    if depth:  # unbalanced: leave the text as it was
+        return text
+    return "".join(out).replace(" .", ".").replace(" ,", ",").replace(" :", ":").strip()
+
+
 def short_message(w: Warning) -> str:
     """The message without its parenthesised figures: one line that fits the sidebar.
 
     "Memory grows steadily: +7.6 MiB per run (90% of recent runs grew)." becomes
     "Memory grows steadily: +7.6 MiB per run." The full text is in the details.
     """
-    text = w.message.strip()
-    while " (" in text:
-        start = text.find(" (")
-        end = text.find(")", start)
-        if end < 0:
-            break
-        text = text[:start] + text[end + 1 :]
-    text = text.replace(" .", ".").strip()
-    return text or w.message
+    return drop_asides(w.message.strip()) or w.message
 
 
 def short_fix(w: Warning) -> str:
-    """The action part of the advice: what follows the first ': ' when that part is the action.
+    """The action part of the advice, without asides.
 
-    The advice reads "<what was seen>: <what to do>"; the box shows what to do, the
-    details show both.
+    The advice often reads "<what was seen>: <what to do>"; the box shows what to
+    do, the details show the whole advice.
     """
-    fix = w.fix.strip()
+    fix = drop_asides(w.fix.strip())
     head, sep, tail = fix.partition(": ")
     if sep and len(tail) >= 15:
         return tail[0].upper() + tail[1:]

@@ -468,6 +468,19 @@ def test_warning_text_is_one_short_line_and_the_fix():
     assert panel.warning_text(plain) == "**Memory is at 95% of the limit.**  \nFix: Load models once."
 
 
+@pytest.mark.parametrize(
+    ("text", "short"),
+    [
+        ("keep only what you need (e.g. collections.deque(maxlen=N)) or clear it", "keep only what you need or clear it"),
+        ("use @st.cache_data(max_entries=..., ttl=...) so old entries are dropped", "use @st.cache_data(max_entries=..., ttl=...) so old entries are dropped"),
+        ("keep large data on disk (Arrow/Parquet) or in a database.", "keep large data on disk or in a database."),
+        ("an unbalanced (aside", "an unbalanced (aside"),
+    ],
+)
+def test_asides_are_dropped_code_is_kept(text, short):
+    assert panel.drop_asides(text) == short
+
+
 @pytest.mark.parametrize("snap", [make_snapshot(), make_snapshot(runs=(), samples=())])
 def test_exports_are_plain_json_and_csv(snap):
     record = json.loads(to_json(snap))
