@@ -119,9 +119,11 @@ _K_STR = 3  # compact ASCII str: ''.__sizeof__() + length; other str are asked
 _K_INT = 4  # int: basicsize + itemsize * digits
 _K_CALL = 5  # ask the type's C-level __sizeof__, one call per object
 _FORCE_SLOW = False  # tests set it to compare the two roads
-# Seconds per tracked object before this process has measured its own (benchmark figures,
-# Streamlit + pandas + plotly heap, 2 slow cores): full census, tracked objects only.
-_SEED_COST_S = {True: 1.6e-6, False: 2.5e-7}
+# Seconds per tracked object before this process has measured its own: full census,
+# tracked objects only. Benchmark figures of a Streamlit + pandas + plotly heap on 2 slow
+# cores (1.6e-6, 2.5e-7), divided by the speed-up that reading headers in bulk brought on
+# bench_census.py's heap (1.9x, 2.2x).
+_SEED_COST_S = {True: 8.5e-7, False: 1.15e-7}
 
 _getsizeof = sys.getsizeof
 _getrefcount = sys.getrefcount
