@@ -17,7 +17,7 @@ Why it is built this way:
   direct-mapped table of type addresses. Only objects the census holds a
   reference to are read, so every address is a live object's. Elsewhere the same
   steps are C-level ``map``/``compress`` calls (one per object), with the same
-  figures, about three times slower.
+  figures, about half as fast.
 * De-duplication by ``id`` is the dearest step, so it is skipped for objects that
   can only be reached once: an untracked object whose reference count shows a
   single owner (the count that means so is measured on a probe, not assumed) is
@@ -52,11 +52,11 @@ Why it is built this way:
 * Cost, measured by ``benchmarks/bench_census.py`` (``benchmarks/CENSUS.md``): the
   floor of a full census is ``gc.get_objects()`` plus one ``gc.get_referents`` per
   tracked and per untracked container; on an app-like heap (5 references per
-  tracked object) that floor alone is about half of ``objgraph.typestats()``, and
-  the full census with bytes costs about twice typestats. ``untracked=False`` gives
-  the cheap census (tracked objects only, with their bytes, well under typestats)
-  for callers that cannot afford the full one; it reports ``complete=False``
-  because figures are partial.
+  tracked object) that floor alone is about 0.7x ``objgraph.typestats()``, and the
+  full census with bytes costs about twice typestats (2.1x at 1M tracked objects).
+  ``untracked=False`` gives the cheap census (tracked objects only, with their
+  bytes, well under typestats) for callers that cannot afford the full one; it
+  reports ``complete=False`` because figures are partial.
 * Out of reach of any census: untracked objects held only by the local variables
   of a running function (a frame in progress is no object) and memory that C code
   holds without a Python object.
