@@ -4,7 +4,10 @@ Why Theil-Sen: one rerun that loads a file or a GC pass that frees a lot would
 swing a least-squares fit; the median of pairwise slopes ignores up to ~29 % of
 outliers. Why "steady": a leak grows in most steps, while a transient peak, a
 cache filling to its bound, a model loaded once or a one-time import grow once
-and stop, so the share of growing steps after warm-up separates them.
+and stop, so the share of growing steps after warm-up separates them. Why the
+recent half apart: a bound reached late in the window (a deque of 20 results, a
+cache of 10 entries) still leaves most steps growing; only growth that also holds
+in the most recent half of the window is called sustained.
 """
 
 from __future__ import annotations
@@ -83,16 +86,15 @@ def compute_trend(runs: Sequence[RunRecord], limit_bytes: int, current: int, win
 
 def rss_grows_steadily(runs: Sequence[RunRecord], th: Thresholds = Thresholds()) -> tuple[bool, float, float]:
     """(steady growth?, bytes per run, steady share) of settled RSS after warm-up."""
-    recent = [r.rss_after for r in runs if r.outcome != "running"][-th.window :]
-    recent = recent[th.warmup :] if len(recent) > th.warmup + 3 else recent
-    if len(recent) < 4:
+    settled = [float(r.rss_after) for r in runs if r.outcome != "running"]
+    g = growth_after_warmup(range(len(settled)), settled, th)
+    if g is None:
         return False, 0.0, 0.0
-    slope = theil_sen(range(len(recent)), recent)
-    share = steady_share(recent)
+    slope, share = g.sustained_slope, g.sustained_share
     return slope >= th.min_rss_bytes_per_run and share >= th.min_steady, slope, share
 
 
-def _advice(kind: SuspectKind, name: str, cache: CacheUsage | None) -> str:
+def _advice(kind: SuspectKind, name: str, cache: CacheUsage | None, holds: float | None = None) -> str:
     if kind == "cache":
         deco = "@st.cache_resource" if cache is not None and cache.kind == "resource" else "@st.cache_data"
         if cache is not None and cache.bounded:
@@ -111,17 +113,25 @@ def _advice(kind: SuspectKind, name: str, cache: CacheUsage | None) -> str:
             "as Arrow/Parquet or in a database and read what you need."
         )
     short = name.rsplit(".", 1)[-1].lower()
+    each = f" (each keeps ~{format_bytes(holds)} alive)" if holds else ""
     if "handler" in short or "listener" in short or "callback" in short or short in {"function", "method", "cell"}:
         return (
-            f"A new {name} is added on every run: register handlers/listeners once, e.g. in a "
+            f"A new {name} is added on every run{each}: register handlers/listeners once, e.g. in a "
             "function decorated with @st.cache_resource, or check whether it is already registered."
         )
     if short in {"ndarray", "dataframe", "series", "bytes", "bytearray", "memoryview", "tensor", "image"}:
         return (
             f"{name} objects pile up every run in something long-lived (a module-level list, a class "
             "attribute, an unbounded lru_cache, session_state): create them once with "
-            "@st.cache_resource, bound the container, or keep the data on disk as Arrow/Parquet "
-            "or in a database and read what you need."
+            "@st.cache_resource, bound the container (collections.deque(maxlen=N), "
+            "lru_cache(maxsize=N)), or keep the data on disk as Arrow/Parquet or in a database "
+            "and read what you need."
+        )
+    if holds:
+        return (
+            f"A new {name} is created on every run{each} and the old ones are never freed: "
+            "create it once with @st.cache_resource (models, clients, indexes), or find what keeps "
+            "the old ones (a registry, a module-level list, a class attribute) and drop them."
         )
     return (
         f"{name} objects accumulate across runs: look for a module-level list/dict, a class attribute "
@@ -130,48 +140,139 @@ def _advice(kind: SuspectKind, name: str, cache: CacheUsage | None) -> str:
     )
 
 
+OWN_PREFIX = "st_memwatch."  # our own bookkeeping is never the app's suspect
+# A cache or a session_state key names where the memory is held, a class with
+# measured holdings names what holds it, a plain type only what it is made of.
+# Among suspects within TIE of each other in bytes per run, the more specific wins.
+TIE = 0.15
+_SPECIFIC = {"cache": 2, "session_state": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Growth:
+    """How one per-run series grew after warm-up: over the window, and lately."""
+
+    slope: float  # Theil-Sen over the window after warm-up
+    share: float  # share of steps that went up over that window
+    recent_slope: float  # the same over its recent half
+    recent_share: float
+
+    @property
+    def sustained_slope(self) -> float:
+        """The rate that still holds lately: a series that grew and then stopped has none."""
+        return min(self.slope, self.recent_slope)
+
+    @property
+    def sustained_share(self) -> float:
+        return min(self.share, self.recent_share)
+
+
+def growth_after_warmup(xs: Sequence[float], ys: Sequence[float], th: Thresholds = Thresholds()) -> Growth | None:
+    """Fit the series after warm-up, and its recent half apart.
+
+    A cache filling to max_entries, a session window filling to its maxlen, a
+    model or a module loaded once all grow first and then stay flat: the recent
+    half shows no growth, so their sustained rate is ~0 whatever the whole window
+    says. A leak grows in both halves.
+    """
+    x = list(xs)[-th.window :]
+    y = list(ys)[-th.window :]
+    if len(x) > th.warmup + 4:
+        x, y = x[th.warmup :], y[th.warmup :]
+    if len(x) < 4:
+        return None
+    half = max(4, len(x) // 2)
+    return Growth(
+        slope=theil_sen(x, y),
+        share=steady_share(y),
+        recent_slope=theil_sen(x[-half:], y[-half:]),
+        recent_share=steady_share(y[-half:]),
+    )
+
+
 def find_suspects(
     series: Mapping[tuple[SuspectKind, str], Sequence[Point]],
     caches: Mapping[str, CacheUsage] | None = None,
     th: Thresholds = Thresholds(),
     top: int = 5,
+    held: Mapping[str, float] | None = None,
 ) -> tuple[Suspect, ...]:
-    """Things whose bytes (or count) grow steadily, ranked by bytes per run."""
-    found: list[Suspect] = []
+    """Things whose bytes (or count) keep growing after warm-up, ranked by bytes per run.
+
+    ``growth_bytes_per_run`` and ``steady`` are the sustained figures (the lower
+    of the whole window's and its recent half's), so ``is_leaking`` judges only
+    growth that has not stopped. ``held`` maps a type name to the bytes one
+    instance was measured to keep alive (itself and what only it reaches); a type
+    whose instances are added run after run is then charged with what they hold
+    (count per run x bytes held each), so a handler that keeps a buffer, or a
+    model object that keeps its weights, ranks beside the strings or arrays it
+    holds instead of at its own few dozen bytes. Types defined in st_memwatch
+    are skipped.
+    """
+    found: list[tuple[int, Suspect]] = []
     for (kind, name), points in series.items():
-        pts = list(points)[-th.window :]
-        if len(pts) > th.warmup + 3:
-            pts = pts[th.warmup :]
-        if len(pts) < 3:
+        if kind == "type" and name.startswith(OWN_PREFIX):
             continue
-        xs = [p[0] for p in pts]
-        counts = [p[1] for p in pts]
-        sizes = [p[2] for p in pts]
-        if sizes[-1] <= sizes[0] and counts[-1] <= counts[0]:
+        pts = list(points)
+        xs = [float(p[0]) for p in pts]
+        counts = [float(p[1]) for p in pts]
+        sizes = [float(p[2]) for p in pts]
+        if len(pts) < 3 or (sizes[-1] <= sizes[0] and counts[-1] <= counts[0]):
             continue
-        b_slope = theil_sen(xs, sizes)
-        c_slope = theil_sen(xs, counts)
-        share = max(steady_share(sizes), steady_share(counts))
+        g_bytes = growth_after_warmup(xs, sizes, th)
+        g_count = growth_after_warmup(xs, counts, th)
+        if g_bytes is None or g_count is None:
+            continue
+        b_slope, share = g_bytes.sustained_slope, g_bytes.sustained_share
+        c_slope = g_count.sustained_slope
+        per_instance = (held or {}).get(name) if kind == "type" else None
+        specific = _SPECIFIC.get(kind, 0)
+        if per_instance and c_slope > 0 and c_slope * per_instance > b_slope:
+            # Instances are added run after run: judge the count, charge what each holds.
+            b_slope, share, specific = c_slope * per_instance, g_count.sustained_share, 1
+        elif c_slope > 0:
+            share = max(share, g_count.sustained_share)
         if b_slope <= 0 and c_slope <= 0:
             continue
         cache = (caches or {}).get(name) if kind == "cache" else None
         found.append(
-            Suspect(
-                kind=kind,
-                name=name,
-                growth_bytes_per_run=b_slope,
-                growth_count_per_run=c_slope,
-                steady=share,
-                bytes_now=int(sizes[-1]),
-                count_now=int(counts[-1]),
-                advice=_advice(kind, name, cache),
+            (
+                specific,
+                Suspect(
+                    kind=kind,
+                    name=name,
+                    growth_bytes_per_run=b_slope,
+                    growth_count_per_run=c_slope,
+                    steady=share,
+                    bytes_now=int(sizes[-1]),
+                    count_now=int(counts[-1]),
+                    advice=_advice(kind, name, cache, per_instance if specific == 1 else None),
+                ),
             )
         )
-    found.sort(key=lambda s: (s.steady >= th.min_steady, s.growth_bytes_per_run, s.growth_count_per_run), reverse=True)
-    return tuple(found[:top])
+    return tuple(s for _, s in _rank(found, th)[:top])
+
+
+def _rank(found: list[tuple[int, Suspect]], th: Thresholds) -> list[tuple[int, Suspect]]:
+    """Leaking first, by bytes per run; near-ties go to the suspect that names where memory is."""
+    found.sort(key=lambda f: (is_leaking(f[1], th), f[1].growth_bytes_per_run, f[1].growth_count_per_run), reverse=True)
+    ranked = list(found)
+    for i in range(len(ranked)):
+        best = i
+        for j in range(i + 1, len(ranked)):
+            if is_leaking(ranked[j][1], th) != is_leaking(ranked[i][1], th):
+                break
+            if ranked[j][1].growth_bytes_per_run < (1 - TIE) * ranked[i][1].growth_bytes_per_run:
+                break
+            if ranked[j][0] > ranked[best][0]:
+                best = j
+        if best != i:
+            ranked.insert(i, ranked.pop(best))
+    return ranked
 
 
 def is_leaking(suspect: Suspect, th: Thresholds = Thresholds()) -> bool:
+    """Sustained growth after warm-up: steady enough, and enough bytes per run."""
     return suspect.steady >= th.min_steady and suspect.growth_bytes_per_run >= th.min_suspect_bytes_per_run
 
 
