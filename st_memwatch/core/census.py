@@ -1033,6 +1033,15 @@ def take_census(budget_s: float | None = None, *, untracked: bool = True) -> Cen
     import numpy as np  # a Streamlit dependency; used here as a fast array kit
 
     with _one_at_a_time:
+        try:
+            return _take_census(np, budget_s, untracked)
+        except IndexError:
+            if not _mem_cache or _mem_cache[0] is None:
+                raise
+            # An object beyond the 2**48 bytes the header view spans (5-level page
+            # tables): read headers no more, and count again on the slow road, once the
+            # failed census (held by the traceback until the handler ends) is gone.
+            _mem_cache[:] = [None]
         return _take_census(np, budget_s, untracked)
 
 

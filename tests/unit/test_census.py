@@ -427,6 +427,27 @@ def test_sizes_per_object_equal_getsizeof_exactly(road: str) -> None:
     del owner
 
 
+def test_an_address_beyond_the_header_view_falls_back_to_the_slow_road(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy
+
+    if census._Mem.create(numpy) is None:
+        pytest.skip("object headers cannot be read in bulk on this interpreter")
+    def beyond(self: Any, lst: list[Any]) -> Any:
+        raise IndexError("index 2**46 is out of bounds")
+
+    holder = [np.ones(1000), b"z" * 5000]
+    take_census()  # numpy makes a few arrays of its own on first use of some functions
+    expected = take_census()
+    monkeypatch.setattr(census._Mem, "items", beyond)
+    monkeypatch.setattr(census, "_mem_cache", list(census._mem_cache))
+    got = take_census()
+    assert census._mem_cache == [None]  # the slow road from now on
+    assert got.complete
+    for name in ("numpy.ndarray", "bytes", "function"):
+        assert stat(got, name) == stat(expected, name), name
+    del holder
+
+
 def test_both_roads_give_the_same_figures(monkeypatch: pytest.MonkeyPatch) -> None:
     import numpy
 
