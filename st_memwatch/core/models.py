@@ -7,7 +7,7 @@ strings, so a Snapshot can be kept, exported or compared without pinning memory.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 RunKind = Literal["full", "fragment"]
 RunOutcome = Literal["success", "exception", "rerun", "stopped", "running"]
@@ -17,16 +17,18 @@ CacheKind = Literal["data", "resource"]
 Level = Literal["info", "warning", "error"]
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One reading of process memory at time ``t`` (seconds, monotonic clock)."""
+class Sample(NamedTuple):
+    """One reading of process memory at time ``t`` (seconds, monotonic clock).
+
+    A NamedTuple, like RunRecord: snapshots build hundreds of them per render, and
+    a tuple is built ~4x faster than a frozen dataclass.
+    """
 
     t: float
     rss: int
 
 
-@dataclass(frozen=True, slots=True)
-class RunRecord:
+class RunRecord(NamedTuple):
     """What one script run (a rerun, or a fragment rerun) did to memory.
 
     ``peak`` is the highest RSS seen while the run was active; when other runs
@@ -56,13 +58,9 @@ class RunRecord:
         return self.rss_after - self.rss_before
 
     def to_dict(self) -> dict[str, Any]:
-        # A plain loop: ``asdict`` deep-copies and is ~12x slower, which shows at 10k runs.
-        out = {name: getattr(self, name) for name in _RUN_FIELDS}
+        out = self._asdict()
         out["delta"] = self.rss_after - self.rss_before
         return out
-
-
-_RUN_FIELDS = tuple(RunRecord.__dataclass_fields__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -286,7 +286,8 @@ class Monitor:
             self._stale_since = now
         if self._heavy_since is None:
             self._heavy_since = now
-        self.sampler.wake()
+        # No wake-up: the next regular tick (<= 0.1 s) does the work once for all the
+        # runs that ended meanwhile, so back-to-back reruns pay for one refit, not one each.
         return record
 
     def _recent_runs(self) -> list[RunRecord]:
@@ -357,6 +358,9 @@ class Monitor:
 
     def _record_census(self, result: CensusResult, x: float, census: Any, partial_note: bool = False) -> bool:
         self._census_throttle.done(self._clock(), result.duration_s)
+        if not result.stats:  # cut before it counted anything: keep the previous figures
+            self.census_note = f"census cut short by its {result.duration_s * 1000:.0f} ms budget before counting; will retry"
+            return False
         with self._lock:
             previous = self.last_census
             self.last_census = result

@@ -10,7 +10,7 @@ on demand for the few runs a snapshot asks for.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import get_args
+from typing import Any, get_args
 
 import numpy as np
 
@@ -87,30 +87,22 @@ class RunStore:
         first = max(0, first)
         if first >= last:
             return ()
-        slots = (np.arange(first, last) + self._start) % self.maxlen
-        ints = {name: column[slots].tolist() for name, column in self._ints.items()}
-        floats = {name: column[slots].tolist() for name, column in self._floats.items()}
-        codes = {name: [values[c] for c in self._codes[name][slots].tolist()] for name, values in _CODES}
-        overlapped = self._overlapped[slots].tolist()
-        sessions = [self._sessions[s] for s in slots.tolist()]
-        return tuple(
-            RunRecord(
-                run_id=ints["run_id"][i],
-                session=sessions[i],
-                kind=codes["kind"][i],
-                outcome=codes["outcome"][i],
-                started_at=floats["started_at"][i],
-                duration_s=floats["duration_s"][i],
-                rss_before=ints["rss_before"][i],
-                rss_after=ints["rss_after"][i],
-                peak=ints["peak"][i],
-                peak_source=codes["peak_source"][i],
-                overlapped=overlapped[i],
-                measured_by=codes["measured_by"][i],
-                heap_blocks_after=ints["heap_blocks_after"][i],
-            )
-            for i in range(last - first)
-        )
+        if last - first <= 16:  # the panel's usual ask (the last run): plain item reads beat fancy indexing
+            slot_list = [(self._start + i) % self.maxlen for i in range(first, last)]
+            ints = {name: [column.item(s) for s in slot_list] for name, column in self._ints.items()}
+            floats = {name: [column.item(s) for s in slot_list] for name, column in self._floats.items()}
+            codes = {name: [values[self._codes[name].item(s)] for s in slot_list] for name, values in _CODES}
+            overlapped = [self._overlapped.item(s) for s in slot_list]
+        else:
+            slots = (np.arange(first, last) + self._start) % self.maxlen
+            slot_list = slots.tolist()
+            ints = {name: column[slots].tolist() for name, column in self._ints.items()}
+            floats = {name: column[slots].tolist() for name, column in self._floats.items()}
+            codes = {name: [values[c] for c in self._codes[name][slots].tolist()] for name, values in _CODES}
+            overlapped = self._overlapped[slots].tolist()
+        sessions = [self._sessions[s] for s in slot_list]
+        columns: dict[str, list[Any]] = {**ints, **floats, **codes, "overlapped": overlapped, "session": sessions}
+        return tuple(map(RunRecord._make, zip(*(columns[name] for name in RunRecord._fields), strict=True)))
 
     def last(self, n: int) -> tuple[RunRecord, ...]:
         return self.records(max(0, self._len - n))

@@ -106,15 +106,16 @@ class SampleHistory:
             lt, lv = lt[keep], lv[keep]
         t = np.concatenate([lt, rt])
         v = np.concatenate([lv, rv])
-        if len(t) > max_points:
-            edges = np.linspace(0, len(t), max_points + 1).astype(np.int64)
-            starts = edges[:-1]
-            idx = np.array(
-                [s + int(np.argmax(v[s:e])) for s, e in zip(starts, edges[1:], strict=True) if e > s],
-                dtype=np.int64,
-            )
+        if len(t) > max_points > 0:
+            # Equal slices as rows of a padded matrix: one argmax for all of them.
+            n = len(t)
+            width = -(-n // max_points)
+            rows = -(-n // width)
+            padded = np.full(rows * width, np.iinfo(np.int64).min, dtype=np.int64)
+            padded[:n] = v
+            idx = np.argmax(padded.reshape(rows, width), axis=1) + np.arange(rows) * width
             t, v = t[idx], v[idx]
-        return tuple(Sample(float(a), int(b)) for a, b in zip(t.tolist(), v.tolist(), strict=True))
+        return tuple(map(Sample, t.tolist(), v.tolist()))
 
     def clear(self) -> None:
         with self._lock:

@@ -13,14 +13,13 @@ columns of mixed types), and the export buttons. All sizes go through
 
 from __future__ import annotations
 
-import functools
 import html
-import inspect
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from st_memwatch.core.limits import format_bytes
 from st_memwatch.core.models import CacheUsage, Snapshot, Warning
+from st_memwatch.streamlit_bridge.features import deferred_downloads, download_ignores_rerun, stretch
 
 if TYPE_CHECKING:
     from st_memwatch.ui.export import Exporter
@@ -313,44 +312,6 @@ def details_html(snap: Snapshot) -> str:
     return "".join(out)
 
 
-@functools.cache
-def _takes_width(name: str) -> bool:
-    """Does ``st.<name>`` take ``width="stretch"``? (Newer Streamlit; ``use_container_width`` is deprecated there.)"""
-    import streamlit
-
-    try:
-        param = inspect.signature(getattr(streamlit, name)).parameters.get("width")
-    except (TypeError, ValueError, AttributeError):
-        return False
-    return param is not None and isinstance(param.default, str)
-
-
-def stretch(name: str) -> dict[str, Any]:
-    """The keyword that makes ``st.<name>`` fill its container on the installed Streamlit."""
-    return {"width": "stretch"} if _takes_width(name) else {"use_container_width": True}
-
-
-@functools.cache
-def deferred_downloads() -> bool:
-    """Does ``st.download_button`` take a callable as ``data`` (built only when clicked)?"""
-    try:
-        from streamlit.runtime.media_file_manager import MediaFileManager
-    except ImportError:
-        return False
-    return hasattr(MediaFileManager, "add_deferred")
-
-
-@functools.cache
-def _download_ignores_rerun() -> bool:
-    import streamlit
-
-    try:
-        param = inspect.signature(streamlit.download_button).parameters.get("on_click")
-    except (TypeError, ValueError):
-        return False
-    return param is not None and "ignore" in str(param.annotation)
-
-
 def render_exports(st: Any, exports: Exporter) -> None:
     """The two downloads, built only when wanted.
 
@@ -362,7 +323,7 @@ def render_exports(st: Any, exports: Exporter) -> None:
     json_args = {"file_name": "st_memwatch.json", "mime": "application/json", **stretch("download_button")}
     csv_args = {"file_name": "st_memwatch_runs.csv", "mime": "text/csv", **stretch("download_button")}
     if deferred_downloads():
-        if _download_ignores_rerun():
+        if download_ignores_rerun():
             json_args["on_click"] = csv_args["on_click"] = "ignore"
         st.download_button("Record (JSON)", exports.json, **json_args)
         st.download_button("Runs (CSV)", exports.csv, **csv_args)

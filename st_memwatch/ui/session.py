@@ -17,7 +17,7 @@ from st_memwatch.core.monitor import Monitor
 from st_memwatch.ui.export import Exporter
 
 DETAILS_KEY = "st_memwatch_details"
-SUMMARY_RUNS = 50  # the always-visible part shows the last run and nothing older
+SUMMARY_RUNS = 1  # the always-visible part shows the last run and nothing older
 DETAIL_RUNS = 200  # the details plot this many runs and list 50; the exports take all of them
 # Timeline points: about one per pixel of a sidebar chart. Each slice keeps its maximum,
 # so a spike still shows; fewer points also mean less to downsample, encode and send.

@@ -343,6 +343,7 @@ def test_leaky_app_warns_in_one_line_with_the_fix_and_toasts_once(monitor):
     for _ in range(10):
         at.run(timeout=30)
         toasts += [str(t.value) for t in at.toast]
+        st_memwatch.snapshot()  # the sampler thread's refit between two clicks, done now
     box = next(w.value for w in at.sidebar.warning if "Memory grows steadily" in w.value)
     message, fix = box.split("  \n")
     assert message.startswith("**Memory grows steadily: +") and message.endswith(" per run.**"), box

@@ -46,7 +46,8 @@ def _wait_for(predicate, timeout: float = 30.0) -> bool:
 
 
 def test_run_end_leaves_census_sizes_and_analysis_to_the_sampler_thread():
-    monitor = Monitor(Settings(sample_interval_s=0.02, throttle_min_interval_s=0.0), mark=_Mark())
+    # A generous census budget: a loaded machine must not cut the census short here.
+    monitor = Monitor(Settings(sample_interval_s=0.02, throttle_min_interval_s=0.0, census_budget_s=30.0), mark=_Mark())
     try:
         seen = _watched(monitor)
         monitor.run_started("k", "s", "full")
