@@ -57,6 +57,9 @@ def test_leaky_app_exits_1_with_json_naming_the_culprit(tmp_path):
     assert report["leak"] is True and report["runs"] == 12
     assert report["growth_bytes_per_run"] > 1_000_000
     assert report["peak_rss"] >= report["rss_first"]
+    # the Python-heap figure beside RSS: the census sees the kept arrays
+    assert report["heap_growth_bytes_per_run"] > 1_000_000
+    assert report["python_heap_last"] - report["python_heap_first"] > 8 * 1_000_000
     top3 = [s["name"] for s in report["suspects"][:3]]
     assert "numpy.ndarray" in top3, report["suspects"]
     for key in ("suspects", "caches", "warnings"):
@@ -69,6 +72,7 @@ def test_clean_app_exits_0_and_the_human_report_is_short(tmp_path):
     proc = run_cli("check", write(tmp_path, "clean.py", CLEAN), "--runs", 12)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
     assert "no leak" in proc.stdout.splitlines()[0]
+    assert "live Python bytes" in proc.stdout
     assert len(proc.stdout.splitlines()) < 25
 
 
