@@ -27,10 +27,13 @@ def test_verdict_and_culprit(entry):
     if entry["leak"] and entry.get("culprit"):
         culprit = f"{entry['culprit']['kind']}:{entry['culprit']['name']}"
         assert culprit in suspects[:3], f"{culprit} not in top 3 {suspects[:3]}"
+        assert report["suspects"][suspects.index(culprit)]["leaking"], report["suspects"][suspects.index(culprit)]
         advice = report["suspects"][suspects.index(culprit)]["advice"]
         keyword = entry.get("expected_advice_keyword")
         if keyword:
             assert keyword.lower() in advice.lower(), advice
+    if not entry["leak"]:
+        assert not [s for s in report["suspects"] if s["leaking"]], report["suspects"]
 
 
 def _hello_pages():
