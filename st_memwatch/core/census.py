@@ -108,6 +108,7 @@ _F_CONTAINER = 1  # untracked instances may still hold references (tuple, dict)
 _F_NDARRAY = 2
 _F_ARROW = 4
 _F_CLASS = 8  # a class: has a gc header only if made at run time (tp_is_gc)
+_F_MASK = 15  # the flag bits of a props entry (the size kind sits above them)
 _BUFFER_REPORTING = (bytes, bytearray)  # their __sizeof__ includes the buffer
 _FAST_CHUNK = 1 << 16  # tracked objects per step when headers are read in bulk
 _FAST_PART = 1 << 16  # referents per step when headers are read in bulk
@@ -413,6 +414,7 @@ class _Types:
         self._basic_arr: Any = np_mod.zeros(0, np_mod.int64)
         self._item_arr: Any = np_mod.zeros(0, np_mod.int64)
         self._gc_arr: Any = np_mod.zeros(0, bool)
+        self._props_arr: Any = np_mod.zeros(0, np_mod.uint8)
         # Type address -> code through a direct-mapped table on some address bits, chosen
         # so that known types do not collide; misses (new types) take the sorted search.
         self._h_shift = 4
@@ -443,7 +445,13 @@ class _Types:
             self._basic_arr = np.array(self.basic, dtype=np.int64)
             self._item_arr = np.array(self.item, dtype=np.int64)
             self._gc_arr = (self._flags_arr & (_F_CONTAINER | _F_CLASS)) == _F_CONTAINER
+            self._props_arr = self._flags_arr | (self._kind_arr << 4)
         return self._flags_arr
+
+    def props_array(self) -> Any:
+        """Per type code: flags (low 4 bits) and size kind (high 4 bits)."""
+        self.flags_array()
+        return self._props_arr
 
     def arrays(self) -> tuple[Any, Any, Any, Any, Any]:
         """flags, kinds, basicsize, itemsize, is-a-gc-type: one entry per type code."""
@@ -738,16 +746,18 @@ class _Census:
                     self.queue_special(o)
 
     # -- headers read in bulk (``_Mem``) -----------------------------------------
-    def account_fast(self, codes: Any, at: Any, objs: Sequence[Any], pos: Any) -> None:
+    def account_fast(self, codes: Any, at: Any, objs: Sequence[Any], pos: Any, props: Any = None) -> None:
         """Count objects (each once) with their bytes: object ``i`` sits at word ``at[i]``
-        and is ``objs[pos[i]]``; sizes come from header fields where a formula is checked."""
+        and is ``objs[pos[i]]`` (``objs[i]`` if ``pos`` is None); ``props`` the types'
+        ``props_array`` entries if known. Sizes come from header fields where a formula
+        is checked."""
         np = self.np
         mem = self.mem
         assert mem is not None
         k = self.grow()
         self.count += np.bincount(codes, minlength=k)
         _, kinds, basic, item, _ = self.t.arrays()
-        kk = kinds[codes]
+        kk = kinds[codes] if props is None else props >> 4
         var = np.flatnonzero(kk)
         if not len(var):
             return
@@ -778,7 +788,8 @@ class _Census:
             sel = np.concatenate(call) if len(call) > 1 else call[0]
             vcodes = codes[sel]
             order = np.argsort(vcodes, kind="stable")
-            self.call_sizers(vcodes[order], _pick(objs, pos[sel[order]].tolist()))
+            at_objs = sel[order] if pos is None else pos[sel[order]]
+            self.call_sizers(vcodes[order], _pick(objs, at_objs.tolist()))
 
     def tracked_fast(self, objs: list[Any], at_all: Any, a: int, b: int) -> None:
         """Tracked objects ``objs[a:b]``, whose word indices are ``at_all[a:b]``."""
@@ -803,36 +814,43 @@ class _Census:
         w = mem.words
         at = mem.items(objs)
         codes = self.t.codes_at(w.take(at + 1), objs.__getitem__)
-        flags, _, _, _, is_gc = self.t.arrays()
-        pos = np.arange(n)
+        props = self.t.props_array().take(codes)  # flags | size kind << 4
+        pos: Any = None  # objs[pos[i]] is object i; None: objs[i]
         # Drop the tracked ones (counted as tracked objects): the gc header tells, but a
-        # class has one only if made at run time, so classes are asked one by one.
-        g = np.flatnonzero(is_gc[codes])
-        classes = np.flatnonzero(flags[codes] & _F_CLASS)
-        if len(g) or len(classes):
-            tracked = np.zeros(n, bool)
-            tracked[g] = w.take(at[g] - 2) != 0
-            if len(classes):  # every instance of a class refers to it: ask once per class
-                _, first, back = np.unique(at[classes], return_index=True, return_inverse=True)
-                asked = [_is_tracked(objs[i]) for i in classes[first].tolist()]
-                tracked[classes] = np.array(asked, bool)[back.reshape(-1)]
+        # class has one only if made at run time, so classes are asked once each.
+        chk = np.flatnonzero(props & _F_CONTAINER)
+        if len(chk):
+            cls = (props[chk] & _F_CLASS) != 0
+            tracked = np.zeros(len(chk), bool)
+            if cls.any():
+                hdr = np.flatnonzero(~cls)
+                tracked[hdr] = w.take(at[chk[hdr]] - 2) != 0
+                ci = chk[cls]
+                _, first, back = np.unique(at[ci], return_index=True, return_inverse=True)
+                asked = [_is_tracked(objs[i]) for i in ci[first].tolist()]
+                tracked[cls] = np.array(asked, bool)[back.reshape(-1)]
+            else:
+                tracked = w.take(at[chk] - 2) != 0
             if tracked.any():
-                pos = np.flatnonzero(~tracked)
-                at, codes = at[pos], codes[pos]
+                keep = np.ones(n, bool)
+                keep[chk[tracked]] = False
+                pos = np.flatnonzero(keep)
                 if not len(pos):
                     return
+                at, codes, props = at[pos], codes[pos], props[pos]
         single = w.take(at) == mem.single_rc
-        fl = flags[codes]
         if single.all():
-            self.account_fast(codes, at, objs, pos)
+            self.account_fast(codes, at, objs, pos, props)
+            fl = props & _F_MASK
         else:
+            one = np.flatnonzero(single)
             shared = np.flatnonzero(~single)
             shared = shared[np.unique(at[shared], return_index=True)[1]]
-            mobjs = _pick(objs, pos[shared].tolist())
+            mobjs = _pick(objs, (shared if pos is None else pos[shared]).tolist())
             self.m_ids.append(at[shared])
             self.m_codes.append(codes[shared])
             self.m_objs.extend(mobjs)
-            mflags = fl[shared]
+            mflags = props[shared] & _F_MASK
             if mflags.any():
                 seen = self.seen_special
                 for o in compress(mobjs, mflags.astype(bool).tolist()):
@@ -842,14 +860,16 @@ class _Census:
             del mobjs
             if len(self.m_objs) > _CONSOLIDATE:
                 self.consolidate()
-            one = np.flatnonzero(single)
-            self.account_fast(codes[one], at[one], objs, pos[one])
-            fl = np.where(single, fl, 0)
+            pos = one if pos is None else pos[one]
+            props = props[one]
+            self.account_fast(codes[one], at[one], objs, pos, props)
+            fl = props & _F_MASK
         if fl.any():
             plain = np.flatnonzero((fl & (_F_CONTAINER | _F_NDARRAY | _F_ARROW)) == _F_CONTAINER)
             if len(plain):  # untracked tuples, dicts, static classes with one owner: walked wholesale
-                self.pending.extend(_pick(objs, pos[plain].tolist()))
-            for i in pos[np.flatnonzero((fl & (_F_NDARRAY | _F_ARROW)) != 0)].tolist():
+                self.pending.extend(_pick(objs, (plain if pos is None else pos[plain]).tolist()))
+            special = np.flatnonzero((fl & (_F_NDARRAY | _F_ARROW)) != 0)
+            for i in (special if pos is None else pos[special]).tolist():
                 self.queue_special(objs[i])
 
     def queue_special(self, o: Any) -> None:
