@@ -27,7 +27,7 @@ if not hasattr(_registry, "frames"):
 
 @st.cache_resource
 def load_model() -> np.ndarray:
-    """A stand-in for a model: 40 MB, built once per process."""
+    """A stand-in for a model: 38 MiB, built once per process."""
     return np.random.default_rng(0).standard_normal(5_000_000)
 
 
@@ -40,21 +40,21 @@ def summarize(n: int) -> dict[str, float]:
 st.title("st_memwatch demo")
 st.write(
     "Open the sidebar and watch memory while you click. "
-    "**Leaky path** keeps every rerun's 8 MB array in a module-level list; "
-    "**cached path** loads its 40 MB 'model' once with `st.cache_resource` and bounds its data cache."
+    "**Leaky path** keeps every rerun's 8 MiB array in a module-level list; "
+    "**cached path** loads its 38 MiB 'model' once with `st.cache_resource` and bounds its data cache."
 )
 
 mode = st.radio("Path", ["cached", "leaky"], horizontal=True, key="mode")
 st.button("Rerun", type="primary")
 
 if mode == "leaky":
-    _registry.frames.append(np.ones(1_000_000))  # 8 MB that nothing ever frees
-    st.error(f"Leaky path: {len(_registry.frames)} arrays kept ({len(_registry.frames) * 8} MB).")
+    _registry.frames.append(np.ones(1 << 20))  # 8 MiB that nothing ever frees
+    st.error(f"Leaky path: {len(_registry.frames)} arrays kept ({len(_registry.frames) * 8} MiB).")
 else:
     model = load_model()
     pick = st.slider("Data slice", 0, 9, 0)
     stats = summarize(pick)
-    st.success(f"Cached path: model of {model.nbytes / 2**20:.0f} MB loaded once; slice {pick}: mean {stats['mean']:+.3f}.")
+    st.success(f"Cached path: model of {model.nbytes / 2**20:.0f} MiB loaded once; slice {pick}: mean {stats['mean']:+.3f}.")
 
 if st.button("Free the leaked arrays"):
     _registry.frames.clear()

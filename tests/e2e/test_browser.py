@@ -148,7 +148,7 @@ def test_leaky_path_shows_growth_and_warns(page: Any, shot: Callable[[str], str]
     assert last, f"no 'Last run:' line after {LEAKY_RUNS} runs: {text}"
     sign, number, unit = last.groups()
     delta = float(number) * UNITS[unit]
-    # Each leaky run keeps 8 MB more; the line shows the previous (finished) run.
+    # Each leaky run keeps 8 MiB more; the line shows the previous (finished) run.
     assert sign == "+" and delta >= 1024**2, (
         f"expected a positive delta of at least 1 MiB, got {last.group(0)!r}: {text}"
     )
