@@ -251,17 +251,19 @@ class _Mem:
         return mem
 
     def at(self, o: Any) -> int:
-        return (id(o) >> 3) - 1
+        """The key of object ``o``: ``words[key]`` is its type word (at ``id(o) + 8``), so
+        ``words[key - 1]`` is its refcount, ``words[key + 1]`` the word at +16 (ob_size,
+        str length), ``words[key + 3]`` the word at +32 (list allocated, str state) and
+        ``words[key - 3]`` the first word of its gc header."""
+        return id(o) >> 3
 
     def items(self, lst: list[Any]) -> Any:
-        """Word index of each item of ``lst``; valid while ``lst`` is not changed."""
+        """Key of each item of ``lst``; valid while ``lst`` is not changed."""
         n = len(lst)
         if not n:
             return self.np.zeros(0, self.np.int64)
-        k = (int(self.words[self.at(lst) + 3]) >> 3) - 1  # ob_item
-        out = self.words[k : k + n] >> 3
-        out -= 1
-        return out
+        k = (int(self.words[self.at(lst) + 2]) >> 3) - 1  # ob_item, at +24
+        return self.words[k : k + n] >> 3
 
     @classmethod
     def create(cls, np: Any) -> _Mem | None:
@@ -297,14 +299,14 @@ class _Mem:
         probes: list[Any] = [1.5, "x", None, [1, 2], (3, 4), 10**30, b"b"]
         if self.items(probes).tolist() != [self.at(o) for o in probes]:
             return False
-        if any(int(w[self.at(o) + 1]) != id(type(o)) for o in probes):
+        if any(int(w[self.at(o)]) != id(type(o)) for o in probes):
             return False
         # A single owner, as seen through the census's own list of referents.
         owner = [float(time.perf_counter())]
         refs = _get_referents(owner)
-        one = int(w[self.items(refs)[0]])
+        one = int(w[self.items(refs)[0] - 1])
         owner.append(refs[0])
-        two = int(w[self.items(refs)[0]])
+        two = int(w[self.items(refs)[0] - 1])
         if two != one + 1:
             return False
         self.single_rc = one
@@ -314,30 +316,30 @@ class _Mem:
         untracked: dict[str, int] = {}
         if not gc.is_tracked(tracked) or gc.is_tracked(untracked):
             return False
-        if int(w[self.at(tracked) - 2]) == 0 or int(w[self.at(untracked) - 2]) != 0:
+        if int(w[self.at(tracked) - 3]) == 0 or int(w[self.at(untracked) - 3]) != 0:
             return False
         # list.__sizeof__ reads ``allocated``
         for lst in ([], [1], list(range(100)), [*range(7), 8]):
-            if list.__sizeof__(lst) != list.__basicsize__ + 8 * int(w[self.at(lst) + 4]):
+            if list.__sizeof__(lst) != list.__basicsize__ + 8 * int(w[self.at(lst) + 3]):
                 return False
         # object.__sizeof__ of a var-sized object reads ob_size
         for o in ((), (1, 2, 3), b"", b"abc" * 10):
             t = type(o)
-            if object.__sizeof__(o) != t.__basicsize__ + t.__itemsize__ * int(w[self.at(o) + 2]):
+            if object.__sizeof__(o) != t.__basicsize__ + t.__itemsize__ * int(w[self.at(o) + 1]):
                 return False
         # str: compact + ASCII flags in ``state``, ``length`` next to the hash
         strs = ["", "a", "abc" * 40, "\xe9t\xe9", "\u20ac" * 3, "\U0001f600", "".join(["x", "y"])]
         for s in strs:
-            state = int(w[self.at(s) + 4]) & 0xFFFFFFFF
+            state = int(w[self.at(s) + 3]) & 0xFFFFFFFF
             ascii_compact = state & 0x60 == 0x60
-            if ascii_compact != s.isascii() or int(w[self.at(s) + 2]) != len(s):
+            if ascii_compact != s.isascii() or int(w[self.at(s) + 1]) != len(s):
                 return False
             if ascii_compact and s.__sizeof__() != self.str_base + len(s):
                 return False
         ints = [0, 1, -1, 2**30, -(2**31), 2**62, 10**40, -(10**80)]
         for mode in (1, 2, 3):
             self.int_mode = mode
-            raw = np.array([int(w[self.at(i) + 2]) for i in ints], np.int64)
+            raw = np.array([int(w[self.at(i) + 1]) for i in ints], np.int64)
             if (self.int_sizes(raw, int.__basicsize__, int.__itemsize__) == [i.__sizeof__() for i in ints]).all():
                 break
         else:
@@ -772,17 +774,17 @@ class _Census:
             c = codes[sel]
             a = at[sel]
             if kind == _K_OBJVAR:
-                sz = basic[c] + item[c] * w.take(a + 2)
+                sz = basic[c] + item[c] * w.take(a + 1)
             elif kind == _K_LIST:
-                sz = basic[c] + 8 * w.take(a + 4)
+                sz = basic[c] + 8 * w.take(a + 3)
             elif kind == _K_INT:
-                sz = mem.int_sizes(w.take(a + 2), basic[c], item[c])
+                sz = mem.int_sizes(w.take(a + 1), basic[c], item[c])
             else:  # _K_STR: compact ASCII from the header, the others are asked
-                ok = (w.take(a + 4) & 0x60) == 0x60
+                ok = (w.take(a + 3) & 0x60) == 0x60
                 if not ok.all():
                     call.append(sel[~ok])
                     c, a = c[ok], a[ok]
-                sz = mem.str_base + w.take(a + 2)
+                sz = mem.str_base + w.take(a + 1)
             self.fbytes += np.bincount(c, weights=sz, minlength=k).astype(np.int64)
         if call:
             sel = np.concatenate(call) if len(call) > 1 else call[0]
@@ -796,7 +798,7 @@ class _Census:
         np = self.np
         assert self.mem is not None
         at = at_all[a:b]
-        codes = self.t.codes_at(self.mem.words.take(at + 1), lambda i: objs[a + i])
+        codes = self.t.codes_at(self.mem.words.take(at), lambda i: objs[a + i])
         self.account_fast(codes, at, objs, np.arange(a, b))
         flags = self.t.arrays()[0][codes] & (_F_NDARRAY | _F_ARROW)
         if flags.any():  # rare among tracked objects: ndarray subclasses, pyarrow objects
@@ -813,7 +815,7 @@ class _Census:
             return
         w = mem.words
         at = mem.items(objs)
-        codes = self.t.codes_at(w.take(at + 1), objs.__getitem__)
+        codes = self.t.codes_at(w.take(at), objs.__getitem__)
         props = self.t.props_array().take(codes)  # flags | size kind << 4
         pos: Any = None  # objs[pos[i]] is object i; None: objs[i]
         # Drop the tracked ones (counted as tracked objects): the gc header tells, but a
@@ -824,13 +826,13 @@ class _Census:
             tracked = np.zeros(len(chk), bool)
             if cls.any():
                 hdr = np.flatnonzero(~cls)
-                tracked[hdr] = w.take(at[chk[hdr]] - 2) != 0
+                tracked[hdr] = w.take(at[chk[hdr]] - 3) != 0
                 ci = chk[cls]
                 _, first, back = np.unique(at[ci], return_index=True, return_inverse=True)
                 asked = [_is_tracked(objs[i]) for i in ci[first].tolist()]
                 tracked[cls] = np.array(asked, bool)[back.reshape(-1)]
             else:
-                tracked = w.take(at[chk] - 2) != 0
+                tracked = w.take(at[chk] - 3) != 0
             if tracked.any():
                 keep = np.ones(n, bool)
                 keep[chk[tracked]] = False
@@ -838,7 +840,7 @@ class _Census:
                 if not len(pos):
                     return
                 at, codes, props = at[pos], codes[pos], props[pos]
-        single = w.take(at) == mem.single_rc
+        single = w.take(at - 1) == mem.single_rc
         if single.all():
             self.account_fast(codes, at, objs, pos, props)
             fl = props & _F_MASK
