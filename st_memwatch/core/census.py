@@ -614,7 +614,8 @@ class _Types:
 class _Census:
     """One census in progress: per-type sums, shared-object records, work queues."""
 
-    def __init__(self, np_mod: Any, deadline: float) -> None:
+    def __init__(self, np_mod: Any, deadline: float, cancel: Callable[[], bool] | None = None) -> None:
+        self.cancel = cancel
         self.np = np_mod
         self.deadline = deadline
         self.t = _Types(np_mod)
@@ -637,7 +638,7 @@ class _Census:
         self.complete = True
 
     def over_budget(self) -> bool:
-        if time.perf_counter() > self.deadline:
+        if time.perf_counter() > self.deadline or (self.cancel is not None and self.cancel()):
             self.complete = False
         return not self.complete
 
@@ -1038,7 +1039,9 @@ def _safe_size(sizer: Callable[[Any], int], o: Any) -> int:
         return 0
 
 
-def take_census(budget_s: float | None = None, *, untracked: bool = True) -> CensusResult:
+def take_census(
+    budget_s: float | None = None, *, untracked: bool = True, cancel: Callable[[], bool] | None = None
+) -> CensusResult:
     """Count live objects and their shallow bytes per type, within ``budget_s`` seconds.
 
     ``budget_s=None`` means no limit. When the budget runs out the census stops
@@ -1047,6 +1050,8 @@ def take_census(budget_s: float | None = None, *, untracked: bool = True) -> Cen
     of the tracked objects it reached. Do not compare it with a complete census.
     ``untracked=False`` counts gc-tracked objects only: several times cheaper, but
     blind to arrays, bytes, str and numbers; it is reported as incomplete too.
+    ``cancel`` is asked between chunks too, like the budget: a monitor stops its
+    census the moment a script run starts, rather than compete with it for the GIL.
 
     >>> result = take_census(budget_s=DEFAULT_BUDGET_S)
     >>> result.tracked_objects > 0
@@ -1056,7 +1061,7 @@ def take_census(budget_s: float | None = None, *, untracked: bool = True) -> Cen
 
     with _one_at_a_time:
         try:
-            return _take_census(np, budget_s, untracked)
+            return _take_census(np, budget_s, untracked, cancel)
         except IndexError:
             if not _mem_cache or _mem_cache[0] is None:
                 raise
@@ -1064,10 +1069,10 @@ def take_census(budget_s: float | None = None, *, untracked: bool = True) -> Cen
             # tables): read headers no more, and count again on the slow road, once the
             # failed census (held by the traceback until the handler ends) is gone.
             _mem_cache[:] = [None]
-        return _take_census(np, budget_s, untracked)
+        return _take_census(np, budget_s, untracked, cancel)
 
 
-def _take_census(np: Any, budget_s: float | None, untracked: bool) -> CensusResult:
+def _take_census(np: Any, budget_s: float | None, untracked: bool, cancel: Callable[[], bool] | None = None) -> CensusResult:
     started = time.perf_counter()
     taken_at = time.time()
     deadline = math.inf if budget_s is None else started + max(budget_s, 0.0)
@@ -1079,7 +1084,7 @@ def _take_census(np: Any, budget_s: float | None, untracked: bool) -> CensusResu
         objs = gc.get_objects()  # the list leaves itself out
         n = len(objs)
         floor_s = time.perf_counter() - started
-        census = _Census(np, deadline)
+        census = _Census(np, deadline, cancel)
         # Tracked objects first: cheap, so even a census cut short has them all, and
         # its figures are those of ``untracked=False``, stable from one census to the next.
         if census.mem is not None:

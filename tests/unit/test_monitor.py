@@ -142,3 +142,19 @@ def test_the_sampler_hurries_only_while_it_alone_finds_a_run_peak():
     exact = Monitor(Settings(), mark=_Mark(), start_sampler=False)
     exact.run_started("k", "s", "full")
     assert not exact._peaks_need_samples(), "the kernel's mark is exact: no need"
+
+
+def test_a_census_whose_listing_pause_exceeds_the_limit_is_skipped_with_a_note():
+    monitor = Monitor(Settings(census_pause_s=1e-9), mark=_Mark(), start_sampler=False)
+    assert monitor._run_census(1.0, background=True), "the first census learns the heap's size"
+    assert not monitor._run_census(2.0, background=True)
+    assert monitor.census_note.startswith("census skipped: listing ~") and "limit 0 ms" in monitor.census_note
+
+
+def test_a_background_census_gives_way_to_a_script_run():
+    monitor = Monitor(Settings(), mark=_Mark(), start_sampler=False)
+    monitor.run_started("k", "s", "full")
+    assert not monitor._run_census(1.0, background=True)
+    assert monitor.last_census is None and "interrupted by a script run" in monitor.census_note
+    monitor.run_finished("k", "success")
+    assert monitor._run_census(2.0, background=True) and monitor.last_census is not None
