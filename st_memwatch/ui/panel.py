@@ -165,10 +165,24 @@ def short_fix(w: Warning) -> str:
     return fix
 
 
+def short_cause(w: Warning) -> str:
+    """The measured cause in a few words: "type numpy.ndarray, +7.6 MiB/run"."""
+    cause = w.cause.strip().removeprefix("fastest-growing: ")
+    if cause.endswith(")") and " (" in cause:
+        head, _, figure = cause[:-1].rpartition(" (")
+        cause = f"{head}, {figure}"
+    return cause
+
+
 def warning_text(w: Warning) -> str:
-    """One short line, then the fix (markdown)."""
+    """One short line, the measured cause when there is one, then the fix (markdown)."""
     fix = short_fix(w)
-    return f"**{short_message(w)}**" + (f"  \nFix: {fix}" if fix else "")
+    cause = short_cause(w)
+    return (
+        f"**{short_message(w)}**"
+        + (f"  \nLikely cause: {cause}" if cause else "")
+        + (f"  \nFix: {fix}" if fix else "")
+    )
 
 
 def toast_text(w: Warning) -> str:
