@@ -34,6 +34,7 @@ class Outcome:
     culprit: str | None
     culprit_rank: int | None  # 1-based rank among suspects, None when absent
     top3: list[str]
+    leaking: list[str]  # suspects flagged as leaking: none expected for a look-alike
     seconds: float
     error: str = ""
     reason: str = ""
@@ -63,6 +64,7 @@ def _check(path: Path, expected: bool, culprit: dict[str, str] | None, runs: int
         culprit=want,
         culprit_rank=rank,
         top3=names[:3],
+        leaking=[n for n, s in zip(names, report.get("suspects", []), strict=True) if s.get("leaking")],
         seconds=round(time.perf_counter() - t0, 1),
         error=report.get("error") or "",
         reason=report.get("verdict_reason", ""),
@@ -85,7 +87,10 @@ def evaluate(runs: int = 30, workers: int = 2, include_hello: bool = True, only:
     tn = sum(o.leak is False and not o.expected_leak for o in outcomes)
     culprit_hits = sum(o.culprit_rank is not None and o.culprit_rank <= 3 for o in outcomes if o.expected_leak and o.culprit)
     culprits = sum(1 for o in outcomes if o.expected_leak and o.culprit)
+    import streamlit
+
     return {
+        "streamlit": streamlit.__version__,
         "runs": runs,
         "apps": len(outcomes),
         "tp": tp,
@@ -112,6 +117,7 @@ def main() -> None:
         result = evaluate(runs=8, workers=args.workers, include_hello=False, only=pick)
     else:
         result = evaluate(runs=args.runs, workers=args.workers)
+    print(f"Streamlit {result['streamlit']}, {result['runs']} runs per app")
     print(f"{'app':38} {'expected':>8} {'verdict':>8} {'culprit rank':>12} {'s':>5}  top suspects")
     for o in result["outcomes"]:
         verdict = "ERROR" if o["error"] else ("leak" if o["leak"] else "ok")
