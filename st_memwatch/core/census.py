@@ -643,6 +643,20 @@ class _Census:
         return not self.complete
 
     # -- counting --------------------------------------------------------------
+    def remember_shared(self, ids: Any, codes: Any, objs: Sequence[Any], flags: Any) -> None:
+        """Keep objects with several owners for de-duplication at the end; queue the special ones once."""
+        self.m_ids.append(ids)
+        self.m_codes.append(codes)
+        self.m_objs.extend(objs)
+        if flags.any():
+            seen = self.seen_special
+            for o in compress(objs, flags.astype(bool).tolist()):
+                if id(o) not in seen:
+                    seen.add(id(o))
+                    self.queue_special(o)
+        if len(self.m_objs) > _CONSOLIDATE:
+            self.consolidate()
+
     def account(self, codes: Any, objs: Sequence[Any], only: Any = None) -> None:
         """Add objects (those where ``only`` is True, if given), each exactly once, to the
         per-type count and bytes."""
@@ -721,20 +735,8 @@ class _Census:
             keep = _first_of_each(np, ids)
             mobjs = marr[keep].tolist()
             del marr
-            mcodes = codes[mpos[keep]]
-            self.m_ids.append(ids[keep])
-            self.m_codes.append(mcodes)
-            self.m_objs.extend(mobjs)
-            mflags = flags[mpos[keep]]
-            if mflags.any():
-                seen = self.seen_special
-                for o in compress(mobjs, mflags.astype(bool).tolist()):
-                    if id(o) not in seen:
-                        seen.add(id(o))
-                        self.queue_special(o)
+            self.remember_shared(ids[keep], codes[mpos[keep]], mobjs, flags[mpos[keep]])
             del mobjs
-            if len(self.m_objs) > _CONSOLIDATE:
-                self.consolidate()
             self.account(codes, objs, single)
             flags[shared] = 0
         if flags.any():
@@ -850,19 +852,8 @@ class _Census:
             shared = np.flatnonzero(~single)
             shared = shared[np.unique(at[shared], return_index=True)[1]]
             mobjs = _pick(objs, (shared if pos is None else pos[shared]).tolist())
-            self.m_ids.append(at[shared])
-            self.m_codes.append(codes[shared])
-            self.m_objs.extend(mobjs)
-            mflags = props[shared] & _F_MASK
-            if mflags.any():
-                seen = self.seen_special
-                for o in compress(mobjs, mflags.astype(bool).tolist()):
-                    if id(o) not in seen:
-                        seen.add(id(o))
-                        self.queue_special(o)
+            self.remember_shared(at[shared], codes[shared], mobjs, props[shared] & _F_MASK)
             del mobjs
-            if len(self.m_objs) > _CONSOLIDATE:
-                self.consolidate()
             pos = one if pos is None else pos[one]
             props = props[one]
             self.account_fast(codes[one], at[one], objs, pos, props)
