@@ -93,6 +93,12 @@ def summary_html(snap: Snapshot) -> str:
             f"<br><span style='{_GREY}'>container usage (what the OOM killer counts): "
             f"{_e(format_bytes(snap.container.bytes))}</span>"
         )
+    if snap.python_heap:
+        # Beside RSS: when RSS stays up after a free but live objects fell, it is the
+        # allocator keeping pages, not a leak.
+        lines.append(
+            f"<br><span style='{_GREY}'>live Python objects (last census): {_e(format_bytes(snap.python_heap))}</span>"
+        )
     if snap.runs:
         last = snap.runs[-1]
         lines.append(

@@ -490,3 +490,9 @@ def test_exports_are_plain_json_and_csv(snap):
     assert record == snap.to_dict()
     rows = list(csv.reader(io.StringIO(runs_to_csv(snap))))
     assert tuple(rows[0]) == RUN_COLUMNS and len(rows) == len(snap.runs) + 1
+
+
+def test_the_python_heap_is_shown_beside_rss_once_a_census_measured_it():
+    assert "live Python objects" not in panel.summary_html(make_snapshot())
+    html = panel.summary_html(make_snapshot(python_heap=150 * MIB))
+    assert "live Python objects (last census): 150.0 MiB" in html
