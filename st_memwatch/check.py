@@ -217,8 +217,18 @@ def measure_holders(series: dict[tuple[SuspectKind, str], list[analysis.Point]],
 def run_check(app: str | os.PathLike[str], runs: int = DEFAULT_RUNS, limit: object = None, timeout_s: float = 60.0) -> CheckReport:
     """Run ``app`` ``runs`` times and return the report; raises CheckError if it cannot run."""
     path = Path(app)
+    if path.is_dir():
+        raise CheckError(f"{str(app)!r} is a directory: expected the path to the app's script")
     if not path.is_file():
         raise CheckError(f"app script not found: {str(app)!r}")
+    # AppTest reports a compile error as an empty page, not an exception: catch it here,
+    # or a script that cannot even start would pass as "no leak".
+    try:
+        compile(path.read_bytes(), str(path), "exec")
+    except SyntaxError as exc:
+        raise CheckError(f"the script does not compile: SyntaxError: {exc.msg} ({path.name}, line {exc.lineno})") from None
+    except (OSError, ValueError) as exc:
+        raise CheckError(f"cannot read the script {str(app)!r}: {type(exc).__name__}: {exc}") from None
     if not isinstance(runs, int) or isinstance(runs, bool) or runs < MIN_RUNS:
         raise CheckError(f"invalid --runs {runs!r}: expected a whole number >= {MIN_RUNS}")
     resolved_limit = None
@@ -264,7 +274,8 @@ def run_check(app: str | os.PathLike[str], runs: int = DEFAULT_RUNS, limit: obje
                 continue
             if at.exception:
                 failed += 1
-                errors.append(str(at.exception[0].value).strip().splitlines()[0][:200] if at.exception[0].value else "exception")
+                first_line = str(at.exception[0].value).strip().splitlines()[0][:200] if at.exception[0].value else ""
+                errors.append(first_line or "exception")
         if failed < runs:
             held = measure_holders(recorder.series, th)  # while the app's objects are still alive
     finally:

@@ -92,12 +92,15 @@ def test_script_that_raises_sometimes_is_reported_not_crashed(tmp_path):
         (["check", "{app}", "--limit", "12 parsecs", "--json"], "12 parsecs"),
         (["check", "{raiser}", "--runs", "5", "--json"], "raised on every run"),
         (["check", "--json"], "app"),
+        (["check", "{broken}", "--runs", "5", "--json"], "SyntaxError: '(' was never closed (broken.py, line 2)"),
+        (["check", "{folder}", "--json"], "is a directory"),
     ],
 )
 def test_unusable_input_exits_2_with_a_clear_message_and_valid_json(tmp_path, args, needle):
     app = write(tmp_path, "app.py", CLEAN)
     raiser = write(tmp_path, "raiser.py", "raise RuntimeError('boom at import')\n")
-    argv = [a.format(app=app, raiser=raiser) for a in args]
+    broken = write(tmp_path, "broken.py", "import streamlit as st\nst.write(\n")
+    argv = [a.format(app=app, raiser=raiser, broken=broken, folder=tmp_path) for a in args]
     proc = run_cli(*argv)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert needle in proc.stderr

@@ -113,7 +113,10 @@ def shot(artifacts: Path) -> Callable[[str], str]:
 
 @pytest.fixture(scope="session")
 def server_log(artifacts: Path) -> Path:
-    return artifacts / "server.log"
+    """One log per Streamlit version: the suites of two versions may run at the same time."""
+    from importlib.metadata import version
+
+    return artifacts / f"server-streamlit-{version('streamlit')}.log"
 
 
 @pytest.fixture(scope="session")
