@@ -59,6 +59,7 @@ _OWN_PREFIX = "st_memwatch."  # our own types are not the app's suspects
 ANALYSIS_MAX_WAIT_S = 1.0
 CENSUS_MAX_WAIT_S = 10.0
 CONTAINER_EVERY_S = 1.0
+CENSUS_SPREAD_S = 60.0  # a census whose listing pause exceeds the limit runs at most this often
 
 
 @dataclass(slots=True)
@@ -156,6 +157,7 @@ class Monitor:
         self.history = SampleHistory()
         self._heap_blocks = 0
         self._blocks_at_census = 0
+        self._last_census_at = float("-inf")
         self.recorder = RunRecorder(clock, rss, mark, self._heap_blocks_now)
         self.runs = RunStore(self.settings.max_runs)
         self.runs_total = 0
@@ -358,16 +360,22 @@ class Monitor:
             return self._record_census(census.take_census(None), x, census)
         budget = self.settings.census_budget_s
         tracked = self._estimated_tracked()
+        spread_note = ""
         if tracked is not None:
             pause = census.estimate_pause_s(tracked)
             if pause > self.settings.census_pause_s:
-                self.census_note = (
-                    f"census skipped: listing ~{tracked:,} objects would hold the app for ~{pause * 1000:.0f} ms "
-                    f"(limit {self.settings.census_pause_s * 1000:.0f} ms); `st-memwatch check` or "
-                    "st_memwatch.census() count them on demand"
-                )
-                self._census_throttle.done(self._clock(), pause)
-                return False
+                # Spread out rather than skipped for good: one such pause a minute at most,
+                # and each census re-measures the pause (a busy moment inflates it).
+                since = self._clock() - self._last_census_at
+                if since < CENSUS_SPREAD_S:
+                    self.census_note = (
+                        f"census spaced out: listing ~{tracked:,} objects holds the app for ~{pause * 1000:.0f} ms "
+                        f"(limit {self.settings.census_pause_s * 1000:.0f} ms), so at most one a minute; "
+                        f"last one {since:.0f} s ago"
+                    )
+                    self._census_throttle.done(self._clock(), 0.0)
+                    return False
+                spread_note = f"; spaced out to one a minute (listing pauses the app ~{pause * 1000:.0f} ms)"
         cancel = (lambda: self.recorder.active_count() > 0) if background else None
         if tracked is not None and census.estimate_cost_s(tracked) > budget * 4:
             # Too big to finish in the budget: a tracked-only census gives comparable
@@ -387,6 +395,7 @@ class Monitor:
         recorded = self._record_census(result, x, census)
         if note:
             self.census_note = note
+        self.census_note += spread_note
         return recorded
 
     def _estimated_tracked(self) -> int | None:
@@ -401,6 +410,7 @@ class Monitor:
         if not result.stats:  # cut before it counted anything: keep the previous figures
             self.census_note = f"census cut short by its {result.duration_s * 1000:.0f} ms budget before counting; will retry"
             return False
+        self._last_census_at = self._clock()
         with self._lock:
             previous = self.last_census
             self.last_census = result

@@ -144,11 +144,16 @@ def test_the_sampler_hurries_only_while_it_alone_finds_a_run_peak():
     assert not exact._peaks_need_samples(), "the kernel's mark is exact: no need"
 
 
-def test_a_census_whose_listing_pause_exceeds_the_limit_is_skipped_with_a_note():
-    monitor = Monitor(Settings(census_pause_s=1e-9), mark=_Mark(), start_sampler=False)
+def test_a_census_whose_listing_pause_exceeds_the_limit_is_spaced_out_with_a_note():
+    clock = [1000.0]
+    monitor = Monitor(Settings(census_pause_s=1e-9), clock=lambda: clock[0], mark=_Mark(), start_sampler=False)
     assert monitor._run_census(1.0, background=True), "the first census learns the heap's size"
+    clock[0] += 30.0
     assert not monitor._run_census(2.0, background=True)
-    assert monitor.census_note.startswith("census skipped: listing ~") and "limit 0 ms" in monitor.census_note
+    assert monitor.census_note.startswith("census spaced out: listing ~") and "limit 0 ms" in monitor.census_note
+    clock[0] += 31.0
+    assert monitor._run_census(3.0, background=True), "a minute later it runs again, and re-measures"
+    assert "spaced out to one a minute" in monitor.census_note
 
 
 def test_a_background_census_gives_way_to_a_script_run():
