@@ -365,7 +365,14 @@ def format_report(r: CheckReport) -> str:
     ]
     if r.failed_runs:
         lines.append(f"  {r.failed_runs} of {r.runs} runs raised: {r.errors[0] if r.errors else ''}")
-    shown = [s for s in r.suspects if s["leaking"]] or r.suspects[:3]
+    shown = [s for s in r.suspects if s["leaking"]]
+    if not shown and r.suspects:
+        # Candidates that did not grow enough or steadily enough: named, not diagnosed.
+        lines.append(
+            "  nothing grows steadily; largest trends: "
+            + ", ".join(f"{s['kind']} {s['name']} {'+' if s['growth_bytes_per_run'] >= 0 else ''}"
+                        f"{format_bytes(s['growth_bytes_per_run'])}/run" for s in r.suspects[:3])
+        )
     if shown:
         lines.append("  suspects:")
         for s in shown[:3]:

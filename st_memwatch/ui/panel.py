@@ -17,6 +17,7 @@ import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from st_memwatch.core.analysis import is_leaking
 from st_memwatch.core.limits import format_bytes
 from st_memwatch.core.models import CacheUsage, Snapshot, Warning
 from st_memwatch.streamlit_bridge.features import deferred_downloads, download_ignores_rerun, stretch
@@ -240,24 +241,29 @@ def details_html(snap: Snapshot) -> str:
         out.append("</ul>")
 
     out.append("<b>Suspects</b> <span style='opacity:.7'>(grow steadily with runs)</span>")
-    if snap.suspects:
+    leaking = [x for x in snap.suspects if is_leaking(x)]
+    others = [x for x in snap.suspects if not is_leaking(x)]
+    if others:  # trends too small or too irregular to diagnose: named, without a fix
+        note = ", ".join(f"{x.name} {_signed(x.growth_bytes_per_run)}/run" for x in others[:4])
+        out.append(f"{grey}below the leak threshold: {_e(note)}</div>")
+    if leaking:
         out.append(
             _table(
                 ("what", "per run", "steady"),
-                [(f"{x.name} ({x.kind})", _signed(x.growth_bytes_per_run), f"{x.steady:.0%}") for x in snap.suspects],
+                [(f"{x.name} ({x.kind})", _signed(x.growth_bytes_per_run), f"{x.steady:.0%}") for x in leaking],
                 right=(1, 2),
             )
         )
         # The advice once per distinct text (most suspects of one kind share it), top suspect first.
         advice: dict[str, list[str]] = {}
-        for x in snap.suspects:
+        for x in leaking:
             advice.setdefault(x.advice, []).append(x.name)
         for text, names in advice.items():
             out.append(
                 f"<details style='margin:.1rem 0'><summary style='{_GREY}'>fix for {_e(', '.join(names[:3]))}"
                 f"{' …' if len(names) > 3 else ''}</summary>{_e(text)}</details>"
             )
-    else:
+    elif not others:
         out.append(f"{grey}none yet</div>")
 
     out.append("<b>Growing object types</b> <span style='opacity:.7'>(last census)</span>")

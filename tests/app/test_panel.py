@@ -496,3 +496,15 @@ def test_the_python_heap_is_shown_beside_rss_once_a_census_measured_it():
     assert "live Python objects" not in panel.summary_html(make_snapshot())
     html = panel.summary_html(make_snapshot(python_heap=150 * MIB))
     assert "live Python objects (last census): 150.0 MiB" in html
+
+
+def test_only_leaking_suspects_get_a_row_and_a_fix_the_rest_are_named_below_the_threshold():
+    from st_memwatch.core.models import Suspect
+
+    big = Suspect("type", "numpy.ndarray", 8 * MIB, 1.0, 1.0, 80 * MIB, 10, "Keep them in st.cache_resource.")
+    small = Suspect("type", "tuple", 7.0, 0.1, 0.4, 1000, 10, "Look for a module-level list.")
+    html = panel.details_html(make_snapshot(suspects=(big, small)))
+    suspects = html[html.index("<b>Suspects</b>") : html.index("<b>Growing object types</b>")]
+    assert "numpy.ndarray (type)" in suspects and "Keep them in st.cache_resource." in suspects
+    assert "below the leak threshold: tuple +7 B/run" in suspects
+    assert "module-level list" not in suspects and "tuple (type)" not in suspects
