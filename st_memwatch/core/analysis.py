@@ -309,6 +309,8 @@ def build_warnings(
                 when.append(f"~{trend.seconds_to_limit / 60:.0f} min")
             out.append(Warning("error", "limit-soon", "At this rate the limit is reached in " + " / ".join(when) + ".", cause, fix))
     leaking, slope, steady = rss_leak
+    if trend is not None and trend.bytes_per_run > 0:
+        slope = trend.bytes_per_run  # one figure for the growth wherever the panel shows it: the trend line's
     if leaking:
         out.append(
             Warning(

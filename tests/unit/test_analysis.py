@@ -169,3 +169,12 @@ def test_measure_holders_charges_what_one_more_instance_adds():
     assert set(held) == {name}  # builtin containers are not measured
     assert 100_000 <= held[name] < 150_000  # the shared 1 MB is not charged to every instance
     assert len(keep) == 20
+
+
+def test_the_steady_growth_warning_quotes_the_trend_line_figure():
+    from st_memwatch.core.models import Trend
+
+    trend = Trend(n_runs=30, bytes_per_run=8 * 2**20, bytes_per_second=0.0, runs_to_limit=500.0, seconds_to_limit=None)
+    warnings = analysis.build_warnings(100 * 2**20, 10 * 2**30, trend, (True, 2 * 2**20, 0.9), (), ())
+    steady = next(w for w in warnings if w.code == "steady-growth")
+    assert steady.message.startswith("Memory grows steadily: +8.0 MiB per run"), steady.message
