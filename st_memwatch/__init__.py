@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Literal
 
-from st_memwatch.core.limits import parse_size
+from st_memwatch.core.limits import parse_limit, parse_size
 from st_memwatch.core.models import CensusResult, Snapshot
 from st_memwatch.core.monitor import Monitor, Settings
 
@@ -50,10 +50,12 @@ def panel(limit: int | str | None = None, *, location: Literal["sidebar", "main"
     >>> import st_memwatch
     >>> st_memwatch.panel(limit="2.7GB")  # doctest: +SKIP
     """
+    if not isinstance(toast, bool):
+        raise ValueError(f"invalid toast {toast!r}: expected True or False")
     if location not in _LOCATIONS:
         raise ValueError(f"invalid location {location!r}: expected one of {', '.join(map(repr, _LOCATIONS))}")
     if limit is not None:
-        parse_size(limit)  # raise for the author's mistake before the safety net below
+        parse_limit(limit)  # raise for the author's mistake before the safety net below
     from st_memwatch.ui.session import show_panel
 
     show_panel(_get_monitor(), limit=limit, location=location, toast=toast)

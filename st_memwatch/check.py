@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from st_memwatch.core import analysis
-from st_memwatch.core.limits import format_bytes, parse_size
+from st_memwatch.core.limits import format_bytes, parse_limit
 from st_memwatch.core.models import SuspectKind
 
 DEFAULT_RUNS = 30
@@ -234,7 +234,7 @@ def run_check(app: str | os.PathLike[str], runs: int = DEFAULT_RUNS, limit: obje
     resolved_limit = None
     if limit is not None:
         try:
-            parse_size(limit)
+            parse_limit(limit)
         except ValueError as exc:
             raise CheckError(str(exc)) from None
         resolved_limit = limit

@@ -40,6 +40,24 @@ _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-zA-Z]*)\s*$")
 ACCEPTED_FORMS = 'a positive number of bytes (e.g. 2000000000) or a string like "2.7GB", "690MiB", "512 mb" (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)'
 
 
+MIN_LIMIT = 2**20  # no Python process fits in less: a smaller "limit" is a typo ("1.5" for "1.5GB")
+
+
+def parse_limit(value: object) -> int:
+    """A memory limit: a size (see ``parse_size``) of at least 1 MiB.
+
+    >>> parse_limit("1.5GB")
+    1500000000
+    """
+    size = parse_size(value)
+    if size < MIN_LIMIT:
+        raise ValueError(
+            f"invalid limit {value!r}: that is {size:,} bytes, and a memory limit must be at least 1 MiB "
+            f'(did you mean "{value}GB"?); expected {ACCEPTED_FORMS}'
+        )
+    return size
+
+
 def parse_size(value: object) -> int:
     """Bytes from an int or a string such as ``"2.7GB"``; ValueError names the bad value.
 
@@ -84,13 +102,13 @@ def resolve_limit(
 ) -> Limit:
     """The limit in force and its source. Raises ValueError only for a bad ``explicit``."""
     if explicit is not None:
-        return Limit(parse_size(explicit), "argument", "panel(limit=...)")
+        return Limit(parse_limit(explicit), "argument", "panel(limit=...)")
     env = os.environ if environ is None else environ
     notes: list[str] = []
     raw = env.get(ENV_VAR)
     if raw is not None and raw.strip():
         try:
-            return Limit(parse_size(raw), "environment", ENV_VAR)
+            return Limit(parse_limit(raw), "environment", ENV_VAR)
         except ValueError as exc:
             notes.append(f"{ENV_VAR} ignored: {exc}")
     cgroup = probes.cgroup_limit(cgroup_root)

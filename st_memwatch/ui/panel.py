@@ -63,6 +63,10 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+FAR_RUNS = 10_000
+FAR_SECONDS = 7 * 24 * 3600
+
+
 def _signed(n: float | None) -> str:
     if n is None:
         return "n/a"
@@ -114,9 +118,12 @@ def summary_html(snap: Snapshot) -> str:
             rate += f", {_e(_signed(per_min))}/min"
         eta = ""
         if t.bytes_per_run > 0 and t.runs_to_limit is not None:
-            eta = f" · limit in ~{t.runs_to_limit:,.0f} runs"
-            if t.seconds_to_limit is not None:
-                eta += f" / {_duration(t.seconds_to_limit)}"
+            if t.runs_to_limit > FAR_RUNS and (t.seconds_to_limit is None or t.seconds_to_limit > FAR_SECONDS):
+                eta = " · limit far away"  # "~24,517,648 runs / 8841 h" reads as noise
+            else:
+                eta = f" · limit in ~{t.runs_to_limit:,.0f} runs"
+                if t.seconds_to_limit is not None:
+                    eta += f" / {_duration(t.seconds_to_limit)}"
         lines.append(f"<br>Trend ({t.n_runs} runs): {rate}{eta}")
     if snap.mode != "hooks":
         lines.append(f"<br><span style='{_GREY}'>run hooks unavailable: measuring between panel calls</span>")

@@ -508,3 +508,17 @@ def test_only_leaking_suspects_get_a_row_and_a_fix_the_rest_are_named_below_the_
     assert "numpy.ndarray (type)" in suspects and "Keep them in st.cache_resource." in suspects
     assert "below the leak threshold: tuple +7 B/run" in suspects
     assert "module-level list" not in suspects and "tuple (type)" not in suspects
+
+
+def test_a_limit_far_away_is_said_so_not_counted_in_millions_of_runs():
+    from st_memwatch.core.models import Trend
+
+    far = Trend(30, 1024.0, 0.0, runs_to_limit=24_517_648.0, seconds_to_limit=None)
+    assert "limit far away" in panel.summary_html(make_snapshot(trend=far))
+    near = Trend(30, 8 * MIB, 0.0, runs_to_limit=56.0, seconds_to_limit=None)
+    assert "limit in ~56 runs" in panel.summary_html(make_snapshot(trend=near))
+
+
+def test_a_toast_that_is_not_a_bool_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"invalid toast 'no': expected True or False"):
+        st_memwatch.panel(toast="no")  # type: ignore[arg-type]

@@ -89,3 +89,13 @@ def test_format_bytes():
     assert format_bytes(1536) == "1.5 KiB"
     assert format_bytes(-3 * 1024**2) == "-3.0 MiB"
     assert format_bytes(None) == "n/a"
+
+
+@pytest.mark.parametrize("typo", [1.5, "1.5", 1000, "512 kb"])
+def test_a_limit_below_one_mib_is_a_typo_named_in_the_error(typo):
+    from st_memwatch.core.limits import parse_limit
+
+    with pytest.raises(ValueError, match=r"at least 1 MiB") as err:
+        parse_limit(typo)
+    assert repr(typo) in str(err.value)
+    assert parse_limit("1.5GB") == 1_500_000_000
