@@ -308,7 +308,7 @@ class Monitor:
 
     def _analyse(self, series_changed: bool = True) -> None:
         """Recompute trend and suspects when figures change, so a snapshot only reads them."""
-        limit = self.limit or self.resolve_limit()
+        limit = self._current_limit()
         recent = self._recent_runs()
         trend = analysis.compute_trend(recent, limit.bytes, recent[-1].rss_after if recent else self._rss(), self.settings.series_window)
         rss_leak = analysis.rss_grows_steadily(recent)
@@ -499,6 +499,14 @@ class Monitor:
         self.limit = limit
         return limit
 
+    def _current_limit(self) -> Limit:
+        """The limit the panel resolved, or the default order's answer, without remembering it.
+
+        Only the panel's call sets the limit: a refit on the sampler thread that resolved
+        and stored the default at the same moment would overwrite ``panel(limit=...)``.
+        """
+        return self.limit or resolve_limit(None)
+
     def snapshot(
         self,
         session: str | None = None,
@@ -507,7 +515,7 @@ class Monitor:
         max_runs: int | None = None,
     ) -> Snapshot:
         """Freeze what is known now; ``max_runs`` / ``timeline_points=0`` keep it light."""
-        limit = limit or self.limit or self.resolve_limit()
+        limit = limit or self._current_limit()
         rss_now = self._rss()
         if not self.sampler.running or self._container_at == float("-inf"):
             self._container_at = self._clock()

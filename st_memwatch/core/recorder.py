@@ -10,12 +10,15 @@ together with the readings at the boundaries (``note_sample``).
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from st_memwatch.core.models import MeasuredBy, PeakSource, RunKind, RunOutcome, RunRecord
+
+_recorders = itertools.count(1)
 
 
 class _Mark(Protocol):
@@ -57,6 +60,7 @@ class RunRecorder:
         self._active: dict[object, _ActiveRun] = {}
         self._lock = threading.Lock()
         self._next_id = 1
+        self.epoch = next(_recorders)  # run ids restart with each recorder; this tells them apart
 
     @property
     def peak_source(self) -> PeakSource:
@@ -94,6 +98,12 @@ class RunRecorder:
                 other.overlapped = True
             self._active[key] = _ActiveRun(run_id, session, kind, now, rss, rss, measured_by, overlapped)
         return run_id
+
+    def active_run_id(self, session: str) -> tuple[int, int] | None:
+        """The newest active run of ``session`` as (recorder, run) numbers, unique in the process."""
+        with self._lock:
+            ids = [run.run_id for run in self._active.values() if run.session == session]
+        return (self.epoch, max(ids)) if ids else None
 
     def is_active(self, key: object) -> bool:
         return key in self._active

@@ -38,6 +38,21 @@ def new_episodes(session: str, warnings: Sequence[Warning]) -> list[Warning]:
     return [w for w in warnings if w.code not in before]
 
 
+_drawn_in_run: OrderedDict[str, tuple[int, int]] = OrderedDict()
+
+
+def _already_drawn(session: str, run_id: tuple[int, int]) -> bool:
+    """Has this run of this session drawn the panel already? (Two calls would clash on widget keys.)"""
+    with _codes_lock:
+        if _drawn_in_run.get(session) == run_id:
+            return True
+        _drawn_in_run[session] = run_id
+        _drawn_in_run.move_to_end(session)
+        while len(_drawn_in_run) > _MAX_TRACKED_SESSIONS:
+            _drawn_in_run.popitem(last=False)
+    return False
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
@@ -57,6 +72,10 @@ def show_panel(monitor: Monitor, limit: object, location: str, toast: bool) -> N
             monitor.mode = "panel-calls"
             monitor.note(problem)
             runs.measure_between_calls(monitor, session)
+        run_id = monitor.recorder.active_run_id(session)
+        if run_id is not None and _already_drawn(session, run_id):
+            area.caption("st_memwatch: panel() is already shown in this run; this second call is ignored")
+            return
         wire_sizes(monitor, session)
         resolved = monitor.resolve_limit(limit)
         # The toggle's state from the last interaction is known before the toggle is

@@ -522,3 +522,16 @@ def test_a_limit_far_away_is_said_so_not_counted_in_millions_of_runs():
 def test_a_toast_that_is_not_a_bool_is_a_clear_error():
     with pytest.raises(ValueError, match=r"invalid toast 'no': expected True or False"):
         st_memwatch.panel(toast="no")  # type: ignore[arg-type]
+
+
+def test_calling_the_panel_twice_shows_it_once_and_says_so(monitor):
+    at = AppTest.from_string(
+        "import streamlit as st\nimport st_memwatch\nst_memwatch.panel()\nst_memwatch.panel()\nst.write('after')\n"
+    )
+    at.run(timeout=30)
+    assert not at.exception, at.exception
+    assert len(at.sidebar.toggle) == 1
+    assert any("already shown in this run" in str(c.value) for c in at.sidebar.caption)
+    assert "after" in [str(m.value) for m in at.main.markdown]
+    at.run(timeout=30)
+    assert len(at.sidebar.toggle) == 1 and not at.exception
