@@ -218,6 +218,9 @@ class Snapshot:
     # Live bytes the last census found: the Python-heap figure beside RSS, so that
     # RSS kept by the allocator after a free is told apart from objects still alive.
     python_heap: int | None = None
+    # Times here (taken_at, runs' started_at, samples' t) are monotonic seconds; add this
+    # to one to get Unix time, to line it up with logs.
+    unix_offset_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable data (numbers, names and short strings)."""
@@ -240,6 +243,7 @@ class Snapshot:
             "notes": list(self.notes),
             "census_note": self.census_note,
             "python_heap": self.python_heap,
+            "unix_offset_s": self.unix_offset_s,
         })
 
 

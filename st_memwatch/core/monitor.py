@@ -562,6 +562,7 @@ class Monitor:
             notes=notes + extra + limit.notes,
             census_note=census_note,
             python_heap=self.python_heap,
+            unix_offset_s=time.time() - self._clock() if self._clock is time.monotonic else 0.0,
         )
 
     def close(self) -> None:

@@ -163,3 +163,12 @@ def test_a_background_census_gives_way_to_a_script_run():
     assert monitor.last_census is None and "interrupted by a script run" in monitor.census_note
     monitor.run_finished("k", "success")
     assert monitor._run_census(2.0, background=True) and monitor.last_census is not None
+
+
+def test_snapshot_times_can_be_turned_into_unix_time():
+    monitor = Monitor(Settings(), mark=_Mark(), start_sampler=False)
+    monitor.run_started("k", "s", "full")
+    monitor.run_finished("k", "success")
+    d = monitor.snapshot().to_dict()
+    started = d["runs"][-1]["started_at"] + d["unix_offset_s"]
+    assert abs(started - time.time()) < 60, "a run that just ended started within the last minute, in Unix time"
