@@ -35,7 +35,7 @@ SOURCE_LABELS = {
     "total-ram": "total RAM (no container limit)",
 }
 CGROUP_SOURCES = frozenset({"cgroup-v1", "cgroup-v2"})
-LISTED_RUNS = 50
+LISTED_RUNS = 20  # the sidebar shows the latest runs; the exports hold all of them
 EXPORT_BUTTON_KEY = "st_memwatch_prepare_export"
 _GREY = "opacity:.7"
 # Streamlit's table style is made for the main column; these tables live in the sidebar.

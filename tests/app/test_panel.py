@@ -280,7 +280,7 @@ def test_details_show_one_chart_one_table_block_and_lazy_exports(monitor):
     assert len(at.sidebar.get("plotly_chart")) == 1
     assert not at.sidebar.get("arrow_data_frame"), "the tables are one HTML block, not st.dataframe"
     html = details_markdown(at)
-    for heading in ("<b>Suspects</b>", "<b>Growing object types</b>", "<b>Caches</b>", "<b>Runs</b> (latest 50)"):
+    for heading in ("<b>Suspects</b>", "<b>Growing object types</b>", "<b>Caches</b>", f"<b>Runs</b> (latest {panel.LISTED_RUNS})"):
         assert heading in html
     buttons = download_buttons(at)
     assert set(buttons) == {"Record (JSON)", "Runs (CSV)"}
