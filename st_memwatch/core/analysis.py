@@ -13,7 +13,7 @@ in the most recent half of the window is called sustained.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -250,7 +250,29 @@ def find_suspects(
                 ),
             )
         )
-    return tuple(s for _, s in _rank(found, th)[:top])
+    return _point_types_to_their_holder(tuple(s for _, s in _rank(found, th)[:top]), th)
+
+
+def _point_types_to_their_holder(suspects: tuple[Suspect, ...], th: Thresholds) -> tuple[Suspect, ...]:
+    """A type that grows by about what a cache or session_state key above it grows is that holder's content.
+
+    Its own advice ("create them once with st.cache_resource") would point away from the
+    real fix; it is sent to the holder's instead.
+    """
+    holders = [s for s in suspects if s.kind != "type" and is_leaking(s, th)]
+    if not holders:
+        return suspects
+    out = []
+    for s in suspects:
+        holder = next(
+            (h for h in holders if s.kind == "type" and abs(s.growth_bytes_per_run - h.growth_bytes_per_run) <= 2 * TIE * h.growth_bytes_per_run),
+            None,
+        )
+        if holder is not None:
+            label = f"cache {holder.name}" if holder.kind == "cache" else f"st.session_state[{holder.name!r}]"
+            s = replace(s, advice=f"Most likely the contents of {label}, which grows by about as much per run: apply its fix.")
+        out.append(s)
+    return tuple(out)
 
 
 def _rank(found: list[tuple[int, Suspect]], th: Thresholds) -> list[tuple[int, Suspect]]:

@@ -178,3 +178,17 @@ def test_the_steady_growth_warning_quotes_the_trend_line_figure():
     warnings = analysis.build_warnings(100 * 2**20, 10 * 2**30, trend, (True, 2 * 2**20, 0.9), (), ())
     steady = next(w for w in warnings if w.code == "steady-growth")
     assert steady.message.startswith("Memory grows steadily: +8.0 MiB per run"), steady.message
+
+
+def test_a_type_growing_with_an_unbounded_cache_is_sent_to_the_cache_fix():
+    mb = 2**20
+    series = {
+        ("cache", "load"): tuple((float(x), x, x * mb) for x in range(1, 31)),
+        ("type", "bytes"): tuple((float(x), 10 + x, 5000 + x * mb) for x in range(1, 31)),
+        ("type", "numpy.ndarray"): tuple((float(x), 3, 4 * mb + x * 300 * 1024) for x in range(1, 31)),
+    }
+    caches = {"load": CacheUsage("load", "data", 30, 30 * mb, "pickled")}
+    suspects = {s.name: s for s in analysis.find_suspects(series, caches)}
+    assert suspects["load"].kind == "cache" and "max_entries" in suspects["load"].advice
+    assert suspects["bytes"].advice.startswith("Most likely the contents of cache load"), suspects["bytes"].advice
+    assert not suspects["numpy.ndarray"].advice.startswith("Most likely"), "a different rate is not the cache's content"
