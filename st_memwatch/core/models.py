@@ -79,6 +79,7 @@ class ContainerUsage:
 
     bytes: int
     version: Literal["v1", "v2"]
+    limit: int | None = None  # the cgroup's own memory limit; None when it has none
 
 
 @dataclass(frozen=True, slots=True)

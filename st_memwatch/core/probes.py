@@ -149,12 +149,14 @@ def cgroup_limit(root: Path = CGROUP_ROOT) -> tuple[int, str] | None:
 def container_usage(root: Path = CGROUP_ROOT) -> ContainerUsage | None:
     """The cgroup's own usage figure (what the OOM killer compares with the limit)."""
     v2, v1 = cgroup_dirs(root)
+    found = cgroup_limit(root)
+    limit = found[0] if found is not None else None
     if v2 is not None:
         value = _read_int(v2 / "memory.current")
         if value is not None:
-            return ContainerUsage(value, "v2")
+            return ContainerUsage(value, "v2", limit)
     if v1 is not None:
         value = _read_int(v1 / "memory.usage_in_bytes")
         if value is not None:
-            return ContainerUsage(value, "v1")
+            return ContainerUsage(value, "v1", limit)
     return None

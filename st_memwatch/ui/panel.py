@@ -91,9 +91,9 @@ def summary_html(snap: Snapshot) -> str:
         f'<div style="width:{width:.1f}%;background:{color};height:8px;border-radius:3px"></div></div>',
         f"<span style='{_GREY}'>limit: {_e(SOURCE_LABELS.get(limit.source, limit.source))}</span>",
     ]
-    # Only beside a cgroup limit: without one, the cgroup's usage (page cache included)
-    # is compared with nothing and reads like a second, larger RSS.
-    if snap.container is not None and limit.source in CGROUP_SOURCES:
+    # Only inside a container with a memory limit (whatever limit the panel uses): without
+    # one, the cgroup's usage (page cache included) reads like a second, larger RSS.
+    if snap.container is not None and (limit.source in CGROUP_SOURCES or snap.container.limit is not None):
         lines.append(
             f"<br><span style='{_GREY}'>container usage (what the OOM killer counts): "
             f"{_e(format_bytes(snap.container.bytes))}</span>"

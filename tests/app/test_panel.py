@@ -535,3 +535,9 @@ def test_calling_the_panel_twice_shows_it_once_and_says_so(monitor):
     assert "after" in [str(m.value) for m in at.main.markdown]
     at.run(timeout=30)
     assert len(at.sidebar.toggle) == 1 and not at.exception
+
+
+def test_container_usage_is_shown_inside_a_limited_container_whatever_limit_the_panel_uses():
+    usage = ContainerUsage(300 * MIB, "v2", limit=1024 * MIB)
+    explicit = make_snapshot(container=usage, limit=Limit(700 * MIB, "environment"))
+    assert "container usage (what the OOM killer counts): 300.0 MiB" in panel.summary_html(explicit)

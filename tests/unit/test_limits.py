@@ -99,3 +99,20 @@ def test_a_limit_below_one_mib_is_a_typo_named_in_the_error(typo):
         parse_limit(typo)
     assert repr(typo) in str(err.value)
     assert parse_limit("1.5GB") == 1_500_000_000
+
+
+def test_container_usage_carries_the_cgroups_own_limit(tmp_path):
+    from st_memwatch.core import probes
+
+    limited = tmp_path / "limited"
+    limited.mkdir()
+    (limited / "memory.max").write_text("1073741824\n")
+    (limited / "memory.current").write_text("314572800\n")
+    usage = probes.container_usage(limited)
+    assert usage is not None and usage.bytes == 300 * 2**20 and usage.limit == 2**30 and usage.version == "v2"
+    unlimited = tmp_path / "unlimited"
+    unlimited.mkdir()
+    (unlimited / "memory.max").write_text("max\n")
+    (unlimited / "memory.current").write_text("314572800\n")
+    usage = probes.container_usage(unlimited)
+    assert usage is not None and usage.limit is None
