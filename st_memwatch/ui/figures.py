@@ -168,6 +168,9 @@ def timeline_spec(snapshot: Snapshot) -> dict[str, Any]:
         "annotations": annotations,
         "showlegend": False,
         "hovermode": "closest",
+        # Upright along the right edge: lying along the top, the toolbar covered the
+        # caption in a sidebar-wide chart.
+        "modebar": {"orientation": "v"},
     }
     return {"data": data, "layout": layout}
 
