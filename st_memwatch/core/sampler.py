@@ -135,7 +135,6 @@ class Sampler:
         self._tick = tick
         self.interval_s = interval_s
         self._stop = threading.Event()
-        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._guard = threading.Lock()
         self.last_error = ""
@@ -149,7 +148,6 @@ class Sampler:
             if self.running:
                 return
             self._stop.clear()
-            self._wake.clear()
             self._thread = threading.Thread(target=self._loop, name="st_memwatch-sampler", daemon=True)
             self._thread.start()
 
@@ -157,13 +155,8 @@ class Sampler:
         with self._guard:
             thread, self._thread = self._thread, None
             self._stop.set()
-            self._wake.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
-
-    def wake(self) -> None:
-        """Tick now rather than at the next interval (a run just ended and work is owed)."""
-        self._wake.set()
 
     def _loop(self) -> None:
         # Ticks are scheduled against a deadline, so a tick's own cost and the
@@ -174,11 +167,8 @@ class Sampler:
             delay = deadline - time.monotonic()
             if delay < 0:  # fell behind (a long census): restart the schedule from now
                 deadline, delay = time.monotonic(), 0.0
-            woken = self._wake.wait(delay)
-            if self._stop.is_set():
+            if self._stop.wait(delay):
                 return
-            if woken:
-                self._wake.clear()
             try:
                 self._tick()
             except Exception as exc:  # a failing probe must not kill the thread silently
