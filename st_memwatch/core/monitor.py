@@ -181,7 +181,7 @@ class Monitor:
         self.cache_reader: CacheReader | None = None
         self.session_reader: SessionReader | None = None
         self.limit: Limit | None = None
-        self._limit_cache: tuple[tuple[str, str | None], float, Limit] | None = None
+        self._limit_cache: dict[tuple[str, str | None], tuple[float, Limit]] = {}
         self.trend: Trend | None = None
         self.rss_leak: tuple[bool, float, float] = (False, 0.0, 0.0)
         self.suspects: tuple[Suspect, ...] = ()
@@ -251,7 +251,7 @@ class Monitor:
             changed = False
             if heavy:
                 self._heavy_since = None
-                changed = self._run_due_work(self._pending_x, with_session=False, background=True)
+                changed = self._run_due_work(self._pending_x, background=True)
             self._analyse_safely(series_changed=changed or self._series_dirty)
         finally:
             self._work_lock.release()
@@ -322,8 +322,8 @@ class Monitor:
         with self._lock:
             self.trend, self.rss_leak, self.suspects = trend, rss_leak, suspects
 
-    def _run_due_work(self, x: float, session: str | None = None, with_session: bool = True, background: bool = False) -> bool:
-        """Census and sizes when due; each failure becomes a note, never an exception.
+    def _run_due_work(self, x: float, session: str | None = None, background: bool = False) -> bool:
+        """Census and sizes (this ``session``'s too, when given) when due; failures become notes.
 
         Returns whether any per-name series got new points.
         """
@@ -339,7 +339,7 @@ class Monitor:
             t0 = time.perf_counter()
             try:
                 changed |= self._read_caches(x)
-                if with_session and session is not None:
+                if session is not None:
                     changed |= self._read_session(session, x)
             except Exception as exc:
                 self.note(f"cache/session sizes failed: {type(exc).__name__}: {exc}")
@@ -352,7 +352,8 @@ class Monitor:
         The census runs between script runs and stops the moment one starts, so its
         budget is total time, spent in chunks that each hold the GIL briefly. What no
         chunking can shorten is ``gc.get_objects()`` itself (~66 ms at 1M objects):
-        when that pause would exceed ``census_pause_s`` the census is skipped.
+        when that pause would exceed ``census_pause_s`` the census runs at most once
+        every ``CENSUS_SPREAD_S``.
         """
         from st_memwatch.core import census  # deferred: the census module is only needed once runs happen
 
@@ -488,15 +489,21 @@ class Monitor:
         Reading the environment and cgroup files on every rerun would cost more than
         the rest of the panel, so a resolution is reused for ``LIMIT_TTL_S``.
         """
+        limit = self._resolved(explicit)
+        self.limit = limit
+        return limit
+
+    def _resolved(self, explicit: object) -> Limit:
+        """``resolve_limit`` remembered per (argument, environment) for ``LIMIT_TTL_S``."""
         key = (repr(explicit), os.environ.get(ENV_VAR))
         now = self._clock()
-        cached = self._limit_cache
-        if cached is not None and cached[0] == key and now - cached[1] < LIMIT_TTL_S:
-            self.limit = cached[2]
-            return cached[2]
+        cached = self._limit_cache.get(key)
+        if cached is not None and now - cached[0] < LIMIT_TTL_S:
+            return cached[1]
         limit = resolve_limit(explicit)
-        self._limit_cache = (key, now, limit)
-        self.limit = limit
+        if len(self._limit_cache) >= 8:  # a panel's argument, the default: a handful at most
+            self._limit_cache.clear()
+        self._limit_cache[key] = (now, limit)
         return limit
 
     def _current_limit(self) -> Limit:
@@ -505,7 +512,7 @@ class Monitor:
         Only the panel's call sets the limit: a refit on the sampler thread that resolved
         and stored the default at the same moment would overwrite ``panel(limit=...)``.
         """
-        return self.limit or resolve_limit(None)
+        return self.limit or self._resolved(None)
 
     def snapshot(
         self,
