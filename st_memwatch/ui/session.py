@@ -18,39 +18,35 @@ from st_memwatch.ui.export import Exporter
 
 DETAILS_KEY = "st_memwatch_details"
 SUMMARY_RUNS = 1  # the always-visible part shows the last run and nothing older
-DETAIL_RUNS = 200  # the details plot this many runs and list 50; the exports take all of them
+DETAIL_RUNS = 200  # the details plot this many runs' peaks and list the latest few; the exports take all
 # Timeline points: about one per pixel of a sidebar chart. Each slice keeps its maximum,
 # so a spike still shows; fewer points also mean less to downsample, encode and send.
 DETAIL_POINTS = 300
 _MAX_TRACKED_SESSIONS = 1000
+_per_session_lock = threading.Lock()
 _active_codes: OrderedDict[str, frozenset[str]] = OrderedDict()
-_codes_lock = threading.Lock()
+_drawn_in_run: OrderedDict[str, tuple[int, int]] = OrderedDict()
+
+
+def _swap(store: OrderedDict[str, Any], session: str, value: Any) -> Any:
+    """Remember ``value`` for ``session`` (newest last, at most _MAX_TRACKED_SESSIONS); return what it held."""
+    with _per_session_lock:
+        before = store.pop(session, None)
+        store[session] = value
+        while len(store) > _MAX_TRACKED_SESSIONS:
+            store.popitem(last=False)
+    return before
 
 
 def new_episodes(session: str, warnings: Sequence[Warning]) -> list[Warning]:
     """Warnings that were not on at this session's previous render."""
-    codes = frozenset(w.code for w in warnings)
-    with _codes_lock:
-        before = _active_codes.pop(session, frozenset())
-        _active_codes[session] = codes
-        while len(_active_codes) > _MAX_TRACKED_SESSIONS:
-            _active_codes.popitem(last=False)
+    before = _swap(_active_codes, session, frozenset(w.code for w in warnings)) or frozenset()
     return [w for w in warnings if w.code not in before]
-
-
-_drawn_in_run: OrderedDict[str, tuple[int, int]] = OrderedDict()
 
 
 def _already_drawn(session: str, run_id: tuple[int, int]) -> bool:
     """Has this run of this session drawn the panel already? (Two calls would clash on widget keys.)"""
-    with _codes_lock:
-        if _drawn_in_run.get(session) == run_id:
-            return True
-        _drawn_in_run[session] = run_id
-        _drawn_in_run.move_to_end(session)
-        while len(_drawn_in_run) > _MAX_TRACKED_SESSIONS:
-            _drawn_in_run.popitem(last=False)
-    return False
+    return _swap(_drawn_in_run, session, run_id) == run_id
 
 
 def _short(exc: BaseException) -> str:
