@@ -343,6 +343,20 @@ def build_warnings(
                 fix,
             )
         )
+    elif top is not None and top.kind == "type":
+        # The heap grows but RSS does not yet: the allocator is refilling pages freed
+        # earlier. It is the same leak, and RSS follows once those pages run out.
+        heap_slope = sum(s.growth_bytes_per_run for s in suspects if s.kind == "type" and is_leaking(s, th))
+        out.append(
+            Warning(
+                "warning",
+                "steady-growth",
+                f"Python objects grow steadily: +{format_bytes(heap_slope)} per run "
+                "(RSS has not shown it yet: freed memory is being reused).",
+                cause,
+                fix,
+            )
+        )
     for cache in caches:
         if cache.growing and not cache.bounded:
             out.append(

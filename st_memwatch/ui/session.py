@@ -2,7 +2,9 @@
 
 Nothing raised in here reaches the user's script: any failure becomes one short
 line in the panel. Toasts fire once per warning episode and session: a warning
-that stays on does not toast again on every rerun, one that clears and returns does.
+that stays on does not toast again on every rerun, and one that flickers off for a
+render or two (a run whose memory dipped while the fit was still short) does not
+either; one that stayed clear for EPISODE_GAP renders and returns does.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ DETAIL_RUNS = 200  # the details plot this many runs' peaks and list the latest 
 # so a spike still shows; fewer points also mean less to downsample, encode and send.
 DETAIL_POINTS = 300
 _MAX_TRACKED_SESSIONS = 1000
+EPISODE_GAP = 3  # renders a warning must stay away before its return counts as a new episode
 _per_session_lock = threading.Lock()
-_active_codes: OrderedDict[str, frozenset[str]] = OrderedDict()
+_renders_since_seen: OrderedDict[str, dict[str, int]] = OrderedDict()
 _drawn_in_run: OrderedDict[str, tuple[int, int]] = OrderedDict()
 
 
@@ -39,8 +42,12 @@ def _swap(store: OrderedDict[str, Any], session: str, value: Any) -> Any:
 
 
 def new_episodes(session: str, warnings: Sequence[Warning]) -> list[Warning]:
-    """Warnings that were not on at this session's previous render."""
-    before = _swap(_active_codes, session, frozenset(w.code for w in warnings)) or frozenset()
+    """Warnings that were not on in any of this session's last EPISODE_GAP renders."""
+    with _per_session_lock:
+        before = _renders_since_seen.get(session, {})
+    now = {code: gap + 1 for code, gap in before.items() if gap + 1 < EPISODE_GAP}
+    now.update((w.code, 0) for w in warnings)
+    _swap(_renders_since_seen, session, now)
     return [w for w in warnings if w.code not in before]
 
 

@@ -192,3 +192,19 @@ def test_a_type_growing_with_an_unbounded_cache_is_sent_to_the_cache_fix():
     assert suspects["load"].kind == "cache" and "max_entries" in suspects["load"].advice
     assert suspects["bytes"].advice.startswith("Most likely the contents of cache load"), suspects["bytes"].advice
     assert not suspects["numpy.ndarray"].advice.startswith("Most likely"), "a different rate is not the cache's content"
+
+
+def test_python_objects_growing_while_rss_is_flat_still_warn_as_steady_growth():
+    from st_memwatch.core.models import Suspect
+
+    mb = 2**20
+    arrays = Suspect("type", "numpy.ndarray", 8 * mb, 1.0, 1.0, 80 * mb, 10, "Load it once with @st.cache_resource.")
+    lists = Suspect("type", "list", 96.0, 1.0, 1.0, 960, 10, "Register it once.")
+    small = Suspect("type", "dict", 1024.0, 1.0, 1.0, 10_240, 10, "Nothing to do.")  # steady but under the bar
+    flat_rss = (False, 0.0, 0.2)  # the allocator refills freed pages, so RSS has not moved yet
+    warnings = analysis.build_warnings(100 * mb, 10_000 * mb, None, flat_rss, (arrays, lists, small), ())
+    steady = next(w for w in warnings if w.code == "steady-growth")
+    assert steady.message.startswith("Python objects grow steadily: +8.0 MiB per run"), steady.message
+    assert "numpy.ndarray" in steady.cause and steady.fix == arrays.advice
+    # Nothing that grows steadily enough: no warning from the heap alone.
+    assert analysis.build_warnings(100 * mb, 10_000 * mb, None, flat_rss, (small,), ()) == ()
