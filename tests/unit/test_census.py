@@ -31,6 +31,13 @@ from st_memwatch.core.models import CensusResult, TypeGrowth, TypeStat
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def _no_garbage_left_by_earlier_tests() -> None:
+    """A census does not collect (by design). Cyclic garbage from an earlier test would
+    be collected by an automatic gc between a test's two censuses and show as a drop."""
+    gc.collect()
+
+
 def growth_of(before: CensusResult, after: CensusResult) -> dict[str, TypeGrowth]:
     return {g.type_name: g for g in diff(before, after, top=1_000_000)}
 
