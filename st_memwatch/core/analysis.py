@@ -94,50 +94,60 @@ def rss_grows_steadily(runs: Sequence[RunRecord], th: Thresholds = Thresholds())
     return slope >= th.min_rss_bytes_per_run and share >= th.min_steady, slope, share
 
 
-def _advice(kind: SuspectKind, name: str, cache: CacheUsage | None, holds: float | None = None) -> str:
+def _advice(kind: SuspectKind, name: str, cache: CacheUsage | None, holds: float | None = None) -> tuple[str, str]:
+    """(what was seen, what to do): the panel's box shows the second alone."""
     if kind == "cache":
         deco = "@st.cache_resource" if cache is not None and cache.kind == "resource" else "@st.cache_data"
         if cache is not None and cache.bounded:
             return (
-                f"`{name}` is bounded but its entries are large: lower max_entries or ttl in "
-                f"{deco}(...), or cache a smaller result (filter before you return)."
+                f"`{name}` is bounded but its entries are large",
+                f"lower max_entries or ttl in {deco}(...), or cache a smaller result (filter before you return).",
             )
         return (
-            f"`{name}` keeps one entry per distinct argument and has no bound: use "
-            f"{deco}(max_entries=..., ttl=...) so old entries are dropped."
+            f"`{name}` keeps one entry per distinct argument and has no bound",
+            f"use {deco}(max_entries=..., ttl=...) so old entries are dropped.",
         )
     if kind == "session_state":
         return (
-            f"st.session_state[{name!r}] grows on every run: keep only what you need "
-            "(e.g. collections.deque(maxlen=N)) or clear it; keep large data per session on disk "
-            "as Arrow/Parquet or in a database and read what you need."
+            f"st.session_state[{name!r}] grows on every run",
+            "keep only what you need (e.g. collections.deque(maxlen=N)) or clear it; keep large data per "
+            "session on disk as Arrow/Parquet or in a database and read what you need.",
         )
     short = name.rsplit(".", 1)[-1].lower()
     each = f" (each keeps ~{format_bytes(holds)} alive)" if holds else ""
     if "handler" in short or "listener" in short or "callback" in short or short in {"function", "method", "cell"}:
         return (
-            f"A new {name} is added on every run{each}: register handlers/listeners once, e.g. in a "
-            "function decorated with @st.cache_resource, or check whether it is already registered."
+            f"A new {name} is added on every run{each}",
+            "register handlers/listeners once, e.g. in a function decorated with @st.cache_resource, "
+            "or check whether it is already registered.",
         )
     if short in {"ndarray", "dataframe", "series", "bytes", "bytearray", "memoryview", "tensor", "image"}:
         return (
             f"{name} objects pile up every run in something long-lived (a module-level list, a class "
-            "attribute, an unbounded lru_cache, session_state): create them once with "
-            "@st.cache_resource, bound the container (collections.deque(maxlen=N), "
+            "attribute, an unbounded lru_cache, session_state)",
+            "create them once with @st.cache_resource, bound the container (collections.deque(maxlen=N), "
             "lru_cache(maxsize=N)), or keep the data on disk as Arrow/Parquet or in a database "
-            "and read what you need."
+            "and read what you need.",
         )
     if holds:
         return (
-            f"A new {name} is created on every run{each} and the old ones are never freed: "
+            f"A new {name} is created on every run{each} and the old ones are never freed",
             "create it once with @st.cache_resource (models, clients, indexes), or find what keeps "
-            "the old ones (a registry, a module-level list, a class attribute) and drop them."
+            "the old ones (a registry, a module-level list, a class attribute) and drop them.",
         )
     return (
-        f"{name} objects accumulate across runs: look for a module-level list/dict, a class attribute "
-        "or an lru_cache(maxsize=None) that is added to on every run, and bound or clear it "
-        "(objgraph.show_backrefs on one of them shows who holds it)."
+        f"{name} objects accumulate across runs",
+        "look for a module-level list/dict, a class attribute or an lru_cache(maxsize=None) that is "
+        "added to on every run, and bound or clear it (objgraph.show_backrefs on one of them shows who holds it).",
     )
+
+
+def _sentence(seen: str, action: str) -> str:
+    return f"{seen}: {action}"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 OWN_PREFIX = "st_memwatch."  # our own bookkeeping is never the app's suspect
@@ -235,6 +245,7 @@ def find_suspects(
         if b_slope <= 0 and c_slope <= 0:
             continue
         cache = (caches or {}).get(name) if kind == "cache" else None
+        seen_and_action = _advice(kind, name, cache, per_instance if specific == 1 else None)
         found.append(
             (
                 specific,
@@ -246,7 +257,8 @@ def find_suspects(
                     steady=share,
                     bytes_now=int(sizes[-1]),
                     count_now=int(counts[-1]),
-                    advice=_advice(kind, name, cache, per_instance if specific == 1 else None),
+                    advice=_sentence(*seen_and_action),
+                    action=_capital(seen_and_action[1]),
                 ),
             )
         )
@@ -270,7 +282,8 @@ def _point_types_to_their_holder(suspects: tuple[Suspect, ...], th: Thresholds) 
         )
         if holder is not None:
             label = f"cache {holder.name}" if holder.kind == "cache" else f"st.session_state[{holder.name!r}]"
-            s = replace(s, advice=f"Most likely the contents of {label}, which grows by about as much per run: apply its fix.")
+            seen = f"Most likely the contents of {label}, which grows by about as much per run"
+            s = replace(s, advice=_sentence(seen, "apply its fix."), action=f"Apply the fix for {label}: {holder.action[:1].lower()}{holder.action[1:]}")
         out.append(s)
     return tuple(out)
 
@@ -309,17 +322,18 @@ def build_warnings(
 ) -> tuple[Warning, ...]:
     """What the author should know now, each with the measured cause and the fix."""
     top = next((s for s in suspects if is_leaking(s, th)), None)
-    cause = f"fastest-growing: {top.kind} {top.name} (+{format_bytes(top.growth_bytes_per_run)}/run)" if top else ""
+    cause = f"{top.kind} {top.name}, +{format_bytes(top.growth_bytes_per_run)}/run" if top else ""
     fix = top.advice if top else (
         "Load models and big data once with @st.cache_resource, bound caches with ttl=/max_entries=, "
         "and keep large data on disk (Arrow/Parquet) or in a database."
     )
+    action = top.action if top else ""
     out: list[Warning] = []
     share = rss_now / limit_bytes if limit_bytes else 0.0
     if share >= RED:
-        out.append(Warning("error", "near-limit", f"Memory is at {share:.0%} of the limit ({format_bytes(limit_bytes)}).", cause, fix))
+        out.append(Warning("error", "near-limit", f"Memory is at {share:.0%} of the limit ({format_bytes(limit_bytes)}).", cause, fix, action))
     elif share >= AMBER:
-        out.append(Warning("warning", "high-usage", f"Memory is at {share:.0%} of the limit ({format_bytes(limit_bytes)}).", cause, fix))
+        out.append(Warning("warning", "high-usage", f"Memory is at {share:.0%} of the limit ({format_bytes(limit_bytes)}).", cause, fix, action))
     if trend is not None and trend.bytes_per_run > 0:
         soon_runs = trend.runs_to_limit is not None and trend.runs_to_limit < SHORT_RUNS
         soon_secs = trend.seconds_to_limit is not None and trend.seconds_to_limit < SHORT_SECONDS
@@ -329,7 +343,7 @@ def build_warnings(
                 when.append(f"~{trend.runs_to_limit:.0f} runs")
             if trend.seconds_to_limit is not None:
                 when.append(f"~{trend.seconds_to_limit / 60:.0f} min")
-            out.append(Warning("error", "limit-soon", "At this rate the limit is reached in " + " / ".join(when) + ".", cause, fix))
+            out.append(Warning("error", "limit-soon", "At this rate the limit is reached in " + " / ".join(when) + ".", cause, fix, action))
     leaking, slope, steady = rss_leak
     if trend is not None and trend.bytes_per_run > 0:
         slope = trend.bytes_per_run  # one figure for the growth wherever the panel shows it: the trend line's
@@ -341,6 +355,7 @@ def build_warnings(
                 f"Memory grows steadily: +{format_bytes(slope)} per run ({steady:.0%} of recent runs grew).",
                 cause,
                 fix,
+                action,
             )
         )
     elif top is not None and top.kind == "type":
@@ -355,17 +370,20 @@ def build_warnings(
                 "(RSS has not shown it yet: freed memory is being reused).",
                 cause,
                 fix,
+                action,
             )
         )
     for cache in caches:
         if cache.growing and not cache.bounded:
+            seen, todo = _advice("cache", cache.function, cache)
             out.append(
                 Warning(
                     "warning",
                     f"unbounded-cache:{cache.function}",
                     f"Cache `{cache.function}` keeps growing ({cache.entries} entries, {format_bytes(cache.bytes)}) with no ttl or max_entries.",
                     f"{cache.kind} cache {cache.function}",
-                    _advice("cache", cache.function, cache),
+                    _sentence(seen, todo),
+                    _capital(todo),
                 )
             )
     return tuple(out)

@@ -181,7 +181,8 @@ class Suspect:
     steady: float
     bytes_now: int
     count_now: int
-    advice: str
+    advice: str  # what was seen, then what to do
+    action: str = ""  # the what-to-do part alone, for a one-line fix
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +192,9 @@ class Warning:  # noqa: A001 - the panel's own vocabulary; never shadows the bui
     level: Level
     code: str
     message: str
-    cause: str = ""
-    fix: str = ""
+    cause: str = ""  # in a few words: "type numpy.ndarray, +7.6 MiB/run"
+    fix: str = ""  # the whole advice
+    action: str = ""  # the what-to-do part of ``fix`` alone, when it has one
 
 
 @dataclass(frozen=True, slots=True)

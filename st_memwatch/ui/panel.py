@@ -167,31 +167,14 @@ def short_message(w: Warning) -> str:
 
 
 def short_fix(w: Warning) -> str:
-    """The action part of the advice, without asides.
-
-    The advice often reads "<what was seen>: <what to do>"; the box shows what to
-    do, the details show the whole advice.
-    """
-    fix = drop_asides(w.fix.strip())
-    head, sep, tail = fix.partition(": ")
-    if sep and len(tail) >= 15:
-        return tail[0].upper() + tail[1:]
-    return fix
-
-
-def short_cause(w: Warning) -> str:
-    """The measured cause in a few words: "type numpy.ndarray, +7.6 MiB/run"."""
-    cause = w.cause.strip().removeprefix("fastest-growing: ")
-    if cause.endswith(")") and " (" in cause:
-        head, _, figure = cause[:-1].rpartition(" (")
-        cause = f"{head}, {figure}"
-    return cause
+    """What to do, without asides: the box shows it, the details show the whole advice."""
+    return drop_asides((w.action or w.fix).strip())
 
 
 def warning_text(w: Warning) -> str:
     """One short line, the measured cause when there is one, then the fix (markdown)."""
     fix = short_fix(w)
-    cause = short_cause(w)
+    cause = w.cause.strip()
     return (
         f"**{short_message(w)}**"
         + (f"  \nLikely cause: {cause}" if cause else "")

@@ -477,9 +477,10 @@ def test_warning_text_is_one_short_line_and_the_fix():
         "warning",
         "steady-growth",
         "Memory grows steadily: +7.6 MiB per run (100% of recent runs grew).",
-        "fastest-growing: type numpy.ndarray (+7.6 MiB/run)",
+        "type numpy.ndarray, +7.6 MiB/run",
         "numpy.ndarray objects pile up every run in something long-lived (a module-level list): "
         "create them once with @st.cache_resource.",
+        "Create them once with @st.cache_resource (models, data).",
     )
     assert panel.warning_text(w) == (
         "**Memory grows steadily: +7.6 MiB per run.**  \nLikely cause: type numpy.ndarray, +7.6 MiB/run"
@@ -487,9 +488,20 @@ def test_warning_text_is_one_short_line_and_the_fix():
     )
     assert panel.toast_text(w) == "Memory grows steadily: +7.6 MiB per run."
     details = panel.details_html(make_snapshot(warnings=(w,)))
-    assert "Likely cause: fastest-growing: type numpy.ndarray" in details and "pile up every run" in details
+    assert "Likely cause: type numpy.ndarray, +7.6 MiB/run." in details and "pile up every run" in details
     plain = Warning("error", "near-limit", "Memory is at 95% of the limit (64.0 MiB).", "", "Load models once.")
     assert panel.warning_text(plain) == "**Memory is at 95% of the limit.**  \nFix: Load models once."
+
+
+def test_warnings_built_from_a_suspect_carry_its_cause_and_action_apart():
+    from st_memwatch.core import analysis
+
+    series = {("type", "numpy.ndarray"): [(i, i, 8 * MIB * i) for i in range(1, 21)]}
+    (top,) = analysis.find_suspects(series)
+    assert top.advice.endswith(": " + top.action[:1].lower() + top.action[1:]), (top.advice, top.action)
+    (w,) = analysis.build_warnings(200 * MIB, 24 * 2**30, None, (True, 8 * MIB, 1.0), (top,), ())
+    assert w.cause == "type numpy.ndarray, +8.0 MiB/run" and w.fix == top.advice and w.action == top.action
+    assert panel.warning_text(w).endswith("  \nFix: " + panel.drop_asides(top.action))
 
 
 @pytest.mark.parametrize(
