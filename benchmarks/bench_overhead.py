@@ -160,6 +160,11 @@ class Variant:
         e2e = time.perf_counter() - t0
         if self.at.exception:
             raise RuntimeError(f"{self.name}: the app raised: {[e.value for e in self.at.exception]}")
+        # AppTest returns once the script has finished, which can be a moment before the
+        # script thread leaves its wrapper: wait for its figures rather than read none.
+        deadline = time.perf_counter() + 10.0
+        while _timings.last is None and time.perf_counter() < deadline:
+            time.sleep(0.0002)
         if _timings.last is None:
             raise RuntimeError("script thread timing missing")
         if not keep:
