@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from st_memwatch.core.limits import format_bytes
-from st_memwatch.core.models import CacheUsage, RunRecord, Suspect, SuspectKind, Trend, Warning
+from st_memwatch.core.models import CacheUsage, RunRecord, Suspect, SuspectKind, Trend, TypeGrowth, Warning
 
 # A point of a per-run series: (run number, count, bytes).
 Point = tuple[float, int, int]
@@ -311,6 +311,30 @@ def is_leaking(suspect: Suspect, th: Thresholds = Thresholds()) -> bool:
     return suspect.steady >= th.min_steady and suspect.growth_bytes_per_run >= th.min_suspect_bytes_per_run
 
 
+def growth_hint(growth: Sequence[TypeGrowth], runs_between: float, th: Thresholds = Thresholds()) -> Suspect | None:
+    """The type that grew most between the last two censuses, as a provisional cause.
+
+    A verdict on a type needs several censuses, and a live census is rare (it costs
+    CPU, so it runs a few times a minute at most): for the first runs of a leak the
+    RSS verdict comes first. The difference of two censuses already says where the
+    bytes went; it names the cause until the suspects can (never a verdict).
+    """
+    if runs_between < 1:
+        return None
+    for g in growth:
+        if g.type_name.startswith(OWN_PREFIX):
+            continue
+        per_run = g.bytes_delta / runs_between
+        if per_run < th.min_suspect_bytes_per_run:
+            return None  # ranked by bytes: nothing further down qualifies either
+        seen, action = _advice("type", g.type_name, None)
+        return Suspect(
+            "type", g.type_name, per_run, g.count_delta / runs_between, 0.0, g.bytes, g.count,
+            _sentence(seen, action), _capital(action),
+        )
+    return None
+
+
 def build_warnings(
     rss_now: int,
     limit_bytes: int,
@@ -319,15 +343,23 @@ def build_warnings(
     suspects: Sequence[Suspect],
     caches: Sequence[CacheUsage],
     th: Thresholds = Thresholds(),
+    hint: Suspect | None = None,
 ) -> tuple[Warning, ...]:
-    """What the author should know now, each with the measured cause and the fix."""
+    """What the author should know now, each with the measured cause and the fix.
+
+    ``hint`` (from ``growth_hint``) names the cause when RSS grows steadily and no
+    suspect is a leak yet; without steady growth, one census's jump may be a one-off.
+    """
     top = next((s for s in suspects if is_leaking(s, th)), None)
-    cause = f"{top.kind} {top.name}, +{format_bytes(top.growth_bytes_per_run)}/run" if top else ""
-    fix = top.advice if top else (
+    named = top or (hint if rss_leak[0] else None)
+    cause = f"{named.kind} {named.name}, +{format_bytes(named.growth_bytes_per_run)}/run" if named else ""
+    if named is not None and named is not top:
+        cause += " between the last two censuses"
+    fix = named.advice if named else (
         "Load models and big data once with @st.cache_resource, bound caches with ttl=/max_entries=, "
         "and keep large data on disk (Arrow/Parquet) or in a database."
     )
-    action = top.action if top else ""
+    action = named.action if named else ""
     out: list[Warning] = []
     share = rss_now / limit_bytes if limit_bytes else 0.0
     if share >= RED:

@@ -638,7 +638,7 @@ class _Census:
         self.complete = True
 
     def over_budget(self) -> bool:
-        if time.perf_counter() > self.deadline or (self.cancel is not None and self.cancel()):
+        if time.thread_time() > self.deadline or (self.cancel is not None and self.cancel()):
             self.complete = False
         return not self.complete
 
@@ -1066,7 +1066,10 @@ def take_census(
 def _take_census(np: Any, budget_s: float | None, untracked: bool, cancel: Callable[[], bool] | None = None) -> CensusResult:
     started = time.perf_counter()
     taken_at = time.time()
-    deadline = math.inf if budget_s is None else started + max(budget_s, 0.0)
+    # The budget is this thread's CPU time, not wall time: what the census costs the
+    # process, whatever time other threads (the server, script runs) hold the GIL meanwhile.
+    cpu_started = time.thread_time()
+    deadline = math.inf if budget_s is None else cpu_started + max(budget_s, 0.0)
     was_enabled = gc.isenabled()
     gc.disable()
     reached = 0  # tracked objects whose referents were counted
@@ -1091,7 +1094,7 @@ def _take_census(np: Any, budget_s: float | None, untracked: bool, cancel: Calla
                     break
                 census.tracked(objs[a : a + _CHUNK])
         census.walk_arrow()
-        tracked_s = time.perf_counter() - started
+        tracked_cpu = time.thread_time() - cpu_started
         tracked_all = census.complete
         if untracked and tracked_all:
             tracked_only = census.save()
@@ -1119,12 +1122,13 @@ def _take_census(np: Any, budget_s: float | None, untracked: bool, cancel: Calla
         if was_enabled:
             gc.enable()
     duration = time.perf_counter() - started
+    cpu = time.thread_time() - cpu_started
     if not untracked and tracked_all and n:
-        _last["tracked_only"] = duration / n
+        _last["tracked_only"] = cpu / n
     if complete and n:
-        _last["full"] = duration / n
+        _last["full"] = cpu / n
     elif untracked and reached:  # cut short: extrapolate from the part walked
-        _last["full"] = (tracked_s + (duration - tracked_s) * n / reached) / n
+        _last["full"] = (tracked_cpu + (cpu - tracked_cpu) * n / reached) / n
     if len(_type_cache) > 2 * _type_cache_pruned_at[0] + 1000:  # classes die (reruns redefine them)
         for key in [k for k, v in _type_cache.items() if v[0]() is None]:
             del _type_cache[key]
@@ -1141,6 +1145,7 @@ def _take_census(np: Any, budget_s: float | None, untracked: bool, cancel: Calla
         tracked_objects=n,
         stats=stats,
         complete=complete,
+        cpu_s=cpu,
     )
 
 

@@ -111,6 +111,7 @@ class CensusResult:
     tracked_objects: int
     stats: tuple[TypeStat, ...]
     complete: bool = True
+    cpu_s: float = 0.0  # the census thread's CPU time: its cost, apart from waits for the GIL
 
     def by_type(self) -> dict[str, TypeStat]:
         return {s.type_name: s for s in self.stats}

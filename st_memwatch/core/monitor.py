@@ -174,6 +174,8 @@ class Monitor:
         # allocator retention (RSS up, live bytes flat) is not called a leak.
         self.heap_totals = PairRing(self.settings.series_window * 4)
         self.growth: tuple[TypeGrowth, ...] = ()
+        self.growth_runs = 0.0  # runs between the two censuses ``growth`` compares
+        self._census_x = 0.0
         self.census_note = "no census yet"
         self.caches: tuple[CacheUsage, ...] = ()
         self.sessions: dict[str, SessionUsage] = {}
@@ -390,7 +392,7 @@ class Monitor:
             result = census.take_census(budget, cancel=cancel)
             note = ""
         if cancel is not None and cancel():
-            self._census_throttle.done(self._clock(), result.duration_s)
+            self._census_throttle.done(self._clock(), result.cpu_s)
             self.census_note = "census interrupted by a script run; it runs again in the next quiet moment"
             return False
         recorded = self._record_census(result, x, census)
@@ -407,17 +409,22 @@ class Monitor:
         return int(last.tracked_objects * max(self._heap_blocks_now(), 1) / self._blocks_at_census)
 
     def _record_census(self, result: CensusResult, x: float, census: Any) -> bool:
-        self._census_throttle.done(self._clock(), result.duration_s)
+        self._census_throttle.done(self._clock(), result.cpu_s)
         if not result.stats:  # cut before it counted anything: keep the previous figures
-            self.census_note = f"census cut short by its {result.duration_s * 1000:.0f} ms budget before counting; will retry"
+            self.census_note = f"census cut short by its {result.cpu_s * 1000:.0f} ms budget before counting; will retry"
             return False
         self._last_census_at = self._clock()
         with self._lock:
             previous = self.last_census
             self.last_census = result
             self._blocks_at_census = probes.heap_blocks()
-            if previous is not None:
+            if previous is not None and previous.complete == result.complete:
+                # A full census against a partial one would report every array as new.
                 self.growth = census.diff(previous, result, top=10)
+                self.growth_runs = x - self._census_x
+            elif previous is not None:
+                self.growth, self.growth_runs = (), 0.0
+            self._census_x = x
             total = 0
             for stat in result.stats:
                 total += stat.bytes
@@ -427,7 +434,7 @@ class Monitor:
             self.python_heap = total
             self._series.prune("type", {s.type_name for s in result.stats})
             state = "complete" if result.complete else "partial (time budget reached)"
-            self.census_note = f"census of {result.tracked_objects:,} objects in {result.duration_s * 1000:.0f} ms, {state}"
+            self.census_note = f"census of {result.tracked_objects:,} objects in {result.cpu_s * 1000:.0f} ms CPU, {state}"
         return True
 
     def _read_caches(self, x: float) -> bool:
@@ -530,7 +537,7 @@ class Monitor:
         with self._lock:
             runs = self.runs.records() if max_runs is None else self.runs.last(max_runs)
             caches = self.caches
-            growth = self.growth
+            growth, growth_runs = self.growth, self.growth_runs
             census_note = self.census_note
             session_usage = self.sessions.get(session) if session else None
             notes = tuple(self.notes)
@@ -548,7 +555,8 @@ class Monitor:
                 ),
             )
         leak = rss_leak[0] or any(analysis.is_leaking(s) for s in suspects)
-        warnings = analysis.build_warnings(rss_now, limit.bytes, trend, rss_leak, suspects, caches)
+        hint = analysis.growth_hint(growth, growth_runs)
+        warnings = analysis.build_warnings(rss_now, limit.bytes, trend, rss_leak, suspects, caches, hint=hint)
         extra = tuple(n for n in (self.peak_note, self.sampler.last_error) if n)
         return Snapshot(
             taken_at=self._clock(),

@@ -208,3 +208,27 @@ def test_python_objects_growing_while_rss_is_flat_still_warn_as_steady_growth():
     assert "numpy.ndarray" in steady.cause and steady.fix == arrays.advice
     # Nothing that grows steadily enough: no warning from the heap alone.
     assert analysis.build_warnings(100 * mb, 10_000 * mb, None, flat_rss, (small,), ()) == ()
+
+
+def test_two_censuses_name_the_cause_of_steady_growth_until_the_suspects_can():
+    from st_memwatch.core.models import TypeGrowth
+
+    mb = 2**20
+    growth = (
+        TypeGrowth("st_memwatch.core.runstore.RunStore", 1, 0, 10 * mb, 9 * mb),  # our own: never the cause
+        TypeGrowth("numpy.ndarray", 40, 4, 320 * mb, 32 * mb),
+        TypeGrowth("dict", 900, 3, 90_000, 300),
+    )
+    hint = analysis.growth_hint(growth, runs_between=4)
+    assert hint is not None and hint.name == "numpy.ndarray" and hint.growth_bytes_per_run == 8 * mb
+    assert hint.steady == 0.0 and not analysis.is_leaking(hint)  # a pointer, never a verdict
+    assert analysis.growth_hint(growth, runs_between=0) is None
+    assert analysis.growth_hint(growth[2:], runs_between=4) is None  # 75 B/run is no cause
+
+    steady = (True, 8 * mb, 1.0)
+    (w,) = analysis.build_warnings(200 * mb, 10_000 * mb, None, steady, (), (), hint=hint)
+    assert w.cause == "type numpy.ndarray, +8.0 MiB/run between the last two censuses"
+    assert w.action.startswith("Create them once with @st.cache_resource")
+    # Without steady growth, one census's jump may be a one-off load: no cause is named from it.
+    (high,) = analysis.build_warnings(800 * mb, 1000 * mb, None, (False, 0.0, 0.0), (), (), hint=hint)
+    assert high.code == "high-usage" and high.cause == ""

@@ -592,14 +592,14 @@ def test_tracked_only_census_is_partial_and_blind_to_arrays() -> None:
 def test_cost_estimate_follows_the_last_census_of_the_same_kind() -> None:
     result = take_census()
     assert last_census_size() == result.tracked_objects
-    assert estimate_cost_s(result.tracked_objects) == pytest.approx(result.duration_s)
-    assert estimate_cost_s(2 * result.tracked_objects) == pytest.approx(2 * result.duration_s)
+    assert estimate_cost_s(result.tracked_objects) == pytest.approx(result.cpu_s)
+    assert estimate_cost_s(2 * result.tracked_objects) == pytest.approx(2 * result.cpu_s)
     assert estimate_cost_s(0) == 0.0
     cheap = take_census(untracked=False)
-    assert estimate_cost_s(cheap.tracked_objects, untracked=False) == pytest.approx(cheap.duration_s)
-    assert estimate_cost_s(result.tracked_objects) == pytest.approx(result.duration_s)
+    assert estimate_cost_s(cheap.tracked_objects, untracked=False) == pytest.approx(cheap.cpu_s)
+    assert estimate_cost_s(result.tracked_objects) == pytest.approx(result.cpu_s)
     take_census(budget_s=0.0)  # counted nothing: teaches nothing
-    assert estimate_cost_s(result.tracked_objects) == pytest.approx(result.duration_s)
+    assert estimate_cost_s(result.tracked_objects) == pytest.approx(result.cpu_s)
 
 
 # -- diff ------------------------------------------------------------------------
