@@ -162,8 +162,10 @@ def timeline_spec(snapshot: Snapshot) -> dict[str, Any]:
     layout: dict[str, Any] = {
         "height": HEIGHT,
         "margin": {"l": 10, "r": 10, "t": 44, "b": 10},
-        "xaxis": {"title": {"text": f"{unit} (0 = now)", "font": {"size": 11}}, "zeroline": False},
-        "yaxis": {"range": [0, y_max], "rangemode": "tozero", "zeroline": False},
+        # automargin: the small margins grow to fit the tick labels; Streamlit 1.40's
+        # chart theme does not turn it on, and "300" showed as "00".
+        "xaxis": {"title": {"text": f"{unit} (0 = now)", "font": {"size": 11}}, "zeroline": False, "automargin": True},
+        "yaxis": {"range": [0, y_max], "rangemode": "tozero", "zeroline": False, "automargin": True},
         "shapes": shapes,
         "annotations": annotations,
         "showlegend": False,

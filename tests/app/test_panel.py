@@ -433,6 +433,7 @@ def test_far_limit_is_stated_not_drawn_so_the_curve_stays_readable():
     assert layout["yaxis"]["range"][1] < 400
     assert not [s for s in layout["shapes"] if s["yref"] == "y"], "no limit line far above the data"
     assert "limit 24.0 GiB (total RAM)" in layout["annotations"][-1]["text"]
+    assert layout["xaxis"]["automargin"] and layout["yaxis"]["automargin"], "tick labels must not be clipped"
 
 
 def test_near_limit_is_a_dashed_line_and_run_starts_are_one_shapes_list():
