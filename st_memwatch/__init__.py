@@ -55,7 +55,10 @@ def panel(limit: int | str | None = None, *, location: Literal["sidebar", "main"
     if location not in _LOCATIONS:
         raise ValueError(f"invalid location {location!r}: expected one of {', '.join(map(repr, _LOCATIONS))}")
     if limit is not None:
-        parse_limit(limit)  # raise for the author's mistake before the safety net below
+        try:  # raise for the author's mistake before the safety net below
+            parse_limit(limit)
+        except ValueError as exc:
+            raise ValueError(f"panel(limit=...): {exc}") from None
     from st_memwatch.ui.session import show_panel
 
     show_panel(_get_monitor(), limit=limit, location=location, toast=toast)

@@ -236,8 +236,10 @@ def run_check(app: str | os.PathLike[str], runs: int = DEFAULT_RUNS, limit: obje
         try:
             parse_limit(limit)
         except ValueError as exc:
-            raise CheckError(str(exc)) from None
+            raise CheckError(f"--limit: {exc}") from None
         resolved_limit = limit
+    if not isinstance(timeout_s, (int, float)) or isinstance(timeout_s, bool) or not 0 < timeout_s < float("inf"):
+        raise CheckError(f"invalid --timeout {timeout_s!r}: expected seconds per run, a number greater than 0")
 
     import st_memwatch
     from st_memwatch.streamlit_bridge import runs as run_hooks
@@ -288,6 +290,8 @@ def run_check(app: str | os.PathLike[str], runs: int = DEFAULT_RUNS, limit: obje
     caches_now = {c.function: c for c in snap.caches}
     suspects = analysis.find_suspects(recorder.series, caches_now, th, top=SUSPECTS_SHOWN, held=held)
     rss_leak, rss_slope, rss_share = analysis.rss_grows_steadily(snap.runs, th)
+    # One growth figure per report: the trend line's, which the warnings quote too.
+    rss_rate = snap.trend.bytes_per_run if snap.trend is not None and snap.trend.bytes_per_run > 0 else rss_slope
     heap_growth = analysis.growth_after_warmup(range(len(recorder.heap)), recorder.heap, th)
     census_ok = heap_growth is not None
     heap_slope = heap_growth.sustained_slope if heap_growth is not None else 0.0
@@ -303,9 +307,9 @@ def run_check(app: str | os.PathLike[str], runs: int = DEFAULT_RUNS, limit: obje
         reason = f"{top.kind} {top.name} grows by {format_bytes(top.growth_bytes_per_run)} per run in {top.steady:.0%} of runs after warm-up"
     elif rss_leak and heap_leak:
         what = "RSS and live Python bytes grow" if census_ok else "RSS grows (no census to confirm)"
-        reason = f"{what} steadily ({format_bytes(rss_slope)} per run)"
+        reason = f"{what} steadily ({format_bytes(rss_rate)} per run)"
     elif rss_leak:
-        reason = f"RSS grows ({format_bytes(rss_slope)}/run) but live objects do not: allocator retention, not a leak"
+        reason = f"RSS grows ({format_bytes(rss_rate)}/run) but live objects do not: allocator retention, not a leak"
     else:
         reason = "no sustained growth after warm-up"
     leak = bool(leaking) or (rss_leak and heap_leak)
@@ -316,7 +320,7 @@ def run_check(app: str | os.PathLike[str], runs: int = DEFAULT_RUNS, limit: obje
         app=str(path),
         runs=len(finished),
         leak=leak,
-        growth_bytes_per_run=rss_slope,
+        growth_bytes_per_run=rss_rate,
         heap_growth_bytes_per_run=heap_slope,
         peak_rss=max((r.peak for r in finished), default=snap.rss),
         rss_first=finished[0].rss_before if finished else snap.rss,

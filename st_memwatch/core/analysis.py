@@ -67,9 +67,41 @@ def steady_share(values: Sequence[float]) -> float:
     return float(np.mean(np.diff(v) > 0))
 
 
+# A drop in settled memory this large (and over half the range before it) ends a
+# segment: something big was freed (a "clear" button, a cache cleared), and runs before
+# it say nothing about the growth after it.
+RESET_DROP_BYTES = 32 * 2**20
+# Settled memory that has not grown by MIN_RSS_LEAK_BYTES_PER_RUN in any of the last
+# STOPPED_STEPS steps has stopped growing, whatever the window before says.
+STOPPED_STEPS = 4
+
+
+def _settled_segment(runs: Sequence[RunRecord]) -> list[RunRecord]:
+    """Finished runs since the last large drop in settled memory (RSS at run end)."""
+    done = [r for r in runs if r.outcome != "running"]
+    start = 0
+    low = high = done[0].rss_after if done else 0
+    for i in range(1, len(done)):
+        prev, now = done[i - 1].rss_after, done[i].rss_after
+        if prev - now >= max(RESET_DROP_BYTES, (high - low) / 2):
+            start, low, high = i, now, now
+        low, high = min(low, now), max(high, now)
+    return done[start:]
+
+
+def _after_warmup(runs: Sequence[RunRecord], warmup: int) -> list[RunRecord]:
+    """Drop the process's first runs (imports, first cache fills) when enough follow them."""
+    first = sum(1 for r in runs[:warmup] if r.run_id <= warmup)
+    return list(runs[first:]) if len(runs) - first >= 4 else list(runs)
+
+
 def compute_trend(runs: Sequence[RunRecord], limit_bytes: int, current: int, window: int = 30) -> Trend | None:
-    """Growth per run and per second of settled memory (RSS at each run's end)."""
-    recent = [r for r in runs if r.outcome != "running"][-window:]
+    """Growth per run and per second of settled memory (RSS at each run's end).
+
+    Fitted over the current segment (since the last large drop) after warm-up: the
+    rate of a leak that restarts after a "clear" is its own within a few runs.
+    """
+    recent = _after_warmup(_settled_segment(runs), Thresholds().warmup)[-window:]
     if len(recent) < 3:
         return None
     xs = list(range(len(recent)))
@@ -85,13 +117,15 @@ def compute_trend(runs: Sequence[RunRecord], limit_bytes: int, current: int, win
 
 
 def rss_grows_steadily(runs: Sequence[RunRecord], th: Thresholds = Thresholds()) -> tuple[bool, float, float]:
-    """(steady growth?, bytes per run, steady share) of settled RSS after warm-up."""
-    settled = [float(r.rss_after) for r in runs if r.outcome != "running"]
+    """(steady growth?, bytes per run, steady share) of settled RSS after warm-up, in the current segment."""
+    settled = [float(r.rss_after) for r in _settled_segment(runs)]
     g = growth_after_warmup(range(len(settled)), settled, th)
     if g is None:
         return False, 0.0, 0.0
     slope, share = g.sustained_slope, g.sustained_share
-    return slope >= th.min_rss_bytes_per_run and share >= th.min_steady, slope, share
+    lately = np.diff(np.asarray(settled[-STOPPED_STEPS - 1 :], dtype=np.float64))
+    stopped = len(lately) == STOPPED_STEPS and bool((lately < th.min_rss_bytes_per_run).all())
+    return slope >= th.min_rss_bytes_per_run and share >= th.min_steady and not stopped, slope, share
 
 
 def _advice(kind: SuspectKind, name: str, cache: CacheUsage | None, holds: float | None = None) -> tuple[str, str]:
@@ -125,9 +159,9 @@ def _advice(kind: SuspectKind, name: str, cache: CacheUsage | None, holds: float
         return (
             f"{name} objects pile up every run in something long-lived (a module-level list, a class "
             "attribute, an unbounded lru_cache, session_state)",
-            "create them once with @st.cache_resource, bound the container (collections.deque(maxlen=N), "
-            "lru_cache(maxsize=N)), or keep the data on disk as Arrow/Parquet or in a database "
-            "and read what you need.",
+            f"create {name} objects once with @st.cache_resource, bound the container that keeps them "
+            "(collections.deque(maxlen=N), lru_cache(maxsize=N)), or keep the data on disk as "
+            "Arrow/Parquet or in a database and read what you need.",
         )
     if holds:
         return (

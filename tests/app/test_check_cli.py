@@ -9,6 +9,7 @@ import textwrap
 
 import pytest
 
+from st_memwatch.core.limits import format_bytes
 from st_memwatch.testing import LeakFound, assert_no_leak
 
 LEAKY = """
@@ -66,6 +67,9 @@ def test_leaky_app_exits_1_with_json_naming_the_culprit(tmp_path):
         assert isinstance(report[key], list)
     s = report["suspects"][0]
     assert set(s) >= {"kind", "name", "growth_bytes_per_run", "growth_count_per_run", "advice"}
+    # One growth figure per report: the warning quotes the same one.
+    steady = next(w for w in report["warnings"] if w["code"] == "steady-growth")
+    assert f"+{format_bytes(report['growth_bytes_per_run'])} per run" in steady["message"], (steady, report["growth_bytes_per_run"])
 
 
 def test_clean_app_exits_0_and_the_human_report_is_short(tmp_path):
@@ -89,7 +93,8 @@ def test_script_that_raises_sometimes_is_reported_not_crashed(tmp_path):
     [
         (["check", "does_not_exist.py", "--json"], "not found"),
         (["check", "{app}", "--runs", "2", "--json"], "--runs 2"),
-        (["check", "{app}", "--limit", "12 parsecs", "--json"], "12 parsecs"),
+        (["check", "{app}", "--limit", "12 parsecs", "--json"], "--limit: invalid size '12 parsecs'"),
+        (["check", "{app}", "--timeout", "0", "--json"], "invalid --timeout 0.0"),
         (["check", "{raiser}", "--runs", "5", "--json"], "raised on every run"),
         (["check", "--json"], "app"),
         (["check", "{broken}", "--runs", "5", "--json"], "SyntaxError: '(' was never closed (broken.py, line 2)"),

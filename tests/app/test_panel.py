@@ -191,7 +191,7 @@ def test_bad_limit_is_a_clear_error_naming_the_value(monitor):
     at.run(timeout=30)
     assert at.exception
     message = at.exception[0].value
-    assert "'abc'" in message and "GB" in message
+    assert "'abc'" in message and "GB" in message and message.startswith("panel(limit=...): ")
 
 
 def test_bad_option_is_a_clear_error(monitor):

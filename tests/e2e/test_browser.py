@@ -200,7 +200,7 @@ def test_live_census_names_the_leaking_type(page: Any, shot: Callable[[str], str
         f"no 'Likely cause: type numpy.ndarray' in the warning after {kept} leaky runs: {box!r}\n"
         f"sidebar: {sidebar_text(page)}"
     )
-    assert "Fix: Create them once with @st.cache_resource" in box, box
+    assert "Fix: Create numpy.ndarray objects once with @st.cache_resource" in box, box
     assert_no_exception(page, "leaky path at a person's pace")
 
 

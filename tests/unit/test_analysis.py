@@ -228,7 +228,38 @@ def test_two_censuses_name_the_cause_of_steady_growth_until_the_suspects_can():
     steady = (True, 8 * mb, 1.0)
     (w,) = analysis.build_warnings(200 * mb, 10_000 * mb, None, steady, (), (), hint=hint)
     assert w.cause == "type numpy.ndarray, +8.0 MiB/run between the last two censuses"
-    assert w.action.startswith("Create them once with @st.cache_resource")
+    assert w.action.startswith("Create numpy.ndarray objects once with @st.cache_resource")
     # Without steady growth, one census's jump may be a one-off load: no cause is named from it.
     (high,) = analysis.build_warnings(800 * mb, 1000 * mb, None, (False, 0.0, 0.0), (), (), hint=hint)
     assert high.code == "high-usage" and high.cause == ""
+
+
+def test_a_leak_that_restarts_after_a_clear_gets_its_own_rate_within_a_few_runs():
+    leak = [100 * MB + i * 8 * MB for i in range(14)]  # 14 leaky runs
+    cleared = [100 * MB] * 4  # "Free the leaked arrays", then 4 cached runs
+    again = [100 * MB + (i + 1) * 8 * MB for i in range(5)]  # the leak again
+    runs = runs_from(leak + cleared + again)
+    trend = analysis.compute_trend(runs, 10_000 * MB, again[-1])
+    assert trend is not None and trend.n_runs == 9  # fitted since the drop, not across it
+    assert trend.bytes_per_run > 5 * MB, trend
+    assert analysis.rss_grows_steadily(runs)[0] is True
+    # Across the drop, the old fit said ~1 MiB/run and no leak: the window mixed both.
+    whole = analysis.theil_sen(range(23), leak + cleared + again)
+    assert whole < 2 * MB
+
+
+def test_growth_that_stopped_four_runs_ago_is_no_longer_a_leak():
+    leak = [100 * MB + i * 8 * MB for i in range(14)]
+    flat = [leak[-1] + k * 4096 for k in range(1, 5)]  # the fix is in: +4 KiB per run
+    assert analysis.rss_grows_steadily(runs_from(leak + flat[:3]))[0] is True  # three flat runs may be a pause
+    assert analysis.rss_grows_steadily(runs_from(leak + flat))[0] is False
+
+
+def test_small_drops_do_not_reset_the_segment():
+    # 3 MiB/run with the allocator handing back 8 MiB every fifth run: one leak, one segment.
+    rss, level = [], 200 * MB
+    for i in range(25):
+        level += -8 * MB if i % 5 == 4 else 3 * MB
+        rss.append(level)
+    trend = analysis.compute_trend(runs_from(rss), 10_000 * MB, rss[-1])
+    assert trend is not None and trend.n_runs == 23  # all but the two warm-up runs
