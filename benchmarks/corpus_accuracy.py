@@ -109,12 +109,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "corpus_accuracy.json"))
-    parser.add_argument("--quick", action="store_true", help="two apps, 8 runs: a smoke run")
+    parser.add_argument("--quick", action="store_true", help="two apps, 10 runs: a smoke run")
     args = parser.parse_args()
     if args.quick:
         manifest = load_manifest()
         pick = [next(e["app"] for e in manifest if e["leak"]), next(e["app"] for e in manifest if not e["leak"])]
-        result = evaluate(runs=8, workers=args.workers, include_hello=False, only=pick)
+        result = evaluate(runs=10, workers=args.workers, include_hello=False, only=pick)
     else:
         result = evaluate(runs=args.runs, workers=args.workers)
     print(f"Streamlit {result['streamlit']}, {result['runs']} runs per app")

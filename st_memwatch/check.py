@@ -29,7 +29,7 @@ from st_memwatch.core.limits import format_bytes, parse_limit
 from st_memwatch.core.models import SuspectKind
 
 DEFAULT_RUNS = 30
-MIN_RUNS = 5
+MIN_RUNS = 10  # three warm-up runs, then enough to tell what Streamlit keeps from its first runs from a leak
 SUSPECTS_SHOWN = 8
 
 
@@ -152,7 +152,7 @@ def check_thresholds(runs: int) -> analysis.Thresholds:
     growth that stops within the first runs; the verdict looks past them, and
     the recent half of what remains must still grow.
     """
-    return analysis.Thresholds(warmup=max(2, runs // 5), window=max(runs, MIN_RUNS))
+    return analysis.Thresholds(warmup=max(3, runs // 5), window=max(runs, MIN_RUNS))
 
 
 # Types whose instances are measured for what they hold: classes written in Python

@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="run an app N times headless and report leaks")
     check.add_argument("app", help="path to the Streamlit script")
-    check.add_argument("--runs", type=int, default=30, help="number of runs (default 30, at least 5)")
+    check.add_argument("--runs", type=int, default=30, help="number of runs (default 30, at least 10)")
     check.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     check.add_argument("--limit", default=None, help='memory limit for the trend, e.g. "2.7GB" (default: resolved)')
     check.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per run (default 60)")

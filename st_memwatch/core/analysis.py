@@ -221,7 +221,7 @@ def growth_after_warmup(xs: Sequence[float], ys: Sequence[float], th: Thresholds
     """
     x = list(xs)[-th.window :]
     y = list(ys)[-th.window :]
-    if len(x) > th.warmup + 4:
+    if len(x) >= th.warmup + 4:  # warm-up (imports, first fills) is never judged when four points follow it
         x, y = x[th.warmup :], y[th.warmup :]
     if len(x) < 4:
         return None

@@ -81,7 +81,7 @@ def test_clean_app_exits_0_and_the_human_report_is_short(tmp_path):
 
 
 def test_script_that_raises_sometimes_is_reported_not_crashed(tmp_path):
-    proc = run_cli("check", write(tmp_path, "sometimes.py", SOMETIMES), "--runs", 9, "--json")
+    proc = run_cli("check", write(tmp_path, "sometimes.py", SOMETIMES), "--runs", 10, "--json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout)
     assert report["failed_runs"] == 3
@@ -95,9 +95,9 @@ def test_script_that_raises_sometimes_is_reported_not_crashed(tmp_path):
         (["check", "{app}", "--runs", "2", "--json"], "--runs 2"),
         (["check", "{app}", "--limit", "12 parsecs", "--json"], "--limit: invalid size '12 parsecs'"),
         (["check", "{app}", "--timeout", "0", "--json"], "invalid --timeout 0.0"),
-        (["check", "{raiser}", "--runs", "5", "--json"], "raised on every run"),
+        (["check", "{raiser}", "--runs", "10", "--json"], "raised on every run"),
         (["check", "--json"], "app"),
-        (["check", "{broken}", "--runs", "5", "--json"], "SyntaxError: '(' was never closed (broken.py, line 2)"),
+        (["check", "{broken}", "--runs", "10", "--json"], "SyntaxError: '(' was never closed (broken.py, line 2)"),
         (["check", "{folder}", "--json"], "is a directory"),
     ],
 )
