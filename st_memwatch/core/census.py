@@ -1077,7 +1077,9 @@ def _take_census(np: Any, budget_s: float | None, untracked: bool, cancel: Calla
     try:
         objs = gc.get_objects()  # the list leaves itself out
         n = len(objs)
-        floor_s = time.perf_counter() - started
+        # CPU time, like the budget: on a machine busy with other work every pause
+        # stretches alike; what decides whether to space censuses out is the listing's own cost.
+        floor_s = time.thread_time() - cpu_started
         census = _Census(np, deadline, cancel)
         # Tracked objects first: cheap, so even a census cut short has them all, and
         # its figures are those of ``untracked=False``, stable from one census to the next.
@@ -1166,7 +1168,8 @@ def estimate_cost_s(n_tracked: int, *, untracked: bool = True) -> float:
 def estimate_pause_s(n_tracked: int) -> float:
     """The longest single pause (GIL held) a census of ``n_tracked`` tracked objects is
     expected to cause here: ``gc.get_objects()``, one C call that no budget can cut. A
-    caller whose pause limit is below it must skip the census, not shorten it.
+    caller whose pause limit is below it must skip the census, not shorten it. It is
+    the listing's CPU time, so a moment of load elsewhere does not inflate it.
 
     >>> estimate_pause_s(0)
     0.0
