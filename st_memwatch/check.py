@@ -290,8 +290,7 @@ def run_check(app: str | os.PathLike[str], runs: int = DEFAULT_RUNS, limit: obje
     caches_now = {c.function: c for c in snap.caches}
     suspects = analysis.find_suspects(recorder.series, caches_now, th, top=SUSPECTS_SHOWN, held=held)
     rss_leak, rss_slope, rss_share = analysis.rss_grows_steadily(snap.runs, th)
-    # One growth figure per report: the trend line's, which the warnings quote too.
-    rss_rate = snap.trend.bytes_per_run if snap.trend is not None and snap.trend.bytes_per_run > 0 else rss_slope
+    rss_rate = analysis.quoted_growth(snap.trend, rss_slope)  # the figure the warnings quote too
     heap_growth = analysis.growth_after_warmup(range(len(recorder.heap)), recorder.heap, th)
     census_ok = heap_growth is not None
     heap_slope = heap_growth.sustained_slope if heap_growth is not None else 0.0

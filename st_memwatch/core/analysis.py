@@ -128,8 +128,8 @@ def rss_grows_steadily(runs: Sequence[RunRecord], th: Thresholds = Thresholds())
     return slope >= th.min_rss_bytes_per_run and share >= th.min_steady and not stopped, slope, share
 
 
-def _advice(kind: SuspectKind, name: str, cache: CacheUsage | None, holds: float | None = None) -> tuple[str, str]:
-    """(what was seen, what to do): the panel's box shows the second alone."""
+def _seen_and_todo(kind: SuspectKind, name: str, cache: CacheUsage | None, holds: float | None = None) -> tuple[str, str]:
+    """(what was seen, what to do): the advice is both, the panel's box shows the second alone."""
     if kind == "cache":
         deco = "@st.cache_resource" if cache is not None and cache.kind == "resource" else "@st.cache_data"
         if cache is not None and cache.bounded:
@@ -176,12 +176,10 @@ def _advice(kind: SuspectKind, name: str, cache: CacheUsage | None, holds: float
     )
 
 
-def _sentence(seen: str, action: str) -> str:
-    return f"{seen}: {action}"
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
+def _advice(kind: SuspectKind, name: str, cache: CacheUsage | None, holds: float | None = None) -> tuple[str, str]:
+    """(the whole advice, its action alone as a sentence) for a suspect or a warning."""
+    seen, todo = _seen_and_todo(kind, name, cache, holds)
+    return f"{seen}: {todo}", todo[:1].upper() + todo[1:]
 
 
 OWN_PREFIX = "st_memwatch."  # our own bookkeeping is never the app's suspect
@@ -279,7 +277,7 @@ def find_suspects(
         if b_slope <= 0 and c_slope <= 0:
             continue
         cache = (caches or {}).get(name) if kind == "cache" else None
-        seen_and_action = _advice(kind, name, cache, per_instance if specific == 1 else None)
+        advice, action = _advice(kind, name, cache, per_instance if specific == 1 else None)
         found.append(
             (
                 specific,
@@ -291,8 +289,8 @@ def find_suspects(
                     steady=share,
                     bytes_now=int(sizes[-1]),
                     count_now=int(counts[-1]),
-                    advice=_sentence(*seen_and_action),
-                    action=_capital(seen_and_action[1]),
+                    advice=advice,
+                    action=action,
                 ),
             )
         )
@@ -317,7 +315,7 @@ def _point_types_to_their_holder(suspects: tuple[Suspect, ...], th: Thresholds) 
         if holder is not None:
             label = f"cache {holder.name}" if holder.kind == "cache" else f"st.session_state[{holder.name!r}]"
             seen = f"Most likely the contents of {label}, which grows by about as much per run"
-            s = replace(s, advice=_sentence(seen, "apply its fix."), action=f"Apply the fix for {label}: {holder.action[:1].lower()}{holder.action[1:]}")
+            s = replace(s, advice=f"{seen}: apply its fix.", action=f"Apply the fix for {label}: {holder.action[:1].lower()}{holder.action[1:]}")
         out.append(s)
     return tuple(out)
 
@@ -361,12 +359,17 @@ def growth_hint(growth: Sequence[TypeGrowth], runs_between: float, th: Threshold
         per_run = g.bytes_delta / runs_between
         if per_run < th.min_suspect_bytes_per_run:
             return None  # ranked by bytes: nothing further down qualifies either
-        seen, action = _advice("type", g.type_name, None)
-        return Suspect(
-            "type", g.type_name, per_run, g.count_delta / runs_between, 0.0, g.bytes, g.count,
-            _sentence(seen, action), _capital(action),
-        )
+        advice, action = _advice("type", g.type_name, None)
+        return Suspect("type", g.type_name, per_run, g.count_delta / runs_between, 0.0, g.bytes, g.count, advice, action)
     return None
+
+
+def quoted_growth(trend: Trend | None, sustained_slope: float) -> float:
+    """The growth per run to quote: the trend line's when it rises, else the sustained slope.
+
+    One figure wherever growth is shown (the panel's trend line, the warning, check's report).
+    """
+    return trend.bytes_per_run if trend is not None and trend.bytes_per_run > 0 else sustained_slope
 
 
 def build_warnings(
@@ -411,8 +414,7 @@ def build_warnings(
                 when.append(f"~{trend.seconds_to_limit / 60:.0f} min")
             out.append(Warning("error", "limit-soon", "At this rate the limit is reached in " + " / ".join(when) + ".", cause, fix, action))
     leaking, slope, steady = rss_leak
-    if trend is not None and trend.bytes_per_run > 0:
-        slope = trend.bytes_per_run  # one figure for the growth wherever the panel shows it: the trend line's
+    slope = quoted_growth(trend, slope)
     if leaking:
         out.append(
             Warning(
@@ -441,15 +443,15 @@ def build_warnings(
         )
     for cache in caches:
         if cache.growing and not cache.bounded:
-            seen, todo = _advice("cache", cache.function, cache)
+            cache_advice, cache_action = _advice("cache", cache.function, cache)
             out.append(
                 Warning(
                     "warning",
                     f"unbounded-cache:{cache.function}",
                     f"Cache `{cache.function}` keeps growing ({cache.entries} entries, {format_bytes(cache.bytes)}) with no ttl or max_entries.",
                     f"{cache.kind} cache {cache.function}",
-                    _sentence(seen, todo),
-                    _capital(todo),
+                    cache_advice,
+                    cache_action,
                 )
             )
     return tuple(out)

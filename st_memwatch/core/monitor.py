@@ -53,7 +53,6 @@ from st_memwatch.core.sampler import SampleHistory, Sampler
 CacheReader = Callable[[float], tuple[list[CacheUsage], list[str]]]
 SessionReader = Callable[[str, float], SessionUsage | None]
 LIMIT_TTL_S = 30.0
-_OWN_PREFIX = "st_memwatch."  # our own types are not the app's suspects
 # Background work waits for a moment with no script running, but not for ever:
 # an app whose sessions keep it busy still gets fresh figures.
 ANALYSIS_MAX_WAIT_S = 1.0
@@ -428,7 +427,7 @@ class Monitor:
             total = 0
             for stat in result.stats:
                 total += stat.bytes
-                if not stat.type_name.startswith(_OWN_PREFIX):
+                if not stat.type_name.startswith(analysis.OWN_PREFIX):
                     self._series.add("type", stat.type_name, x, stat.count, stat.bytes)
             self.heap_totals.append((x, total))
             self.python_heap = total
