@@ -81,13 +81,21 @@ def snapshot() -> Snapshot:
 def census(budget_s: float | None = None) -> CensusResult:
     """Live objects per type, with their shallow bytes (numpy buffers counted once).
 
+    ``budget_s`` is a CPU-time limit in seconds (None: no limit); anything but None
+    or a positive, finite number raises ValueError. st_memwatch's own objects are
+    left out.
+
     >>> import st_memwatch
     >>> st_memwatch.census().by_type()["dict"].count > 0
     True
     """
-    from st_memwatch.core.census import take_census
+    from st_memwatch.core.census import check_budget, take_census
 
-    return take_census(budget_s)
+    try:  # the author's mistake, named as they wrote it, before any work
+        budget = check_budget(budget_s)
+    except ValueError as exc:
+        raise ValueError(f"census(budget_s=...): {exc}") from None
+    return take_census(budget)
 
 
 def stop() -> None:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from st_memwatch.core import analysis, probes
+from st_memwatch.core import analysis, probes, type_growth
 from st_memwatch.core.limits import ENV_VAR, resolve_limit
 from st_memwatch.core.models import (
     CacheUsage,
@@ -419,7 +419,7 @@ class Monitor:
             self._blocks_at_census = probes.heap_blocks()
             if previous is not None and previous.complete == result.complete:
                 # A full census against a partial one would report every array as new.
-                self.growth = census.diff(previous, result, top=10)
+                self.growth = type_growth.diff(previous, result, top=10)
                 self.growth_runs = x - self._census_x
             elif previous is not None:
                 self.growth, self.growth_runs = (), 0.0
