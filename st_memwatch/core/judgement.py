@@ -44,6 +44,12 @@ MIN_GROWING_STEPS = 3  # a regime needs this many growing steps before it is a l
 MIN_REGIME_SHARE = 0.7  # share of growing steps over the regime
 STOPPED_STEPS = 4  # this many flat steps in a row end a regime
 RESET_DROP_BYTES = 32 * 2**20  # a drop this large (something big was freed) ends one too
+LEADING_NOISE = 0.25  # a step under this share of the latest growing steps' median does not grow
+# A leak the RSS does not show (freed pages being reused) is called from a series that
+# grows over the window, has this many points, and grew at its latest step, taken
+# within the last FRESH_RUNS runs: one that stopped growing is not a leak any more.
+SUSTAINED_MIN_POINTS = 8
+FRESH_RUNS = 8
 LOOKBACK_RUNS = 120  # the regime is searched for in the latest runs only
 # A holder explains the leak when it grew by this share of the RSS rate, at least MIN_HOLDER.
 MIN_HOLDER_SHARE = 0.2
@@ -94,7 +100,14 @@ def find_regime(runs: Sequence[RunRecord], first_x: float = 1.0) -> Regime:
     quiet = Regime(False, None, last_x, 0, 0, 0.0, 0.0, 0.0, len(steps) < 2, settled)
     if len(steps) < MIN_GROWING_STEPS:
         return quiet
-    grows = [d >= MIN_STEP for _, d, _ in steps]
+    # A step "grows" when it is at least MIN_STEP and a fair share of the latest growing
+    # steps: a quiet past's small rises (a lazy import, a first fill) then read as flat
+    # beside a leak's, so they neither start its regime nor dilute its rate.
+    latest = [d for _, d, _ in steps if d >= MIN_STEP][-STOPPED_STEPS:]
+    if not latest:
+        return quiet
+    floor = max(MIN_STEP, LEADING_NOISE * float(np.median(latest)))
+    grows = [d >= floor for _, d, _ in steps]
     if len(grows) >= STOPPED_STEPS and not any(grows[-STOPPED_STEPS:]):
         return quiet
     # The regime starts after the last quiet stretch (STOPPED_STEPS flat steps in a row) or
@@ -118,12 +131,12 @@ def find_regime(runs: Sequence[RunRecord], first_x: float = 1.0) -> Regime:
         return quiet
     regime = steps[onset:]
     n_growing = sum(grows[onset:])
-    # Fit the regime with ineligible jumps left out: the cumulative sum of eligible steps.
-    ys = np.concatenate(([0.0], np.cumsum([d for _, d, _ in regime])))
-    per_run = analysis.theil_sen(range(len(ys)), ys.tolist())
-    times = [regime[0][2] - 1e-9] + [t for _, _, t in regime]
-    span = times[-1] - times[0] if len(regime) > 1 else 0.0
-    per_s = analysis.theil_sen(times, ys.tolist()) if span > 0 else 0.0
+    # The rate is the regime's median step: its typical growth per run. A mean or a fit
+    # is pulled by the odd large step (a list re-allocating, a census's temporaries) and,
+    # while freed pages are being reused, by the flat steps between the growing ones.
+    per_run = float(np.median([d for _, d, _ in regime]))
+    span = regime[-1][2] - regime[0][2] if len(regime) > 1 else 0.0
+    per_s = per_run * (len(regime) - 1) / span if span > 0 else 0.0
     growing = n_growing >= MIN_GROWING_STEPS and per_run >= MIN_STEP
     return Regime(growing, regime[0][0], last_x, len(regime), n_growing, per_run, per_s, span, False, settled)
 
@@ -288,7 +301,7 @@ def judge(
             reason = f"memory grows {format_bytes(rate)}/run since run {regime.onset_x:.0f} ({regime.growing_steps} of {regime.steps} runs grew)"
     if suspects is None:
         suspects = suspects_for_details(series, caches, th, held)
-    sustained = tuple(s for s in suspects if analysis.is_leaking(s, th))
+    sustained = tuple(s for s in suspects if analysis.is_leaking(s, th) and _still_growing(series, s, regime.last_x))
     if not leak and sustained:
         top = sustained[0]
         leak, rate = True, top.growth_bytes_per_run
@@ -329,14 +342,32 @@ def judge(
     )
 
 
+def _still_growing(series: Mapping[SeriesKey, Sequence[Point]], suspect: Suspect, last_x: float) -> bool:
+    """Enough points, and growth at the latest step, measured within the last FRESH_RUNS runs."""
+    points = max((p for (k, n, _), p in series.items() if k == suspect.kind and n == suspect.name), key=len, default=())
+    if len(points) < SUSTAINED_MIN_POINTS:
+        return False
+    (_, c0, b0), (x1, c1, b1) = points[-2], points[-1]
+    return x1 >= last_x - FRESH_RUNS and (b1 > b0 or c1 > c0)
+
+
 def _heap_rate(heap: Sequence[tuple[float, int]], regime: Regime) -> float | None:
-    """Live Python bytes per run over the regime, from two or more complete censuses inside it."""
+    """Live Python bytes per run over the regime, from two or more complete censuses inside it.
+
+    With four or more, the rate that still holds lately (the lower of the regime's and its
+    recent half's): a window that filled early in the regime (a deque reaching its maxlen)
+    and then stayed flat does not vouch for RSS that keeps creeping up.
+    """
     if regime.onset_x is None:
         return None
     inside = [(x, b) for x, b in heap if x >= regime.onset_x - 1]
     if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
         return None
-    return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+    if len(inside) < 4:
+        return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+    xs, ys = [x for x, _ in inside], [float(b) for _, b in inside]
+    half = len(xs) // 2
+    return min(analysis.theil_sen(xs, ys), analysis.theil_sen(xs[half:], ys[half:]))
 
 
 def suspects_for_details(
