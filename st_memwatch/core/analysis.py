@@ -324,7 +324,7 @@ def diagnosis(verdict: Verdict | None, rss_now: int, limit_bytes: int) -> tuple[
         runs_left, secs_left = verdict.runs_to_limit, verdict.seconds_to_limit
         soon = (runs_left is not None and runs_left < SHORT_RUNS) or (secs_left is not None and secs_left < SHORT_SECONDS)
         if share >= 1.0:
-            message = f"Over the limit: {format_bytes(rss_now)} of {limit}, growing {rate} (a container would already have ended this app)."
+            message = f"Over the limit: {format_bytes(rss_now)} of {limit}, a container would already have ended this app; memory grows {rate}."
         elif soon:
             when = [f"~{runs_left:.0f} runs" for _ in [0] if runs_left is not None]
             if secs_left is not None:
@@ -335,7 +335,7 @@ def diagnosis(verdict: Verdict | None, rss_now: int, limit_bytes: int) -> tuple[
         level: Level = "error" if share >= RED or soon else "warning"
         return (Finding(level, "steady-growth", message, cause, fix or "", action),)
     if share >= 1.0:
-        return (Finding("error", "over-limit", f"Over the limit: {format_bytes(rss_now)} of {limit} (a container would already have ended this app).", "", "", ""),)
+        return (Finding("error", "over-limit", f"Over the limit: {format_bytes(rss_now)} of {limit}, a container would already have ended this app.", "", "", ""),)
     if share >= RED:
         return (Finding("error", "near-limit", f"Memory is at {share:.0%} of the limit ({limit}).", "", "", ""),)
     if share >= AMBER:
