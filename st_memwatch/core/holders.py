@@ -1,0 +1,582 @@
+"""What keeps growing objects alive: class families sized, and a budgeted backref search.
+
+Two questions the advice needs answered once a type is seen to grow:
+
+- *How much does one more instance keep?* (``measure_holders``). A class defined
+  in the script body is a new class object on every rerun, so instances are
+  grouped by family, ``module.QualName``, the census key: every rerun's class
+  counts as one, as the census already counts them.
+- *What keeps them?* (``find_holder``). From a few of the growing objects, the
+  referrers are followed up to a root that names a place in the code: a module
+  global or class attribute, a library's registry, a logger's handler list, an
+  ``lru_cache``, or a root the caller labels (a ``session_state`` dict, a cache's
+  storage). The answer is names and type names only, never a value or a repr.
+
+Why not ``objgraph.find_backref_chain``: it runs ``gc.collect()`` first and one
+``gc.get_referrers`` per object visited, each a scan of the whole heap, with no
+time limit (``benchmarks/bench_holders.py`` puts the two side by side). Here the
+search goes one level at a time with a single ``gc.get_referrers`` call for the
+whole level, from all the sampled objects at once, and stops when its CPU-time
+budget would be overrun. That call's cost grows with the number of objects asked
+about, so each level keeps only the few most promising ones.
+
+Nothing found is retained: the result holds strings and ints only.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import heapq
+import logging
+import sys
+import sysconfig
+import time
+import types
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from st_memwatch.core import analysis
+from st_memwatch.core.census import type_name
+from st_memwatch.core.models import SuspectKind
+
+__all__ = [
+    "HOLDERS_MAX",
+    "Holder",
+    "HolderKind",
+    "class_families",
+    "find_holder",
+    "find_holder_of_type",
+    "measure_holders",
+    "sample_instances",
+]
+
+# Types whose instances are measured for what they hold: classes written in Python
+# (a model, a handler, a frame), told by their instance __dict__ or __slots__.
+# Builtin containers name no place in the code, and leaf types (str, bytes,
+# arrays) hold nothing further.
+HOLDER_MIN_COUNT_PER_RUN = 0.5
+HOLDER_BUDGET_S = 0.5
+HOLDERS_MAX = 8
+
+SAMPLE_SIZE = 8  # objects the search starts from
+SEARCH_BUDGET_S = 0.25  # CPU time of one search, sampling included
+MAX_DEPTH = 10  # references between a sampled object and its root
+LEVEL_MAX = 32  # objects asked about per level: one heap scan costs more per object asked about
+
+HolderKind = Literal["session_state", "cache", "global", "library", "logging", "lru_cache", "unknown"]
+Label = tuple[str, str]  # (kind, name) the caller gives a root it knows
+
+_HAVE_GC = 1 << 14  # Py_TPFLAGS_HAVE_GC: without it, instances are never in gc.get_objects()
+# Containers that untrack themselves while they hold only atoms: found through their referrers too.
+_LAZILY_TRACKED = (dict, tuple)
+_SKIP = (types.FrameType, types.TracebackType, types.CodeType)  # running code, not a place data is kept
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Where growing objects are kept, as names: safe to show, export and log.
+
+    ``chain`` runs from the root down to the objects, one short step each:
+    ``("module app.registry", "._kept (list)", "numpy.ndarray x12")``. ``held`` of
+    the ``sampled`` objects the search started from are kept by this holder.
+    ``key`` is the name under the root (the global, the attribute, the
+    session_state key) when there is one.
+    """
+
+    kind: str
+    name: str
+    chain: tuple[str, ...]
+    held: int
+    sampled: int
+    key: str | None = None
+
+    @property
+    def label(self) -> str:
+        """One phrase for the holder: "module app.registry._kept", "lru_cache app.load"."""
+        if self.kind == "global":
+            return f"{self.chain[0].split(' ', 1)[0]} {self.name}"
+        if self.kind == "library":
+            return f"library registry {self.name}"
+        if self.kind == "logging":
+            return f"logging handlers of logger {self.name!r}"
+        if self.kind == "session_state" and self.key is not None and self.key != self.name:
+            return f"session_state {self.key!r} ({self.name})" if self.name else f"session_state {self.key!r}"
+        if self.kind == "session_state":
+            return f"session_state {self.name!r}"
+        return f"{self.kind} {self.name}"
+
+
+# ---------------------------------------------------------------- class families
+
+
+def _measurable(t: type) -> bool:
+    return t.__module__ != "builtins" and bool(t.__dictoffset__ or "__slots__" in vars(t))
+
+
+def class_families(names: Collection[str]) -> dict[str, list[object]]:
+    """Live instances of every Python class whose census name is in ``names``, by name.
+
+    A class redefined on every rerun leaves one class object per rerun under the
+    same ``module.QualName``: all of them are one family here. One pass over
+    ``gc.get_objects()``; the caller drops the lists when done.
+    """
+    wanted = set(names)
+    family: dict[type, str | None] = {}
+    out: dict[str, list[object]] = {}
+    for obj in gc.get_objects():
+        t = type(obj)
+        name = family.get(t, "")
+        if name == "":
+            n = type_name(t)
+            name = family[t] = n if n in wanted and _measurable(t) else None
+        if name is not None:
+            out.setdefault(name, []).append(obj)
+    return out
+
+
+def measure_holders(series: Mapping[tuple[SuspectKind, str], Sequence[analysis.Point]], th: analysis.Thresholds) -> dict[str, float]:
+    """Bytes each instance keeps alive, for Python classes whose instances keep being added.
+
+    The candidates are the ``HOLDERS_MAX`` families whose counts grow fastest.
+    Their instances are split in two halves and sized with one shared walk: the
+    second half's newly reached bytes, per instance, is what one more instance
+    adds. Whatever the instances share (a config, a common table) was already
+    counted in the first half, so it is not charged to every one of them.
+    """
+    from st_memwatch.core.sizing import DeepSizer
+
+    slopes: dict[str, float] = {}
+    for (kind, name), pts in series.items():
+        if kind != "type" or name.startswith(analysis.OWN_PREFIX):
+            continue
+        g = analysis.growth_after_warmup([p[0] for p in pts], [float(p[1]) for p in pts], th)
+        if g is not None and g.sustained_slope >= HOLDER_MIN_COUNT_PER_RUN and g.sustained_share >= th.min_steady:
+            slopes[name] = g.sustained_slope
+    if not slopes:
+        return {}
+    families = class_families(slopes)  # only Python classes: builtins never make the cut
+    held: dict[str, float] = {}
+    for name in sorted(families, key=lambda n: (-slopes[n], n))[:HOLDERS_MAX]:
+        instances = families.pop(name)
+        if len(instances) < 2:
+            continue
+        half = len(instances) // 2
+        second = len(instances) - half
+        sizer = DeepSizer()
+        sizer.measure_many(instances[:half], HOLDER_BUDGET_S)
+        added, complete = sizer.measure_many(instances[half:], HOLDER_BUDGET_S)
+        del instances
+        if complete:
+            held[name] = added / second
+    return held
+
+
+# ---------------------------------------------------------------- sampling
+
+
+def _resolve(name: str) -> type | None:
+    """The type a census name stands for, if its module is loaded (never imports)."""
+    mod, _, qual = name.rpartition(".")
+    owner: Any = sys.modules.get(mod or "builtins")
+    if owner is None and mod:
+        for i in range(mod.count(".") + 1):  # a nested qualname: pkg.mod.Outer.Inner
+            head, _, rest = mod.rpartition(".")
+            owner, qual, mod = sys.modules.get(head), f"{rest}.{qual}", head
+            if owner is not None or not head or i > 8:
+                break
+    for part in qual.split("."):
+        owner = getattr(owner, part, None)
+    return owner if isinstance(owner, type) and type_name(owner) == name else None
+
+
+def _size(obj: object) -> int:
+    try:
+        return sys.getsizeof(obj)
+    except Exception:
+        return 0
+
+
+def sample_instances(name: str, k: int = SAMPLE_SIZE, *, budget_s: float = SEARCH_BUDGET_S, clock: Callable[[], float] = time.thread_time) -> list[object]:
+    """Up to ``k`` live objects of the family ``name``: half the newest, half the largest.
+
+    A leak's objects are both recent (added every run) and, where bytes grow,
+    large; the objects Streamlit and the libraries made at import are neither.
+    Objects that ``gc`` does not track (str, bytes, numpy arrays, dicts of atoms)
+    are found among the referents of the tracked ones. Newest first means
+    generation 0, then 1, then 2, each from its end.
+    """
+    if k <= 0:
+        return []
+    deadline = clock() + budget_s
+    cls = _resolve(name)
+    through_referents = cls is not None and (not cls.__flags__ & _HAVE_GC or issubclass(cls, _LAZILY_TRACKED))
+    family: dict[type, bool] = {}
+    newest: list[object] = []
+    seen: set[int] = set()
+    largest: list[tuple[int, int, object]] = []  # min-heap of (size, order, obj)
+    order = 0
+
+    def offer(obj: object) -> None:
+        nonlocal order
+        i = id(obj)
+        if i in seen:
+            return
+        seen.add(i)
+        if len(newest) < (k + 1) // 2:
+            newest.append(obj)
+            return
+        order += 1
+        item = (_size(obj), -order, obj)
+        if len(largest) < k // 2:
+            heapq.heappush(largest, item)
+        elif item[:2] > largest[0][:2]:
+            heapq.heapreplace(largest, item)
+
+    def matches(t: type) -> bool:
+        m = family.get(t)
+        if m is None:
+            m = family[t] = type_name(t) == name
+        return m
+
+    for gen in (0, 1, 2):
+        objs = gc.get_objects(gen)
+        objs.reverse()
+        for start in range(0, len(objs), 4096):
+            chunk = objs[start : start + 4096]
+            for obj in chunk:
+                if matches(type(obj)):
+                    offer(obj)
+            if through_referents:
+                for ref in gc.get_referents(*chunk):
+                    if type(ref) is cls:
+                        offer(ref)
+            if clock() > deadline:
+                break
+        del objs
+        if clock() > deadline:
+            break
+    return newest + [obj for _, _, obj in sorted(largest, key=lambda it: it[:2], reverse=True)]
+
+
+# ---------------------------------------------------------------- the search
+
+
+def _library_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    dirs = {str(Path(paths[k]).resolve()) for k in ("purelib", "platlib", "stdlib", "platstdlib") if k in paths}
+    return tuple(sorted(dirs))
+
+
+_LIBRARY_DIRS = _library_dirs()
+
+
+def _is_library(module_name: str) -> bool:
+    """A module that belongs to an installed package or the standard library, not to the app."""
+    if module_name.split(".")[0] in sys.builtin_module_names:
+        return True
+    m = sys.modules.get(module_name)
+    f = getattr(m, "__file__", None)
+    if not isinstance(f, str):
+        return False
+    try:
+        path = str(Path(f).resolve())
+    except (OSError, ValueError):
+        return False
+    return any(path.startswith(d + "/") or path.startswith(d + "\\") for d in _LIBRARY_DIRS) or "site-packages" in path or "dist-packages" in path
+
+
+def _kind_of(obj: object, labels: Mapping[int, Label], module_dicts: Mapping[int, types.ModuleType]) -> tuple[str, str, object] | None:
+    """(kind, name, owner) when ``obj`` is a root the advice can name, else None."""
+    label = labels.get(id(obj))
+    if label is not None:
+        return label[0], label[1], obj
+    module = module_dicts.get(id(obj))
+    if module is None and isinstance(obj, types.ModuleType):
+        module = obj
+    if module is not None:
+        mod = getattr(module, "__name__", "?")
+        return ("library" if _is_library(mod) else "global"), mod, module
+    if isinstance(obj, type):
+        mod = getattr(obj, "__module__", "?")
+        return ("library" if _is_library(mod) else "global"), type_name(obj), obj
+    if isinstance(obj, logging.Logger):
+        return "logging", obj.name, obj
+    if isinstance(obj, functools._lru_cache_wrapper):
+        return "lru_cache", f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', '?')}", obj
+    return None
+
+
+def _current_frames() -> set[int]:
+    out = set()
+    f: types.FrameType | None = sys._getframe()
+    while f is not None:
+        out.add(id(f))
+        f = f.f_back
+    return out
+
+
+@dataclass(slots=True)
+class _Node:
+    obj: object
+    depth: int
+    mask: int  # which sampled objects it keeps (bit i: sample i)
+    child: object  # the next object down toward the samples (itself for a sample)
+
+
+def _count(mask: int) -> int:
+    return bin(mask).count("1")
+
+
+def find_holder(
+    objs: Iterable[object],
+    labels: Mapping[int, Label] | None = None,
+    budget_s: float = SEARCH_BUDGET_S,
+    *,
+    max_depth: int = MAX_DEPTH,
+    ignore: Iterable[int] = (),
+    clock: Callable[[], float] = time.thread_time,
+) -> Holder | None:
+    """The root that keeps most of ``objs`` alive, or None when none is found in time.
+
+    Follows referrers level by level up to ``max_depth`` steps. Roots: a module's
+    globals, a class's attributes (``kind`` "global", or "library" for an
+    installed package or the standard library), a ``logging.Logger``, a
+    ``functools.lru_cache``, and the objects in ``labels`` (``id(obj) -> (kind,
+    name)``, e.g. a session_state dict as ``("session_state", "")``: an empty name
+    is replaced by the key the objects are kept under). An object that nothing
+    ``gc`` sees refers to (held from C) is an "unknown" root, ranked after the
+    others. The search's own frames and containers, frames in general, and the
+    ids in ``ignore`` are skipped. CPU time stays within ``budget_s`` plus at
+    most one level's heap scan.
+
+    Example::
+
+        >>> import types, sys
+        >>> mod = types.ModuleType("demo_registry"); sys.modules["demo_registry"] = mod
+        >>> mod.kept = [bytearray(10) for _ in range(3)]
+        >>> find_holder(mod.kept[:2], budget_s=1.0).name
+        'demo_registry.kept'
+        >>> del sys.modules["demo_registry"]
+    """
+    deadline = clock() + budget_s
+    samples = list(objs)[:62]  # a mask per object: keep it a small int
+    labels = labels or {}
+    nodes: dict[int, _Node] = {}
+    level: list[object] = []
+    roots: list[tuple[_Node, str, str, object]] = []
+    skip = set(ignore)
+    skip.update(_current_frames())
+    for own in (objs, samples, nodes, level, roots, skip, labels):
+        skip.add(id(own))
+    module_dicts = {id(vars(m)): m for m in list(sys.modules.values()) if isinstance(m, types.ModuleType)}
+    skip.add(id(module_dicts))
+    for i, obj in enumerate(samples):
+        if id(obj) not in nodes:
+            nodes[id(obj)] = _Node(obj, 0, 1 << i, obj)
+            level.append(obj)
+    if not samples or budget_s <= 0:
+        return None
+    everything = (1 << len(samples)) - 1
+    scan_cost = 0.0
+    depth = 0
+    while level and depth < max_depth:
+        start = clock()
+        if start + scan_cost > deadline:
+            break
+        referrers = gc.get_referrers(*level)
+        skip.add(id(referrers))
+        scan_cost = clock() - start
+        level_ids = {id(o) for o in level}
+        referred: set[int] = set()
+        depth += 1
+        found: list[_Node] = []
+        complete = True
+        for ref in referrers:
+            r = id(ref)
+            if r in skip or isinstance(ref, _Node):
+                continue
+            hit = level_ids.intersection(map(id, gc.get_referents(ref)))
+            if not hit:
+                continue
+            referred |= hit
+            if isinstance(ref, _SKIP):  # a running function's local: kept, but by no place to name
+                continue
+            kids = [nodes[c] for c in hit]
+            mask = 0
+            for kid in kids:
+                mask |= kid.mask
+            node = nodes.get(r)
+            if node is not None:  # reached again: it keeps these too
+                node.mask |= mask
+                continue
+            best = max(kids, key=lambda n: _count(n.mask))
+            node = nodes[r] = _Node(ref, depth, mask, best.obj)
+            root = _kind_of(ref, labels, module_dicts)
+            if root is not None:
+                roots.append((node, *root))
+            else:
+                found.append(node)
+            if clock() > deadline:
+                complete = False
+                break
+        del referrers
+        if complete:
+            for i in level_ids - referred:
+                top = nodes[i]
+                if top.depth > 0:  # nothing gc sees refers to it: held from C
+                    roots.append((top, "unknown", type_name(type(top.obj)), top.obj))
+        covered = 0
+        for node, kind, _, _ in roots:
+            if kind != "unknown":
+                covered |= node.mask
+        found.sort(key=lambda n: _count(n.mask), reverse=True)
+        level[:] = [n.obj for n in found[:LEVEL_MAX]]
+        del found
+        if covered == everything or not complete:
+            break
+    level.clear()
+    if not roots:
+        nodes.clear()
+        return None
+    node, kind, name, owner = max(roots, key=lambda r: (_count(r[0].mask), r[1] != "unknown", -r[0].depth))
+    chain, key = _describe(node, kind, name, owner, nodes)
+    if kind in ("global", "library") and key is not None:
+        name = f"{name}.{key}"
+    elif kind == "session_state" and not name and key is not None:
+        name = key
+    result = Holder(kind=kind, name=name, chain=chain, held=_count(node.mask), sampled=len(samples), key=key)
+    nodes.clear()
+    roots.clear()
+    return result
+
+
+def find_holder_of_type(
+    name: str,
+    labels: Mapping[int, Label] | None = None,
+    budget_s: float = SEARCH_BUDGET_S,
+    *,
+    sample: int = SAMPLE_SIZE,
+    clock: Callable[[], float] = time.thread_time,
+) -> Holder | None:
+    """``find_holder`` from a sample of the live objects of the family ``name`` (a census name).
+
+    Sampling and search share ``budget_s``; sampling takes at most half of it.
+    """
+    start = clock()
+    objs = sample_instances(name, sample, budget_s=budget_s / 2, clock=clock)
+    if not objs:
+        return None
+    try:
+        return find_holder(objs, labels, budget_s - (clock() - start), ignore=(id(objs),), clock=clock)
+    finally:
+        objs.clear()
+
+
+# ---------------------------------------------------------------- naming the chain
+
+
+def _find_key(mapping: Mapping[Any, Any], child: object) -> object:
+    """The key under which ``child`` sits in ``mapping`` (identity only, never ``==``)."""
+    try:
+        for k, v in mapping.items():
+            if v is child:
+                return k
+    except Exception:  # changed size while read, or an exotic mapping
+        return None
+    return None
+
+
+def _is_namespace_of(owner: object, d: object) -> bool:
+    """``d`` is the attribute dict of ``owner`` (a module, a class or an instance)."""
+    if not isinstance(d, dict):
+        return False
+    if isinstance(owner, type):
+        ns = vars(owner)
+        return len(ns) == len(d) and all(k in ns and ns[k] is v for k, v in list(d.items())[:50])
+    return getattr(owner, "__dict__", None) is d
+
+
+def _slot_names(t: type) -> Iterable[str]:
+    for klass in t.__mro__:
+        slots = vars(klass).get("__slots__", ())
+        yield from (slots,) if isinstance(slots, str) else slots if isinstance(slots, (tuple, list)) else ()
+
+
+def _step(parent: object, child: object, show_keys: bool) -> tuple[str, str | None]:
+    """How ``parent`` refers to ``child``: (".attr" / "['key']" / "[key]" / "[]", the name if one is shown)."""
+    if isinstance(parent, functools._lru_cache_wrapper):
+        return "(cache)", None
+    if isinstance(parent, dict):
+        key = _find_key(parent, child)
+        if isinstance(key, str) and show_keys:
+            return f"[{key!r}]", key
+        return "[key]", None
+    if isinstance(parent, (list, tuple, set, frozenset, deque)):
+        return "[]", None
+    if isinstance(parent, types.CellType):
+        return "(closure cell)", None
+    if isinstance(parent, types.FunctionType):
+        return f"(in function {parent.__qualname__})", None
+    ns = getattr(parent, "__dict__", None)
+    if isinstance(ns, (dict, types.MappingProxyType)):
+        key = _find_key(ns, child)
+        if isinstance(key, str):
+            return f".{key}", key
+    for slot in _slot_names(type(parent)):
+        try:
+            if getattr(parent, slot) is child:
+                return f".{slot}", slot
+        except AttributeError:
+            continue
+    return "->", None
+
+
+def _describe(root: _Node, kind: str, name: str, owner: object, nodes: Mapping[int, _Node]) -> tuple[tuple[str, ...], str | None]:
+    """The chain of steps from the root to the sampled objects, and the name under the root."""
+    path = [root]
+    while path[-1].depth > 0 and len(path) <= MAX_DEPTH + 1:
+        path.append(nodes[id(path[-1].child)])
+    objs: list[object] = [owner] + [n.obj for n in path]
+    if objs[1] is owner:
+        objs.pop(1)
+    if kind in ("global", "library"):
+        head = f"{'class' if isinstance(owner, type) else 'module'} {name}"
+    elif kind == "logging":
+        head = f"logger {name!r}"
+    elif kind == "unknown":
+        head = f"{name} (held from outside Python)"
+    else:
+        head = f"{kind} {name}" if name else kind
+    chain = [head]
+    key: str | None = None
+    leaf = objs[-1]
+    i = 0
+    while i < len(objs) - 1:
+        parent, child = objs[i], objs[i + 1]
+        if i + 2 < len(objs) and _is_namespace_of(parent, child):  # step through an attribute dict
+            k = _find_key(child, objs[i + 2])  # type: ignore[arg-type]
+            step, here = (f".{k}", k) if isinstance(k, str) else ("[key]", None)
+            parent, child = child, objs[i + 2]
+            i += 2
+        else:
+            step, here = _step(parent, child, show_keys=i == 0 and kind == "session_state")
+            i += 1
+        if len(chain) == 1:
+            key = here
+        chain.append(_leaf_count(parent, leaf) if child is leaf else f"{step} ({type_name(type(child))})")
+    return tuple(chain), key
+
+
+def _leaf_count(parent: object, leaf: object) -> str:
+    """ "numpy.ndarray x12": how many objects of the leaf's family its container holds directly."""
+    family = type_name(type(leaf))
+    t = type(leaf)
+    try:
+        n = sum(1 for r in gc.get_referents(parent) if type(r) is t or type_name(type(r)) == family)
+    except Exception:
+        n = 1
+    return f"{family} x{max(n, 1)}"
