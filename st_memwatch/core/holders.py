@@ -350,8 +350,9 @@ def find_holder(
     is replaced by the key the objects are kept under). An object that nothing
     ``gc`` sees refers to (held from C) is an "unknown" root, ranked after the
     others. The search's own frames and containers, frames in general, and the
-    ids in ``ignore`` are skipped. CPU time stays within ``budget_s`` plus at
-    most one level's heap scan.
+    ids in ``ignore`` are skipped: pass the id of a list made only to carry
+    ``objs`` there (``objs`` itself may be the holder). CPU time stays within
+    ``budget_s`` plus at most one level's heap scan.
 
     Example::
 
@@ -370,7 +371,7 @@ def find_holder(
     roots: list[tuple[_Node, str, str, object]] = []
     skip = set(ignore)
     skip.update(_current_frames())
-    for own in (objs, samples, nodes, level, roots, skip, labels):
+    for own in (samples, nodes, level, roots, skip, labels):
         skip.add(id(own))
     module_dicts = {id(vars(m)): m for m in list(sys.modules.values()) if isinstance(m, types.ModuleType)}
     skip.add(id(module_dicts))
@@ -397,13 +398,13 @@ def find_holder(
         complete = True
         for ref in referrers:
             r = id(ref)
-            if r in skip or isinstance(ref, _Node):
-                continue
+            if isinstance(ref, _Node) or (r in skip and not isinstance(ref, types.FrameType)):
+                continue  # the search's own bookkeeping
             hit = level_ids.intersection(map(id, gc.get_referents(ref)))
             if not hit:
                 continue
             referred |= hit
-            if isinstance(ref, _SKIP):  # a running function's local: kept, but by no place to name
+            if r in skip or isinstance(ref, _SKIP):  # a running function's local: kept, but by no place to name
                 continue
             kids = [nodes[c] for c in hit]
             mask = 0
@@ -427,7 +428,7 @@ def find_holder(
         if complete:
             for i in level_ids - referred:
                 top = nodes[i]
-                if top.depth > 0:  # nothing gc sees refers to it: held from C
+                if top.depth > 0 and i != id(objs):  # nothing gc sees refers to it (objs: the caller's own list)
                     roots.append((top, "unknown", type_name(type(top.obj)), top.obj))
         covered = 0
         for node, kind, _, _ in roots:
@@ -548,7 +549,7 @@ def _describe(root: _Node, kind: str, name: str, owner: object, nodes: Mapping[i
     elif kind == "logging":
         head = f"logger {name!r}"
     elif kind == "unknown":
-        head = f"{name} (held from outside Python)"
+        head = f"{name} (its own holder is invisible to gc)"
     else:
         head = f"{kind} {name}" if name else kind
     chain = [head]
