@@ -200,32 +200,47 @@ def _size(obj: object) -> int:
         return 0
 
 
-def sample_instances(name: str, k: int = SAMPLE_SIZE, *, budget_s: float = SEARCH_BUDGET_S, clock: Callable[[], float] = time.thread_time) -> list[object]:
+def sample_instances(
+    name: str, k: int = SAMPLE_SIZE, *, budget_s: float = SEARCH_BUDGET_S, clock: Callable[[], float] = time.thread_time
+) -> list[object]:
     """Up to ``k`` live objects of the family ``name``: half the newest, half the largest.
 
     A leak's objects are both recent (added every run) and, where bytes grow,
     large; the objects Streamlit and the libraries made at import are neither.
     Objects that ``gc`` does not track (str, bytes, numpy arrays, dicts of atoms)
-    are found among the referents of the tracked ones. Newest first means
-    generation 0, then 1, then 2, each from its end.
+    are found among the referents of the tracked ones, and of the untracked
+    dicts and tuples those hold. Newest first means generation 0, then 1, then
+    2, each from its end.
+    """
+    objs, _ = _sample(name, k, clock() + budget_s, clock)
+    return objs
+
+
+def _sample(name: str, k: int, deadline: float, clock: Callable[[], float]) -> tuple[list[object], dict[int, object]]:
+    """``sample_instances``, and for each object found inside an untracked dict or tuple, that container.
+
+    ``gc.get_referrers`` cannot see an untracked container, so the search has to
+    start from it too (the tracked object above it does see it).
     """
     if k <= 0:
-        return []
-    deadline = clock() + budget_s
+        return [], {}
     cls = _resolve(name)
     through_referents = cls is not None and (not cls.__flags__ & _HAVE_GC or issubclass(cls, _LAZILY_TRACKED))
     family: dict[type, bool] = {}
     newest: list[object] = []
     seen: set[int] = set()
     largest: list[tuple[int, int, object]] = []  # min-heap of (size, order, obj)
+    carrier_of: dict[int, object] = {}
     order = 0
 
-    def offer(obj: object) -> None:
+    def offer(obj: object, carrier: object) -> None:
         nonlocal order
         i = id(obj)
         if i in seen:
             return
         seen.add(i)
+        if carrier is not None:
+            carrier_of[i] = carrier
         if len(newest) < (k + 1) // 2:
             newest.append(obj)
             return
@@ -242,6 +257,7 @@ def sample_instances(name: str, k: int = SAMPLE_SIZE, *, budget_s: float = SEARC
             m = family[t] = type_name(t) == name
         return m
 
+    untracked_containers = (dict, tuple)
     for gen in (0, 1, 2):
         objs = gc.get_objects(gen)
         objs.reverse()
@@ -249,17 +265,29 @@ def sample_instances(name: str, k: int = SAMPLE_SIZE, *, budget_s: float = SEARC
             chunk = objs[start : start + 4096]
             for obj in chunk:
                 if matches(type(obj)):
-                    offer(obj)
+                    offer(obj, None)
             if through_referents:
                 for ref in gc.get_referents(*chunk):
-                    if type(ref) is cls:
-                        offer(ref)
+                    t = type(ref)
+                    if t is cls:
+                        offer(ref, None)
+                    if t in untracked_containers and not gc.is_tracked(ref):
+                        inner = gc.get_referents(ref)
+                        while inner:
+                            leaf = inner.pop()
+                            if type(leaf) is cls:
+                                offer(leaf, ref)
+                            elif type(leaf) in untracked_containers and len(inner) < 10_000:
+                                inner.extend(gc.get_referents(leaf))
+            del chunk
             if clock() > deadline:
                 break
         del objs
         if clock() > deadline:
             break
-    return newest + [obj for _, _, obj in sorted(largest, key=lambda it: it[:2], reverse=True)]
+    out = newest + [obj for _, _, obj in sorted(largest, key=lambda it: it[:2], reverse=True)]
+    carriers = {i: c for i, c in carrier_of.items() if any(id(o) == i for o in out)}
+    return out, carriers
 
 
 # ---------------------------------------------------------------- the search
@@ -338,6 +366,7 @@ def find_holder(
     *,
     max_depth: int = MAX_DEPTH,
     ignore: Iterable[int] = (),
+    carriers: Mapping[int, object] | None = None,
     clock: Callable[[], float] = time.thread_time,
 ) -> Holder | None:
     """The root that keeps most of ``objs`` alive, or None when none is found in time.
@@ -352,7 +381,9 @@ def find_holder(
     others. The search's own frames and containers, frames in general, and the
     ids in ``ignore`` are skipped: pass the id of a list made only to carry
     ``objs`` there (``objs`` itself may be the holder). CPU time stays within
-    ``budget_s`` plus at most one level's heap scan.
+    ``budget_s`` plus at most one level's heap scan. ``carriers`` maps the id of
+    a sampled object to the untracked dict or tuple that holds it (see
+    ``sample_instances``).
 
     Example::
 
@@ -371,14 +402,31 @@ def find_holder(
     roots: list[tuple[_Node, str, str, object]] = []
     skip = set(ignore)
     skip.update(_current_frames())
-    for own in (samples, nodes, level, roots, skip, labels):
+    carriers = carriers or {}
+    for own in (samples, nodes, level, roots, skip, labels, carriers):
         skip.add(id(own))
-    module_dicts = {id(vars(m)): m for m in list(sys.modules.values()) if isinstance(m, types.ModuleType)}
+    module_dicts: dict[int, types.ModuleType] = {}
+    for m in list(sys.modules.values()):
+        if isinstance(m, types.ModuleType):
+            if m.__name__ == "st_memwatch" or m.__name__.startswith("st_memwatch."):
+                skip.add(id(vars(m)))  # our own bookkeeping is never the app's holder
+            else:
+                module_dicts[id(vars(m))] = m
     skip.add(id(module_dicts))
     for i, obj in enumerate(samples):
         if id(obj) not in nodes:
             nodes[id(obj)] = _Node(obj, 0, 1 << i, obj)
             level.append(obj)
+        carrier = carriers.get(id(obj))
+        if carrier is not None and id(carrier) not in nodes:
+            start_node = nodes[id(carrier)] = _Node(carrier, 1, 1 << i, obj)
+            root = _kind_of(carrier, labels, module_dicts)
+            if root is not None:
+                roots.append((start_node, *root))
+            else:
+                level.append(carrier)
+        elif carrier is not None:
+            nodes[id(carrier)].mask |= 1 << i
     if not samples or budget_s <= 0:
         return None
     everything = (1 << len(samples)) - 1
@@ -468,13 +516,14 @@ def find_holder_of_type(
     Sampling and search share ``budget_s``; sampling takes at most half of it.
     """
     start = clock()
-    objs = sample_instances(name, sample, budget_s=budget_s / 2, clock=clock)
+    objs, carriers = _sample(name, sample, start + budget_s / 2, clock)
     if not objs:
         return None
     try:
-        return find_holder(objs, labels, budget_s - (clock() - start), ignore=(id(objs),), clock=clock)
+        return find_holder(objs, labels, budget_s - (clock() - start), ignore=(id(objs),), carriers=carriers, clock=clock)
     finally:
         objs.clear()
+        carriers.clear()
 
 
 # ---------------------------------------------------------------- naming the chain
