@@ -1,8 +1,9 @@
 """CPU time of the backref search to what holds growing objects, against objgraph's.
 
 On heaps of about 100k and 1M tracked objects (records as dicts, instances with
-a list attribute, lists of floats), eight sampled objects are kept by a module
-global 2, 3 or 4 references above them. Per heap and depth, interleaved and
+a list attribute, lists of floats), 64 objects made last (a leak keeps adding
+new ones) are kept by a module global 2, 3 or 4 references above them, and
+eight of them are sampled. Per heap and depth, interleaved and
 repeated ``--repeat`` times, in thread CPU time:
 
 - ``find_holder(sample)``: the level-by-level search from all eight at once
@@ -10,7 +11,8 @@ repeated ``--repeat`` times, in thread CPU time:
   the module global;
 - ``find_holder(sample)`` at the default budget (``SEARCH_BUDGET_S``): found or not;
 - ``find_holder_of_type(name)``: sampling the family from the heap, then the
-  search, with an ample and with the default budget;
+  search, with an ample and with the default budget; the same for ``bytes``,
+  which gc does not track (found among the referents of tracked objects);
 - ``objgraph.find_backref_chain(one object, is-module)``: one ``gc.get_referrers``
   per object visited and a ``gc.collect()`` first (run once per point: it has
   no time limit).
@@ -21,6 +23,7 @@ repeated ``--repeat`` times, in thread CPU time:
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import time
 import types
@@ -61,13 +64,18 @@ def grow_heap(heap: list[Any], tracked_target: int) -> None:
             i += 1
 
 
-def hold(depth: int, objs: list[Leaked]) -> types.ModuleType:
-    """A module whose global keeps ``objs`` ``depth`` references above them."""
+def nest(depth: int, objs: list[Any]) -> Any:
     value: Any = objs  # module dict -> list -> objects: depth 2
     for level in range(depth - 2):
         value = {"k": value} if level % 2 == 0 else [value]
+    return value
+
+
+def hold(depth: int, objs: list[Leaked], blobs: list[bytes]) -> types.ModuleType:
+    """A module whose globals keep ``objs`` and ``blobs`` ``depth`` references above them."""
     mod = types.ModuleType(MODULE)
-    mod.kept = value  # type: ignore[attr-defined]
+    mod.kept = nest(depth, objs)  # type: ignore[attr-defined]
+    mod.blobs = nest(depth, blobs)  # type: ignore[attr-defined]
     sys.modules[MODULE] = mod
     return mod
 
@@ -93,18 +101,20 @@ def main() -> int:
     repeat = 1 if args.quick else args.repeat
 
     heap: list[Any] = []
-    leaked = [Leaked(i) for i in range(64)]
     name = type_name(Leaked)
     rows: list[dict[str, Any]] = []
     table: list[list[Any]] = []
     for size in sizes:
         grow_heap(heap, size)
+        # The leak's objects are the newest, as they are when a leak keeps adding them.
+        leaked = [Leaked(i) for i in range(64)]
+        blobs = [os.urandom(100_000) for _ in range(64)]  # untracked: sampled through their containers
         gc.collect()
         tracked = len(gc.get_objects())
         for depth in depths:
-            mod = hold(depth, leaked)
+            mod = hold(depth, leaked, blobs)
             sample = leaked[:8]
-            runs: dict[str, list[float]] = {"search": [], "search_default": [], "of_type": [], "of_type_default": []}
+            runs: dict[str, list[float]] = {m: [] for m in ("search", "search_default", "of_type", "of_type_default", "bytes", "bytes_default")}
             found: dict[str, bool] = {}
             for _ in range(repeat):
                 ms, h = cpu(find_holder, sample, budget_s=30.0, ignore=(id(sample),))
@@ -119,6 +129,12 @@ def main() -> int:
                 ms, h = cpu(find_holder_of_type, name, budget_s=SEARCH_BUDGET_S)
                 runs["of_type_default"].append(ms)
                 found["of_type_default"] = h is not None and h.name == f"{MODULE}.kept"
+                ms, h = cpu(find_holder_of_type, "bytes", budget_s=30.0)
+                runs["bytes"].append(ms)
+                found["bytes"] = h is not None and h.name == f"{MODULE}.blobs"
+                ms, h = cpu(find_holder_of_type, "bytes", budget_s=SEARCH_BUDGET_S)
+                runs["bytes_default"].append(ms)
+                found["bytes_default"] = h is not None and h.name == f"{MODULE}.blobs"
             ms, chain = cpu(objgraph.find_backref_chain, leaked[0], _is_module, max_depth=depth + 1)
             runs["objgraph"] = [ms]
             found["objgraph"] = bool(chain) and chain[0] is mod
@@ -128,6 +144,8 @@ def main() -> int:
                 "search_default": f"find_holder (budget {SEARCH_BUDGET_S * 1000:.0f} ms)",
                 "of_type": "find_holder_of_type (ample budget)",
                 "of_type_default": f"find_holder_of_type (budget {SEARCH_BUDGET_S * 1000:.0f} ms)",
+                "bytes": "find_holder_of_type('bytes') (ample budget)",
+                "bytes_default": f"find_holder_of_type('bytes') (budget {SEARCH_BUDGET_S * 1000:.0f} ms)",
                 "objgraph": "objgraph.find_backref_chain",
             }
             for method, xs in runs.items():
@@ -147,6 +165,7 @@ def main() -> int:
         bu.budget(f"find_holder CPU at {biggest} objects, depth {deepest}", at["search"]["median_ms"], SEARCH_BUDGET_S * 1000, "ms", "the default budget of one search"),
         bu.budget("holder named within the default budget", float(at["search_default"]["found"]), 1.0, "", "1 = yes", at_least=True),
         bu.budget("holder of a type named within the default budget", float(at["of_type_default"]["found"]), 1.0, "", "1 = yes", at_least=True),
+        bu.budget("holder of bytes named within the default budget", float(at["bytes_default"]["found"]), 1.0, "", "1 = yes", at_least=True),
     ]
     bu.print_budgets(budgets)
     bu.write_result(NAME, args, {"sizes": sizes, "depths": depths, "repeat": repeat, "sample": 8}, rows, budgets, objgraph_vs_search=ratio)

@@ -37,7 +37,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from st_memwatch.core import analysis
 from st_memwatch.core.census import type_name
@@ -74,6 +74,23 @@ _HAVE_GC = 1 << 14  # Py_TPFLAGS_HAVE_GC: without it, instances are never in gc.
 # Containers that untrack themselves while they hold only atoms: found through their referrers too.
 _LAZILY_TRACKED = (dict, tuple)
 _SKIP = (types.FrameType, types.TracebackType, types.CodeType)  # running code, not a place data is kept
+_LRU_CACHE: type | None = getattr(functools, "_lru_cache_wrapper", None)
+
+
+def _is(obj: object, cls: type | tuple[type, ...]) -> bool:
+    """``isinstance`` by the real type only: a proxy's ``__class__`` property is never run."""
+    return issubclass(type(obj), cls)
+
+
+def _namespace(obj: object) -> Mapping[str, Any] | None:
+    """The attribute dict of ``obj`` without running its ``__getattr__`` or a proxy's properties."""
+    if _is(obj, type):
+        return vars(obj)  # type: ignore[arg-type]
+    try:
+        ns = object.__getattribute__(obj, "__dict__")
+    except Exception:
+        return None
+    return ns if type(ns) is dict else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,9 +205,10 @@ def _resolve(name: str) -> type | None:
             owner, qual, mod = sys.modules.get(head), f"{rest}.{qual}", head
             if owner is not None or not head or i > 8:
                 break
-    for part in qual.split("."):
-        owner = getattr(owner, part, None)
-    return owner if isinstance(owner, type) and type_name(owner) == name else None
+    for part in qual.split("."):  # read the namespaces: a module's __getattr__ could import
+        ns = _namespace(owner)
+        owner = ns.get(part) if ns is not None else None
+    return owner if _is(owner, type) and type_name(owner) == name else None
 
 
 def _size(obj: object) -> int:
@@ -232,6 +250,9 @@ def _sample(name: str, k: int, deadline: float, clock: Callable[[], float]) -> t
     largest: list[tuple[int, int, object]] = []  # min-heap of (size, order, obj)
     carrier_of: dict[int, object] = {}
     order = 0
+    # Sizes only where sys.getsizeof is the C figure: a class's own __sizeof__ may walk
+    # its whole contents (pandas' does), and instances of one class are alike anyway.
+    n_newest = (k + 1) // 2 if through_referents else k
 
     def offer(obj: object, carrier: object) -> None:
         nonlocal order
@@ -241,8 +262,10 @@ def _sample(name: str, k: int, deadline: float, clock: Callable[[], float]) -> t
         seen.add(i)
         if carrier is not None:
             carrier_of[i] = carrier
-        if len(newest) < (k + 1) // 2:
+        if len(newest) < n_newest:
             newest.append(obj)
+            return
+        if not through_referents:
             return
         order += 1
         item = (_size(obj), -order, obj)
@@ -258,8 +281,14 @@ def _sample(name: str, k: int, deadline: float, clock: Callable[[], float]) -> t
         return m
 
     untracked_containers = (dict, tuple)
+    done = False
     for gen in (0, 1, 2):
-        objs = gc.get_objects(gen)
+        try:
+            objs = gc.get_objects(gen)
+        except (TypeError, ValueError):  # an interpreter without these generations: all at once
+            if gen:
+                break
+            objs = gc.get_objects()
         objs.reverse()
         for start in range(0, len(objs), 4096):
             chunk = objs[start : start + 4096]
@@ -280,13 +309,15 @@ def _sample(name: str, k: int, deadline: float, clock: Callable[[], float]) -> t
                             elif type(leaf) in untracked_containers and len(inner) < 10_000:
                                 inner.extend(gc.get_referents(leaf))
             del chunk
-            if clock() > deadline:
+            done = not through_referents and len(newest) >= n_newest  # the newest are all it takes
+            if done or clock() > deadline:
                 break
         del objs
-        if clock() > deadline:
+        if done or clock() > deadline:
             break
     out = newest + [obj for _, _, obj in sorted(largest, key=lambda it: it[:2], reverse=True)]
-    carriers = {i: c for i, c in carrier_of.items() if any(id(o) == i for o in out)}
+    carriers = {id(o): carrier_of[id(o)] for o in out if id(o) in carrier_of}
+    carrier_of.clear()
     return out, carriers
 
 
@@ -307,8 +338,8 @@ def _is_library(module_name: str) -> bool:
     if module_name.split(".")[0] in sys.builtin_module_names:
         return True
     m = sys.modules.get(module_name)
-    f = getattr(m, "__file__", None)
-    if not isinstance(f, str):
+    f = (_namespace(m) or {}).get("__file__") if m is not None else None
+    if type(f) is not str:
         return False
     try:
         path = str(Path(f).resolve())
@@ -323,18 +354,22 @@ def _kind_of(obj: object, labels: Mapping[int, Label], module_dicts: Mapping[int
     if label is not None:
         return label[0], label[1], obj
     module = module_dicts.get(id(obj))
-    if module is None and isinstance(obj, types.ModuleType):
-        module = obj
+    if module is None and _is(obj, types.ModuleType):
+        module = cast(types.ModuleType, obj)
     if module is not None:
-        mod = getattr(module, "__name__", "?")
+        mod = vars(module).get("__name__", "?")
+        mod = mod if type(mod) is str else "?"
         return ("library" if _is_library(mod) else "global"), mod, module
-    if isinstance(obj, type):
-        mod = getattr(obj, "__module__", "?")
-        return ("library" if _is_library(mod) else "global"), type_name(obj), obj
-    if isinstance(obj, logging.Logger):
-        return "logging", obj.name, obj
-    if isinstance(obj, functools._lru_cache_wrapper):
-        return "lru_cache", f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', '?')}", obj
+    if _is(obj, type):
+        mod = vars(obj).get("__module__", "?")  # type: ignore[arg-type]
+        mod = mod if type(mod) is str else "?"
+        return ("library" if _is_library(mod) else "global"), type_name(cast(type, obj)), obj
+    if _is(obj, logging.Logger):
+        logger_name = (_namespace(obj) or {}).get("name")
+        return "logging", logger_name if type(logger_name) is str else "?", obj
+    if _LRU_CACHE is not None and _is(obj, _LRU_CACHE):
+        wrapped = _namespace(obj) or {}
+        return "lru_cache", f"{wrapped.get('__module__', '?')}.{wrapped.get('__qualname__', '?')}", obj
     return None
 
 
@@ -407,7 +442,7 @@ def find_holder(
         skip.add(id(own))
     module_dicts: dict[int, types.ModuleType] = {}
     for m in list(sys.modules.values()):
-        if isinstance(m, types.ModuleType):
+        if _is(m, types.ModuleType):
             if m.__name__ == "st_memwatch" or m.__name__.startswith("st_memwatch."):
                 skip.add(id(vars(m)))  # our own bookkeeping is never the app's holder
             else:
@@ -446,13 +481,13 @@ def find_holder(
         complete = True
         for ref in referrers:
             r = id(ref)
-            if isinstance(ref, _Node) or (r in skip and not isinstance(ref, types.FrameType)):
+            if _is(ref, _Node) or (r in skip and not _is(ref, types.FrameType)):
                 continue  # the search's own bookkeeping
             hit = level_ids.intersection(map(id, gc.get_referents(ref)))
             if not hit:
                 continue
             referred |= hit
-            if r in skip or isinstance(ref, _SKIP):  # a running function's local: kept, but by no place to name
+            if r in skip or _is(ref, _SKIP):  # a running function's local: kept, but by no place to name
                 continue
             kids = [nodes[c] for c in hit]
             mask = 0
@@ -532,7 +567,7 @@ def find_holder_of_type(
 def _find_key(mapping: Mapping[Any, Any], child: object) -> object:
     """The key under which ``child`` sits in ``mapping`` (identity only, never ``==``)."""
     try:
-        for k, v in mapping.items():
+        for k, v in (dict.items(mapping) if _is(mapping, dict) else mapping.items()):  # type: ignore[arg-type]
             if v is child:
                 return k
     except Exception:  # changed size while read, or an exotic mapping
@@ -542,43 +577,47 @@ def _find_key(mapping: Mapping[Any, Any], child: object) -> object:
 
 def _is_namespace_of(owner: object, d: object) -> bool:
     """``d`` is the attribute dict of ``owner`` (a module, a class or an instance)."""
-    if not isinstance(d, dict):
+    if type(d) is not dict:
         return False
-    if isinstance(owner, type):
-        ns = vars(owner)
+    if _is(owner, type):
+        ns = vars(owner)  # type: ignore[arg-type]
         return len(ns) == len(d) and all(k in ns and ns[k] is v for k, v in list(d.items())[:50])
-    return getattr(owner, "__dict__", None) is d
+    return _namespace(owner) is d
 
 
-def _slot_names(t: type) -> Iterable[str]:
+def _slots(t: type) -> Iterable[tuple[str, Any]]:
     for klass in t.__mro__:
         slots = vars(klass).get("__slots__", ())
-        yield from (slots,) if isinstance(slots, str) else slots if isinstance(slots, (tuple, list)) else ()
+        names = (slots,) if type(slots) is str else slots if type(slots) in (tuple, list) else ()
+        for slot in names:
+            descriptor = vars(klass).get(slot)
+            if type(slot) is str and type(descriptor) is types.MemberDescriptorType:
+                yield slot, descriptor
 
 
 def _step(parent: object, child: object, show_keys: bool) -> tuple[str, str | None]:
     """How ``parent`` refers to ``child``: (".attr" / "['key']" / "[key]" / "[]", the name if one is shown)."""
-    if isinstance(parent, functools._lru_cache_wrapper):
+    if _LRU_CACHE is not None and _is(parent, _LRU_CACHE):
         return "(cache)", None
-    if isinstance(parent, dict):
-        key = _find_key(parent, child)
-        if isinstance(key, str) and show_keys:
+    if _is(parent, dict):
+        key = _find_key(cast(dict, parent), child)
+        if type(key) is str and show_keys:
             return f"[{key!r}]", key
         return "[key]", None
-    if isinstance(parent, (list, tuple, set, frozenset, deque)):
+    if _is(parent, (list, tuple, set, frozenset, deque)):
         return "[]", None
-    if isinstance(parent, types.CellType):
+    if _is(parent, types.CellType):
         return "(closure cell)", None
-    if isinstance(parent, types.FunctionType):
-        return f"(in function {parent.__qualname__})", None
-    ns = getattr(parent, "__dict__", None)
-    if isinstance(ns, (dict, types.MappingProxyType)):
+    if _is(parent, types.FunctionType):
+        return f"(in function {parent.__qualname__})", None  # type: ignore[attr-defined]
+    ns = _namespace(parent)
+    if ns is not None:
         key = _find_key(ns, child)
-        if isinstance(key, str):
+        if type(key) is str:
             return f".{key}", key
-    for slot in _slot_names(type(parent)):
+    for slot, descriptor in _slots(type(parent)):
         try:
-            if getattr(parent, slot) is child:
+            if descriptor.__get__(parent, type(parent)) is child:
                 return f".{slot}", slot
         except AttributeError:
             continue
@@ -594,7 +633,7 @@ def _describe(root: _Node, kind: str, name: str, owner: object, nodes: Mapping[i
     if objs[1] is owner:
         objs.pop(1)
     if kind in ("global", "library"):
-        head = f"{'class' if isinstance(owner, type) else 'module'} {name}"
+        head = f"{'class' if _is(owner, type) else 'module'} {name}"
     elif kind == "logging":
         head = f"logger {name!r}"
     elif kind == "unknown":
@@ -608,8 +647,8 @@ def _describe(root: _Node, kind: str, name: str, owner: object, nodes: Mapping[i
     while i < len(objs) - 1:
         parent, child = objs[i], objs[i + 1]
         if i + 2 < len(objs) and _is_namespace_of(parent, child):  # step through an attribute dict
-            k = _find_key(child, objs[i + 2])  # type: ignore[arg-type]
-            step, here = (f".{k}", k) if isinstance(k, str) else ("[key]", None)
+            k = _find_key(cast(dict, child), objs[i + 2])
+            step, here = (f".{k}", k) if type(k) is str else ("[key]", None)
             parent, child = child, objs[i + 2]
             i += 2
         else:
@@ -624,9 +663,12 @@ def _describe(root: _Node, kind: str, name: str, owner: object, nodes: Mapping[i
 def _leaf_count(parent: object, leaf: object) -> str:
     """ "numpy.ndarray x12": how many objects of the leaf's family its container holds directly."""
     family = type_name(type(leaf))
-    t = type(leaf)
-    try:
-        n = sum(1 for r in gc.get_referents(parent) if type(r) is t or type_name(type(r)) == family)
-    except Exception:
-        n = 1
+    same: dict[type, bool] = {type(leaf): True}
+    n = 0
+    for r in gc.get_referents(parent):
+        t = type(r)
+        m = same.get(t)
+        if m is None:
+            m = same[t] = type_name(t) == family
+        n += m
     return f"{family} x{max(n, 1)}"
