@@ -581,7 +581,10 @@ def _is_namespace_of(owner: object, d: object) -> bool:
         return False
     if _is(owner, type):
         ns = vars(owner)  # type: ignore[arg-type]
-        return len(ns) == len(d) and all(k in ns and ns[k] is v for k, v in list(d.items())[:50])
+        try:
+            return len(ns) == len(d) and all(k in ns and ns[k] is v for k, v in list(d.items())[:50])
+        except RuntimeError:  # changed size while read (another thread defines an attribute)
+            return False
     return _namespace(owner) is d
 
 

@@ -289,3 +289,28 @@ def test_nothing_in_the_result_keeps_the_objects_alive(module):
 def test_no_objects_or_no_samples_return_none():
     assert find_holder([], budget_s=BUDGET) is None
     assert find_holder_of_type("no_such_module.NoSuchClass", budget_s=BUDGET) is None
+
+
+def test_proxies_and_lazy_objects_on_the_way_are_never_evaluated(module):
+    evaluated = []
+
+    class LazyProxy:
+        """Like a lazy object or a context-local proxy: touching it runs code."""
+
+        @property  # type: ignore[misc]
+        def __class__(self):  # noqa: F811
+            evaluated.append("__class__")
+            raise RuntimeError("evaluated")
+
+        def __getattr__(self, name):
+            evaluated.append(name)
+            raise RuntimeError("evaluated")
+
+    proxy = LazyProxy()
+    object.__setattr__(proxy, "items", [Payload() for _ in range(3)])
+    module("app_proxy_t16", current=proxy)
+    found = find_holder(object.__getattribute__(proxy, "items")[:2], budget_s=BUDGET)
+    assert found is not None
+    assert found.name == "app_proxy_t16.current"
+    assert found.chain == ("module app_proxy_t16", f".current ({type_name(LazyProxy)})", ".items (list)", f"{type_name(Payload)} x3")
+    assert evaluated == []
