@@ -50,6 +50,7 @@ __all__ = [
     "class_families",
     "find_holder",
     "find_holder_of_type",
+    "find_holders",
     "measure_holders",
     "sample_instances",
 ]
@@ -559,6 +560,30 @@ def find_holder_of_type(
     finally:
         objs.clear()
         carriers.clear()
+
+
+def find_holders(
+    names: Sequence[str],
+    labels: Mapping[int, Label] | None = None,
+    budget_s: float = SEARCH_BUDGET_S,
+    *,
+    clock: Callable[[], float] = time.thread_time,
+) -> dict[str, Holder]:
+    """The holder of each family in ``names`` (most important first) that one is found for.
+
+    ``budget_s`` is shared: each name gets an even share of what is left, so
+    time a quick search did not use goes to the next ones.
+    """
+    deadline = clock() + budget_s
+    out: dict[str, Holder] = {}
+    for i, name in enumerate(names):
+        left = deadline - clock()
+        if left <= 0:
+            break
+        holder = find_holder_of_type(name, labels, left / (len(names) - i), clock=clock)
+        if holder is not None:
+            out[name] = holder
+    return out
 
 
 # ---------------------------------------------------------------- naming the chain

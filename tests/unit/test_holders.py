@@ -314,3 +314,12 @@ def test_proxies_and_lazy_objects_on_the_way_are_never_evaluated(module):
     assert found.name == "app_proxy_t16.current"
     assert found.chain == ("module app_proxy_t16", f".current ({type_name(LazyProxy)})", ".items (list)", f"{type_name(Payload)} x3")
     assert evaluated == []
+
+
+def test_several_families_share_one_budget(module):
+    blobs = [os.urandom(100_000 + i) for i in range(6)]
+    kept = [Payload() for _ in range(6)]
+    module("app_registry_t17", blobs=blobs, kept=kept)
+    found = holders.find_holders([type_name(Payload), "bytes", "no_such_module.Nothing"], budget_s=BUDGET)
+    assert {name: h.name for name, h in found.items()} == {type_name(Payload): "app_registry_t17.kept", "bytes": "app_registry_t17.blobs"}
+    assert holders.find_holders([type_name(Payload)], budget_s=0.0) == {}
