@@ -431,7 +431,7 @@ def find_holder(
         >>> del sys.modules["demo_registry"]
     """
     deadline = clock() + budget_s
-    samples = list(objs)[:62]  # a mask per object: keep it a small int
+    samples = list({id(o): o for o in objs}.values())[:62]  # a bit of a mask per object: keep it a small int
     labels = labels or {}
     nodes: dict[int, _Node] = {}
     level: list[object] = []
@@ -444,7 +444,8 @@ def find_holder(
     module_dicts: dict[int, types.ModuleType] = {}
     for m in list(sys.modules.values()):
         if _is(m, types.ModuleType):
-            if m.__name__ == "st_memwatch" or m.__name__.startswith("st_memwatch."):
+            mod_name = vars(m).get("__name__")
+            if type(mod_name) is str and (mod_name == "st_memwatch" or mod_name.startswith("st_memwatch.")):
                 skip.add(id(vars(m)))  # our own bookkeeping is never the app's holder
             else:
                 module_dicts[id(vars(m))] = m
@@ -499,7 +500,7 @@ def find_holder(
                 node.mask |= mask
                 continue
             best = max(kids, key=lambda n: _count(n.mask))
-            node = nodes[r] = _Node(ref, depth, mask, best.obj)
+            node = nodes[r] = _Node(ref, best.depth + 1, mask, best.obj)
             root = _kind_of(ref, labels, module_dicts)
             if root is not None:
                 roots.append((node, *root))
@@ -508,6 +509,7 @@ def find_holder(
             if clock() > deadline:
                 complete = False
                 break
+        skip.discard(id(referrers))  # the id may go to a new object once it is freed
         del referrers
         if complete:
             for i in level_ids - referred:
