@@ -41,7 +41,6 @@ from typing import Any, Literal, cast
 
 from st_memwatch.core import analysis
 from st_memwatch.core.census import type_name
-from st_memwatch.core.models import SuspectKind
 
 __all__ = [
     "HOLDERS_MAX",
@@ -156,10 +155,12 @@ def class_families(names: Collection[str]) -> dict[str, list[object]]:
     return out
 
 
-def measure_holders(series: Mapping[tuple[SuspectKind, str], Sequence[analysis.Point]], th: analysis.Thresholds) -> dict[str, float]:
+def measure_holders(series: Mapping[Any, Sequence[analysis.Point]], th: analysis.Thresholds) -> dict[str, float]:
     """Bytes each instance keeps alive, for Python classes whose instances keep being added.
 
-    The candidates are the ``HOLDERS_MAX`` families whose counts grow fastest.
+    ``series`` is keyed by (kind, name) or (kind, name, session); only "type"
+    series count. The candidates are the ``HOLDERS_MAX`` families whose counts
+    grow fastest.
     Their instances are split in two halves and sized with one shared walk: the
     second half's newly reached bytes, per instance, is what one more instance
     adds. Whatever the instances share (a config, a common table) was already
@@ -168,12 +169,13 @@ def measure_holders(series: Mapping[tuple[SuspectKind, str], Sequence[analysis.P
     from st_memwatch.core.sizing import DeepSizer
 
     slopes: dict[str, float] = {}
-    for (kind, name), pts in series.items():
+    for key, pts in series.items():
+        kind, name = key[0], key[1]
         if kind != "type" or name.startswith(analysis.OWN_PREFIX):
             continue
         g = analysis.growth_after_warmup([p[0] for p in pts], [float(p[1]) for p in pts], th)
         if g is not None and g.sustained_slope >= HOLDER_MIN_COUNT_PER_RUN and g.sustained_share >= th.min_steady:
-            slopes[name] = g.sustained_slope
+            slopes[name] = max(g.sustained_slope, slopes.get(name, 0.0))
     if not slopes:
         return {}
     families = class_families(slopes)  # only Python classes: builtins never make the cut
