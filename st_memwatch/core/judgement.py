@@ -237,8 +237,12 @@ def _ranked(found: list[tuple[int, Holder]]) -> tuple[Holder, ...]:
         if best != i:
             out.insert(i, out.pop(best))
     specific = [h for h in out if h.kind != "type"]
-    result = []
+    result: list[Holder] = []
+    named: set[tuple[str, str, str]] = set()
     for h in out:
+        if (h.kind, h.name, h.session) in named:
+            continue  # two growing types followed to one holder (a model's objects and its arrays)
+        named.add((h.kind, h.name, h.session))
         match = next(
             (s for s in specific if h.kind == "type" and abs(h.bytes_per_run - s.bytes_per_run) <= tie * s.bytes_per_run),
             None,
