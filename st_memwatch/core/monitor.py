@@ -561,7 +561,9 @@ class Monitor:
                 self._chains_at[name] = now
                 self.chains.pop(name, None)
             for name, h in found.items():
-                kind = _SEARCH_KINDS.get(h.kind, "global")
+                kind = _SEARCH_KINDS.get(h.kind)
+                if kind is None:  # a root that names no place in the code ("unknown"): the type stays the cause
+                    continue
                 label = (h.key or h.name) if kind == "session_state" else h.name if kind == "cache" else h.label
                 advice, action = analysis.advice_for(kind, label, None)
                 self.chains[name] = Holder(kind, label, 0.0, 0.0, "", advice, action, chain=tuple(h.chain))  # type: ignore[arg-type]
