@@ -225,6 +225,37 @@ class Monitor:
         finally:
             self._work_lock.release()
 
+    # -- wiring (the bridge and the panel call these; they never write the fields) --------
+    def connect_readers(self, cache_reader: CacheReader, session_reader: SessionReader) -> None:
+        """The cache and session_state readers of this Streamlit (the bridge's)."""
+        self.cache_reader = cache_reader
+        self.session_reader = session_reader
+
+    @property
+    def has_readers(self) -> bool:
+        return self.cache_reader is not None
+
+    def first_sight(self, session: str) -> bool:
+        """True the first time ``session`` renders the panel (bounded: a returning one may count again)."""
+        if session in self.seen_sessions:
+            return False
+        if len(self.seen_sessions) >= 1000:
+            self.seen_sessions.clear()
+        self.seen_sessions.add(session)
+        return True
+
+    def measure_between_calls(self, why: str) -> None:
+        """No run hooks on this Streamlit: runs are measured between the panel's own calls."""
+        self.mode = "panel-calls"
+        self.note(why)
+
+    def is_active(self, key: object) -> bool:
+        return self.recorder.is_active(key)
+
+    def active_run_id(self, session: str) -> tuple[int, int] | None:
+        """The newest active run of ``session``, unique in the process."""
+        return self.recorder.active_run_id(session)
+
     def note(self, text: str) -> None:
         """Keep a short, specific problem line for the panel (bounded, de-duplicated)."""
         with self._lock:
