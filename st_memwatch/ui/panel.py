@@ -102,8 +102,11 @@ def summary_html(snap: Snapshot) -> str:
     if snap.python_heap:
         # Beside RSS: when RSS stays up after a free but live objects fell, it is the
         # allocator keeping pages, not a leak.
+        # Above RSS it puzzles: the census counts bytes allocated (np.zeros of 300 MB is
+        # 300 MB), RSS only pages touched; say so rather than leave two figures that disagree.
+        above = " (above RSS: allocated, not all touched yet)" if snap.python_heap > snap.rss else ""
         lines.append(
-            f"<br><span style='{_GREY}'>live Python objects (last census): {_e(format_bytes(snap.python_heap))}</span>"
+            f"<br><span style='{_GREY}'>live Python objects (last census): {_e(format_bytes(snap.python_heap))}{above}</span>"
         )
     if snap.runs:
         last = snap.runs[-1]
