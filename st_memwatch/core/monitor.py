@@ -28,7 +28,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from st_memwatch.core import analysis, judgement, probes, type_growth
 from st_memwatch.core.limits import ENV_VAR, resolve_limit
@@ -365,12 +364,8 @@ class Monitor:
     def _census_throttle(self) -> Throttle:
         return self._census.throttle
 
-    def _record_census(self, result: CensusResult, x: float, census: Any = None) -> bool:
+    def _record_census(self, result: CensusResult, x: float) -> bool:
         """File a census: per-type series, the Python-heap figure, and growth against the last comparable one."""
-        from st_memwatch.core import census as census_module
-
-        if census is None:
-            census = census_module
         if not result.stats:
             return False
         if self._census.status.state != "done" or self._census.status.tracked != result.tracked_objects:
