@@ -41,18 +41,15 @@ from typing import Any, Literal, cast
 
 from st_memwatch.core import analysis
 from st_memwatch.core.census import type_name
-from st_memwatch.core.models import Holder
 
 __all__ = [
     "HOLDERS_MAX",
-    "FoundHolder",
-    "FoundKind",
+    "Holder",
+    "HolderKind",
     "class_families",
     "find_holder",
     "find_holder_of_type",
     "find_holders",
-    "fix_for",
-    "to_verdict_holder",
     "measure_holders",
     "sample_instances",
 ]
@@ -70,8 +67,7 @@ SEARCH_BUDGET_S = 0.25  # CPU time of one search, sampling included
 MAX_DEPTH = 10  # references between a sampled object and its root
 LEVEL_MAX = 32  # objects asked about per level: one heap scan costs more per object asked about
 
-# The kinds of models.HolderKind the search can tell apart, and "unknown" (held from C).
-FoundKind = Literal["session_state", "cache", "global", "registry", "handlers", "lru_cache", "unknown"]
+HolderKind = Literal["session_state", "cache", "global", "library", "logging", "lru_cache", "unknown"]
 Label = tuple[str, str]  # (kind, name) the caller gives a root it knows
 
 _HAVE_GC = 1 << 14  # Py_TPFLAGS_HAVE_GC: without it, instances are never in gc.get_objects()
@@ -98,7 +94,7 @@ def _namespace(obj: object) -> Mapping[str, Any] | None:
 
 
 @dataclass(frozen=True, slots=True)
-class FoundHolder:
+class Holder:
     """Where growing objects are kept, as names: safe to show, export and log.
 
     ``chain`` runs from the root down to the objects, one short step each:
@@ -120,9 +116,9 @@ class FoundHolder:
         """One phrase for the holder: "module app.registry._kept", "lru_cache app.load"."""
         if self.kind == "global":
             return f"{self.chain[0].split(' ', 1)[0]} {self.name}"
-        if self.kind == "registry":
+        if self.kind == "library":
             return f"library registry {self.name}"
-        if self.kind == "handlers":
+        if self.kind == "logging":
             return f"logging handlers of logger {self.name!r}"
         if self.kind == "session_state" and self.key is not None and self.key != self.name:
             return f"session_state {self.key!r} ({self.name})" if self.name else f"session_state {self.key!r}"
@@ -366,14 +362,14 @@ def _kind_of(obj: object, labels: Mapping[int, Label], module_dicts: Mapping[int
     if module is not None:
         mod = vars(module).get("__name__", "?")
         mod = mod if type(mod) is str else "?"
-        return ("registry" if _is_library(mod) else "global"), mod, module
+        return ("library" if _is_library(mod) else "global"), mod, module
     if _is(obj, type):
         mod = vars(obj).get("__module__", "?")  # type: ignore[arg-type]
         mod = mod if type(mod) is str else "?"
-        return ("registry" if _is_library(mod) else "global"), type_name(cast(type, obj)), obj
+        return ("library" if _is_library(mod) else "global"), type_name(cast(type, obj)), obj
     if _is(obj, logging.Logger):
         logger_name = (_namespace(obj) or {}).get("name")
-        return "handlers", logger_name if type(logger_name) is str else "?", obj
+        return "logging", logger_name if type(logger_name) is str else "?", obj
     if _LRU_CACHE is not None and _is(obj, _LRU_CACHE):
         wrapped = _namespace(obj) or {}
         return "lru_cache", f"{wrapped.get('__module__', '?')}.{wrapped.get('__qualname__', '?')}", obj
@@ -410,11 +406,11 @@ def find_holder(
     ignore: Iterable[int] = (),
     carriers: Mapping[int, object] | None = None,
     clock: Callable[[], float] = time.thread_time,
-) -> FoundHolder | None:
+) -> Holder | None:
     """The root that keeps most of ``objs`` alive, or None when none is found in time.
 
     Follows referrers level by level up to ``max_depth`` steps. Roots: a module's
-    globals, a class's attributes (``kind`` "global", or "registry" for an
+    globals, a class's attributes (``kind`` "global", or "library" for an
     installed package or the standard library), a ``logging.Logger``, a
     ``functools.lru_cache``, and the objects in ``labels`` (``id(obj) -> (kind,
     name)``, e.g. a session_state dict as ``("session_state", "")``: an empty name
@@ -537,11 +533,11 @@ def find_holder(
         return None
     node, kind, name, owner = max(roots, key=lambda r: (_count(r[0].mask), r[1] != "unknown", -r[0].depth))
     chain, key = _describe(node, kind, name, owner, nodes)
-    if kind in ("global", "registry") and key is not None:
+    if kind in ("global", "library") and key is not None:
         name = f"{name}.{key}"
     elif kind == "session_state" and not name and key is not None:
         name = key
-    result = FoundHolder(kind=kind, name=name, chain=chain, held=_count(node.mask), sampled=len(samples), key=key)
+    result = Holder(kind=kind, name=name, chain=chain, held=_count(node.mask), sampled=len(samples), key=key)
     nodes.clear()
     roots.clear()
     return result
@@ -554,7 +550,7 @@ def find_holder_of_type(
     *,
     sample: int = SAMPLE_SIZE,
     clock: Callable[[], float] = time.thread_time,
-) -> FoundHolder | None:
+) -> Holder | None:
     """``find_holder`` from a sample of the live objects of the family ``name`` (a census name).
 
     Sampling and search share ``budget_s``; sampling takes at most half of it.
@@ -576,14 +572,14 @@ def find_holders(
     budget_s: float = SEARCH_BUDGET_S,
     *,
     clock: Callable[[], float] = time.thread_time,
-) -> dict[str, FoundHolder]:
+) -> dict[str, Holder]:
     """The holder of each family in ``names`` (most important first) that one is found for.
 
     ``budget_s`` is shared: each name gets an even share of what is left, so
     time a quick search did not use goes to the next ones.
     """
     deadline = clock() + budget_s
-    out: dict[str, FoundHolder] = {}
+    out: dict[str, Holder] = {}
     for i, name in enumerate(names):
         left = deadline - clock()
         if left <= 0:
@@ -592,41 +588,6 @@ def find_holders(
         if holder is not None:
             out[name] = holder
     return out
-
-
-def fix_for(found: FoundHolder, family: str = "") -> tuple[str, str]:
-    """(the whole advice, its action alone) for what the search found; ``family`` is the type searched from."""
-    if found.kind == "session_state":
-        return analysis.advice_for("session_state", found.key or found.name, None)
-    if found.kind == "cache":
-        return analysis.advice_for("cache", found.name, None)
-    if found.kind == "global":
-        seen = f"{found.label} keeps them and is added to on every run"
-        todo = "bound it (a collections.deque with maxlen), clear it, or keep the data in st.session_state so it ends with the session"
-    elif found.kind == "registry":
-        seen = f"{found.label} keeps one more on every run"
-        todo = "create the object once with @st.cache_resource, or unregister it at the end of the run"
-    elif found.kind == "handlers":
-        seen = f"logger {found.name!r} gets one more handler on every run"
-        todo = "add the handler once: check logger.handlers first, or create it in a function decorated with @st.cache_resource"
-    elif found.kind == "lru_cache":
-        seen = f"{found.label} keeps every result"
-        todo = "bound it with maxsize, or use @st.cache_data with max_entries or ttl"
-    else:
-        return analysis.advice_for("type", family or found.name, None)
-    return f"{seen}: {todo}.", todo[:1].upper() + todo[1:] + "."
-
-
-def to_verdict_holder(found: FoundHolder, family: str) -> Holder:
-    """The verdict's holder for the growing type ``family``, as ``judgement.judge``'s ``chains`` takes it.
-
-    Rate, share and evidence are left at zero: the judgement fills them from the
-    series. An "unknown" root stays the type itself, with the chain as evidence.
-    """
-    advice, action = fix_for(found, family)
-    if found.kind == "unknown":
-        return Holder("type", family, 0.0, 0.0, "", advice, action, chain=found.chain)
-    return Holder(found.kind, found.name, 0.0, 0.0, "", advice, action, chain=found.chain)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- naming the chain
@@ -703,9 +664,9 @@ def _describe(root: _Node, kind: str, name: str, owner: object, nodes: Mapping[i
     objs: list[object] = [owner] + [n.obj for n in path]
     if objs[1] is owner:
         objs.pop(1)
-    if kind in ("global", "registry"):
+    if kind in ("global", "library"):
         head = f"{'class' if _is(owner, type) else 'module'} {name}"
-    elif kind == "handlers":
+    elif kind == "logging":
         head = f"logger {name!r}"
     elif kind == "unknown":
         head = f"{name} (its own holder is invisible to gc)"

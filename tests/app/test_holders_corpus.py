@@ -44,7 +44,7 @@ def test_a_handler_added_per_run_is_sized_and_charged_to_its_logger():
     assert out["held"].get("corpus_logcapture.UILogHandler", 0) > 300_000, out["held"]
     holder = out["holders"]["corpus_logcapture.UILogHandler"]
     assert holder is not None
-    assert (holder["kind"], holder["name"]) == ("handlers", "st_memwatch_corpus.leak_logging_handlers")
+    assert (holder["kind"], holder["name"]) == ("logging", "st_memwatch_corpus.leak_logging_handlers")
     assert holder["chain"] == [
         "logger 'st_memwatch_corpus.leak_logging_handlers'",
         ".handlers (list)",

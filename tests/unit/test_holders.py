@@ -18,7 +18,7 @@ import pytest
 from st_memwatch.core import holders
 from st_memwatch.core.census import type_name
 from st_memwatch.core.holders import (
-    FoundHolder,
+    Holder,
     class_families,
     find_holder,
     find_holder_of_type,
@@ -53,7 +53,7 @@ def module():
         sys.modules.pop(name, None)
 
 
-def _only_names(result: FoundHolder) -> None:
+def _only_names(result: Holder) -> None:
     """Strings, ints and tuples of strings: nothing that could carry a user's object."""
     for value in (result.kind, result.name, *result.chain):
         assert type(value) is str
@@ -112,7 +112,7 @@ def test_a_registry_inside_an_installed_package_is_a_library_registry(module):
         lib._handler_map[i] = Payload()
     found = find_holder(list(lib._handler_map.values())[:3], budget_s=BUDGET)
     assert found is not None
-    assert (found.kind, found.name) == ("registry", "fakelib_t4._handler_map")
+    assert (found.kind, found.name) == ("library", "fakelib_t4._handler_map")
     assert found.chain == ("module fakelib_t4", "._handler_map (dict)", f"{type_name(Payload)} x5")
     assert found.label == "library registry fakelib_t4._handler_map"
 
@@ -134,7 +134,7 @@ def test_handlers_added_per_run_are_charged_to_the_logger():
             logger.addHandler(BufferHandler())  # the bug: one more on every rerun
         found = find_holder_of_type(type_name(BufferHandler), budget_s=BUDGET)
         assert found is not None
-        assert (found.kind, found.name) == ("handlers", "st_memwatch_test.handlers_t5")
+        assert (found.kind, found.name) == ("logging", "st_memwatch_test.handlers_t5")
         assert found.chain == ("logger 'st_memwatch_test.handlers_t5'", ".handlers (list)", f"{type_name(BufferHandler)} x6")
         assert found.label == "logging handlers of logger 'st_memwatch_test.handlers_t5'"
         assert found.held == found.sampled == 6
@@ -323,26 +323,3 @@ def test_several_families_share_one_budget(module):
     found = holders.find_holders([type_name(Payload), "bytes", "no_such_module.Nothing"], budget_s=BUDGET)
     assert {name: h.name for name, h in found.items()} == {type_name(Payload): "app_registry_t17.kept", "bytes": "app_registry_t17.blobs"}
     assert holders.find_holders([type_name(Payload)], budget_s=0.0) == {}
-
-
-def test_each_kind_found_becomes_a_verdict_holder_with_its_own_fix():
-    from st_memwatch.core.models import Holder
-
-    def found(kind: str, name: str) -> FoundHolder:
-        return FoundHolder(kind=kind, name=name, chain=(f"{kind} {name}", "x (list)", "bytes x3"), held=3, sampled=4)
-
-    cases = {
-        "global": ("app.registry._kept", "deque"),
-        "registry": ("somelib.handlers._map", "st.cache_resource"),
-        "handlers": ("app", "logger.handlers"),
-        "lru_cache": ("app.load", "maxsize"),
-        "cache": ("load_frame", "max_entries"),
-    }
-    for kind, (name, fix) in cases.items():
-        holder = holders.to_verdict_holder(found(kind, name), "bytes")
-        assert isinstance(holder, Holder)
-        assert (holder.kind, holder.name) == (kind, name)
-        assert holder.chain == (f"{kind} {name}", "x (list)", "bytes x3")
-        assert fix in holder.advice and holder.action and fix in holder.action, (kind, holder.advice)
-    unknown = holders.to_verdict_holder(found("unknown", "list"), "numpy.ndarray")
-    assert (unknown.kind, unknown.name) == ("type", "numpy.ndarray")
