@@ -31,6 +31,7 @@ from st_memwatch.core.models import Snapshot
 DEFAULT_RUNS = 30
 MIN_RUNS = 10  # three warm-up runs, then enough to tell what Streamlit keeps from its first runs from a leak
 SUSPECTS_SHOWN = 8
+HOLDER_SEARCH_BUDGET_S = 1.0
 
 
 class CheckError(Exception):
@@ -143,6 +144,8 @@ def run_check(app: str | os.PathLike[str], runs: int = DEFAULT_RUNS, limit: obje
         if failed < runs:
             # While the app's objects are still alive: what one more instance of a growing class keeps.
             monitor.set_holdings(measure_holders(monitor.series_points(), th))
+            if monitor.search_holders(HOLDER_SEARCH_BUDGET_S):  # what keeps the growing types
+                monitor.set_holdings(monitor.held)
         snap = monitor.snapshot(limit=limit_obj, timeline_points=0)
     finally:
         st_memwatch.stop()

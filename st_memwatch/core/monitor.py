@@ -63,6 +63,11 @@ CENSUS_MAX_WAIT_S = 10.0
 CONTAINER_EVERY_S = 1.0
 CENSUS_SPREAD_S = 60.0  # a census whose listing pause exceeds the limit runs at most this often
 SESSIONS_WITH_SERIES = 50  # sessions whose session_state keys keep a series (the latest ones)
+HOLDER_SEARCH_EVERY_S = 30.0  # a type's holder, once found, is looked for again after this long
+CHAINS_KEPT = 16
+# The kinds of holder a reference search finds, in the verdict's vocabulary.
+_SEARCH_KINDS = {"global": "global", "library": "registry", "logging": "handlers", "lru_cache": "lru_cache",
+                 "session_state": "session_state", "cache": "cache", "class": "class"}
 
 
 @dataclass(slots=True)
@@ -93,6 +98,8 @@ class Settings:
     # its budget is total time; its longest single GIL hold is capped separately.
     census_budget_s: float = 0.5
     census_pause_s: float = 0.05
+    # A leak's growing types are followed to what keeps them, between runs, in this much CPU time.
+    holder_search_budget_s: float = 0.1
     census_every_run: bool = False  # also reads cache/session sizes after every run
     sizes_budget_s: float = 0.02
     series_window: int = 30
@@ -202,6 +209,8 @@ class Monitor:
         # by following references from a growing type's objects: both refine the verdict.
         self.held: dict[str, float] = {}
         self.chains: dict[str, Holder] = {}
+        self._chains_at: dict[str, float] = {}
+        self._search_throttle = Throttle(self.settings.throttle_duty, self.settings.throttle_min_interval_s)
         self.active_sessions: int | None = None
         self.python_heap: int | None = None
         self.container: ContainerUsage | None = None
@@ -273,6 +282,8 @@ class Monitor:
                 self._heavy_since = None
                 changed = self._run_due_work(self._pending_x, background=True)
             self._analyse_safely(series_changed=changed or self._series_dirty)
+            if heavy and self.search_holders():
+                self._analyse_safely(series_changed=False)
         finally:
             self._work_lock.release()
 
@@ -299,6 +310,8 @@ class Monitor:
         if self._inline:
             changed = self._run_due_work(x, session=record.session)
             self._analyse_safely(series_changed=changed or self._series_dirty)
+            if not self.settings.census_every_run and self.search_holders():  # check searches once, at its end
+                self._analyse_safely(series_changed=False)
             return record
         # session_state is only reachable from the script thread everywhere (AppTest
         # has no session manager), so its size is read here, rarely and in a bounded time.
@@ -519,6 +532,46 @@ class Monitor:
             self.note(f"cache/session sizes failed: {type(exc).__name__}: {exc}")
         self._sizes_throttle.done(self._clock(), time.perf_counter() - t0)
         self._analyse_safely(series_changed=True)
+
+    def search_holders(self, budget_s: float | None = None) -> bool:
+        """Follow references from the leak's growing types to what keeps them; True when one was found.
+
+        Between runs (the sampler thread), throttled like the census, and only while the
+        verdict is a leak that a type explains: caches and session_state keys are named
+        by their own sizes. ``check`` calls it once at the end with a larger budget.
+        """
+        verdict = self.verdict
+        if verdict is None or not verdict.leak:
+            return False
+        now = self._clock()
+        names = [h.name for h in verdict.holders if h.kind == "type" and now - self._chains_at.get(h.name, -1e18) >= HOLDER_SEARCH_EVERY_S][:3]
+        if not names or (budget_s is None and not self._search_throttle.due(now)):
+            return False
+        from st_memwatch.core import holders  # deferred: only a leak needs it
+
+        t0 = time.thread_time()
+        try:
+            found = holders.find_holders(names, None, budget_s or self.settings.holder_search_budget_s)
+        except Exception as exc:
+            self.note(f"holder search failed: {type(exc).__name__}: {exc}")
+            found = {}
+        self._search_throttle.done(now, time.thread_time() - t0)
+        with self._lock:
+            for name in names:
+                self._chains_at[name] = now
+                self.chains.pop(name, None)
+            for name, h in found.items():
+                kind = _SEARCH_KINDS.get(h.kind)
+                if kind is None:  # a root that names no place in the code ("unknown"): the type stays the cause
+                    continue
+                label = (h.key or h.name) if kind == "session_state" else h.name if kind == "cache" else h.label
+                advice, action = analysis.advice_for(kind, label, None)
+                self.chains[name] = Holder(kind, label, 0.0, 0.0, "", advice, action, chain=tuple(h.chain))  # type: ignore[arg-type]
+            while len(self.chains) > CHAINS_KEPT:
+                self.chains.pop(next(iter(self.chains)))
+            while len(self._chains_at) > 4 * CHAINS_KEPT:
+                self._chains_at.pop(next(iter(self._chains_at)))
+        return bool(found)
 
     def set_holdings(self, held: dict[str, float]) -> None:
         """What one instance of each growing type keeps alive (measured by ``check``); refits the verdict."""
