@@ -28,6 +28,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from st_memwatch.core import analysis, judgement, probes, type_growth
 from st_memwatch.core.limits import ENV_VAR, resolve_limit
@@ -90,6 +91,19 @@ class Settings:
     throttle_min_interval_s: float = 1.0
     # The verdict's thresholds for sustained growth; ``check`` widens warm-up and window to its runs.
     thresholds: analysis.Thresholds = field(default_factory=analysis.Thresholds)
+
+
+def _names_the_growth(found: Any) -> bool:
+    """Is a holder the reference search found the place to fix?
+
+    Not a root that names no place in the code ("unknown"); not Streamlit's own cache
+    or session registries (the cache and session_state readers name those, with the
+    function or key); and not one that keeps only a few of the sampled objects (the
+    script's global that holds this run's object, while the rest are kept elsewhere).
+    """
+    if found.kind == "library" and str(found.name).split(".", 1)[0] == "streamlit":
+        return False
+    return found.held >= 2 and 2 * found.held >= found.sampled
 
 
 class Monitor:
@@ -481,7 +495,7 @@ class Monitor:
                 self.chains.pop(name, None)
             for name, h in found.items():
                 kind = _SEARCH_KINDS.get(h.kind)
-                if kind is None:  # a root that names no place in the code ("unknown"): the type stays the cause
+                if kind is None or not _names_the_growth(h):
                     continue
                 label = (h.key or h.name) if kind == "session_state" else h.name if kind == "cache" else h.label
                 advice, action = analysis.advice_for(kind, label, None)
