@@ -14,11 +14,13 @@ session sizes, and warnings while memory trends toward the hosting limit.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, Literal
 
 from st_memwatch.core.limits import parse_limit, parse_size
 from st_memwatch.core.models import CensusResult, Snapshot
 from st_memwatch.core.monitor import Monitor, Settings
+from st_memwatch.ui.gate import check_visible
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "census", "panel", "parse_size", "snapshot", "stop"]
@@ -38,8 +40,19 @@ def _get_monitor() -> Monitor:
     return _monitor
 
 
-def panel(limit: int | str | None = None, *, location: Literal["sidebar", "main"] = "sidebar", toast: bool = True) -> None:
+def panel(
+    limit: int | str | None = None,
+    *,
+    location: Literal["sidebar", "main"] = "sidebar",
+    toast: bool = True,
+    visible: bool | Callable[[], bool] | None = None,
+) -> None:
     """Show the memory panel (in the sidebar by default) and record every rerun.
+
+    Who sees it: ``visible`` (a bool, or a callable returning one) decides when
+    given; otherwise, with ``ST_MEMWATCH_TOKEN`` (or ``st.secrets["st_memwatch"]
+    ["token"]``) set, sessions opened with ``?memwatch=<token>``; otherwise only a
+    browser on this machine (and AppTest). Runs are recorded either way.
 
     ``limit`` overrides where the ceiling comes from (bytes, or a string such as
     ``"2.7GB"``); otherwise ``ST_MEMWATCH_LIMIT``, the container's cgroup limit,
@@ -52,6 +65,7 @@ def panel(limit: int | str | None = None, *, location: Literal["sidebar", "main"
     """
     if not isinstance(toast, bool):
         raise ValueError(f"invalid toast {toast!r}: expected True or False")
+    check_visible(visible)
     if location not in _LOCATIONS:
         raise ValueError(f"invalid location {location!r}: expected one of {', '.join(map(repr, _LOCATIONS))}")
     if limit is not None:
@@ -61,7 +75,7 @@ def panel(limit: int | str | None = None, *, location: Literal["sidebar", "main"
             raise ValueError(f"panel(limit=...): {exc}") from None
     from st_memwatch.ui.session import show_panel
 
-    show_panel(_get_monitor(), limit=limit, location=location, toast=toast)
+    show_panel(_get_monitor(), limit=limit, location=location, toast=toast, visible=visible)
 
 
 def snapshot() -> Snapshot:
@@ -97,6 +111,12 @@ def stop() -> None:
         monitor, _monitor = _monitor, None
     if monitor is not None:
         monitor.close()
+    try:
+        from st_memwatch.ui.session import reset_gate
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        reset_gate()
     try:
         from st_memwatch.streamlit_bridge.runs import uninstall
     except ImportError:  # pragma: no cover

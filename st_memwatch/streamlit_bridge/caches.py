@@ -47,7 +47,7 @@ Names
     prefixed (``pages.stats.load_model``); if that still collides (the function's
     source changed while the app ran, leaving the old cache behind), the first 8
     characters of Streamlit's function key are appended (``load_model@3fa2b1c9``).
-    Session-scoped caches carry ``[session abcd1234]``. Results are sorted by kind
+    Session-scoped caches carry ``[session s3]``, the session's alias (never its id). Results are sorted by kind
     and name, so the same caches always get the same names.
 
 Session state
@@ -323,7 +323,7 @@ def _names(found: list[_Found]) -> dict[int, str]:
     ]
     names: dict[int, str] = {}
     for f in found:
-        suffix = f" [session {f.session_id[:8]}]" if f.session_id is not None else ""
+        suffix = f" [session {_alias(f.session_id)}]" if f.session_id is not None else ""
         for level in levels:
             name = level(f) + suffix
             clash = [
@@ -372,7 +372,7 @@ def _read_session(session_id: str | None, budget_s: float, sink: list[str]) -> S
         sink.append(f"session_state size is a lower bound: the {budget_s * 1000:.0f} ms budget ran out")
     largest = tuple(sorted(sizes, key=lambda kv: (-kv[1], kv[0]))[:LARGEST_KEYS])
     return SessionUsage(
-        session=sid,
+        session=_alias(sid),
         keys=len(sizes),
         bytes=sum(s for _, s in sizes),
         active_sessions=active,
@@ -405,7 +405,7 @@ def _find_session_state(session_id: str | None, sink: list[str]) -> tuple[Any, s
                 break
     session = getattr(info, "session", None)
     if session is None:
-        sink.append(f"session_state size unavailable: no live session {session_id[:8]}")
+        sink.append(f"session_state size unavailable: no live session {_alias(session_id)}")
         return None, session_id
     state = getattr(session, "session_state", None)
     if state is None:
@@ -521,6 +521,13 @@ def _count(value: Any) -> int | None:
     """``max_entries``; None for unbounded (Streamlit uses None or infinity)."""
     seconds = _seconds(value)
     return None if seconds is None else int(seconds)
+
+
+def _alias(session_id: object) -> str:
+    """The session's alias: a real session id never leaves the bridge."""
+    from st_memwatch.streamlit_bridge.runs import session_alias
+
+    return session_alias(session_id)
 
 
 def _kind_label(kind: CacheKind) -> str:

@@ -10,12 +10,19 @@ Streamlit) and return at once for the per-element ENQUEUE_FORWARD_MSG events.
 
 Where any of this is missing, ``install`` says why and the panel measures
 between its own calls instead (``measured_by="panel-calls"``).
+
+Session ids never leave this package. A client that knows one can take over that
+session, so the core, and everything it feeds (panel, exports, logs, metrics,
+history), sees only a short per-process alias ("s1", "s2", ...) from
+``session_alias``; the bounded map from real id to alias lives here alone.
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -27,10 +34,37 @@ _ATTR = "_st_memwatch_watch"
 _lock = threading.Lock()
 _installed_for: Monitor | None = None
 _install_problem = ""
+# Sessions remembered at once: beyond it the longest-unused one is forgotten (a session
+# that returns after that gets a new alias; its old runs keep the old one).
+MAX_ALIASES = 10_000
+_aliases: OrderedDict[str, str] = OrderedDict()
+_alias_numbers = itertools.count(1)
+_alias_lock = threading.Lock()
+
+
+def session_alias(session_id: object) -> str:
+    """The short alias ("s1", "s2", ...) of a real session id; "" for none.
+
+    The one way a session id crosses into st_memwatch: aliases are numbered in
+    order of first sight and say nothing about the id.
+    """
+    key = str(session_id) if session_id else ""
+    if not key:
+        return ""
+    with _alias_lock:
+        alias = _aliases.get(key)
+        if alias is None:
+            alias = sys.intern(f"s{next(_alias_numbers)}")
+            _aliases[key] = alias
+            while len(_aliases) > MAX_ALIASES:
+                _aliases.popitem(last=False)
+        else:
+            _aliases.move_to_end(key)
+    return alias
 
 
 class _RunnerWatch:
-    """Receives one runner's events; holds its session id, never the runner."""
+    """Receives one runner's events; holds its session's alias, never the runner or the id."""
 
     __slots__ = ("monitor", "session", "active", "premature", "events", "run_ok_key")
 
@@ -114,8 +148,8 @@ def _attach(runner: Any, monitor: Monitor) -> _RunnerWatch | None:
         run_ok_key: str | None = None
     else:
         run_ok_key = SCRIPT_RUN_WITHOUT_ERRORS_KEY
-    # One string per session, not per runner (a runner lives for one run): 10k runs, 20 strings.
-    session = sys.intern(str(getattr(runner, "_session_id", "?")))
+    # One interned alias per session, not a string per runner (a runner lives for one run).
+    session = session_alias(getattr(runner, "_session_id", None)) or "?"
     watch = _RunnerWatch(monitor, session, ScriptRunnerEvent, run_ok_key)
     runner.on_event.connect(watch.on_event, weak=False)
     _wrap_finish(runner, watch)
@@ -197,11 +231,11 @@ def uninstall() -> None:
 
 
 def current_session_id() -> str:
-    """This script run's session id ("" outside a script run)."""
+    """This script run's session alias ("" outside a script run); never the real id."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
-    return str(ctx.session_id) if ctx is not None else ""
+    return session_alias(ctx.session_id) if ctx is not None else ""
 
 
 _between_calls: dict[str, tuple[int, int]] = {}

@@ -5,10 +5,15 @@ line in the panel. Toasts fire once per warning episode and session: a warning
 that stays on does not toast again on every rerun, and one that flickers off for a
 render or two (a run whose memory dipped while the fit was still short) does not
 either; one that stayed clear for EPISODE_GAP renders and returns does.
+
+The gate (``ui.gate``) decides per session whether anything is drawn; the run
+hooks and size readers are wired first, so a hidden panel still records every
+visitor's runs for the author's view.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -17,6 +22,11 @@ from typing import Any
 from st_memwatch.core.models import Warning
 from st_memwatch.core.monitor import Monitor
 from st_memwatch.ui.export import Exporter
+from st_memwatch.ui.gate import HOW_TO_OPEN, Decision, Gate, Visible
+
+log = logging.getLogger("st_memwatch")
+gate = Gate()
+_told_how_to_open = threading.Event()
 
 DETAILS_KEY = "st_memwatch_details"
 SUMMARY_RUNS = 1  # the always-visible part shows the last run and nothing older
@@ -61,7 +71,24 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
 
 
-def show_panel(monitor: Monitor, limit: object, location: str, toast: bool) -> None:
+def reset_gate() -> None:
+    """Forget granted sessions and the log line already written (``st_memwatch.stop()``, tests)."""
+    gate.forget()
+    _told_how_to_open.clear()
+
+
+def decide(session: str, visible: Visible) -> Decision:
+    """The gate's answer for this run; says once per process how to open a hidden panel."""
+    from st_memwatch.streamlit_bridge import visitor
+
+    decision = gate.decide(session, visible, visitor.configured_token(), visitor.read_visitor())
+    if not decision.show and visible is None and not _told_how_to_open.is_set():
+        _told_how_to_open.set()
+        log.warning(HOW_TO_OPEN)
+    return decision
+
+
+def show_panel(monitor: Monitor, limit: object, location: str, toast: bool, visible: Visible = None) -> None:
     import streamlit as st
 
     from st_memwatch.streamlit_bridge import runs, wire_sizes
@@ -80,6 +107,8 @@ def show_panel(monitor: Monitor, limit: object, location: str, toast: bool) -> N
             area.caption("st_memwatch: panel() is already shown in this run; this second call is ignored")
             return
         wire_sizes(monitor, session)
+        if not decide(session, visible).show:
+            return  # recorded above; nothing about the process reaches this browser
         resolved = monitor.resolve_limit(limit)
         # The toggle's state from the last interaction is known before the toggle is
         # drawn: with the details on, one snapshot (timeline included) serves both parts.
