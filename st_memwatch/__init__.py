@@ -46,6 +46,7 @@ def panel(
     location: Literal["sidebar", "main"] = "sidebar",
     toast: bool = True,
     visible: bool | Callable[[], bool] | None = None,
+    actions: bool = False,
 ) -> None:
     """Show the memory panel (in the sidebar by default) and record every rerun.
 
@@ -53,6 +54,8 @@ def panel(
     given; otherwise, with ``ST_MEMWATCH_TOKEN`` (or ``st.secrets["st_memwatch"]
     ["token"]``) set, sessions opened with ``?memwatch=<token>``; otherwise only a
     browser on this machine (and AppTest). Runs are recorded either way.
+    ``actions=True`` adds buttons that act on the whole process (clear every cache,
+    a full collection, ``malloc_trim``) to the details, for whoever the gate lets in.
 
     ``limit`` overrides where the ceiling comes from (bytes, or a string such as
     ``"2.7GB"``); otherwise ``ST_MEMWATCH_LIMIT``, the container's cgroup limit,
@@ -65,6 +68,8 @@ def panel(
     """
     if not isinstance(toast, bool):
         raise ValueError(f"invalid toast {toast!r}: expected True or False")
+    if not isinstance(actions, bool):
+        raise ValueError(f"invalid actions {actions!r}: expected True or False")
     check_visible(visible)
     if location not in _LOCATIONS:
         raise ValueError(f"invalid location {location!r}: expected one of {', '.join(map(repr, _LOCATIONS))}")
@@ -75,7 +80,7 @@ def panel(
             raise ValueError(f"panel(limit=...): {exc}") from None
     from st_memwatch.ui.session import show_panel
 
-    show_panel(_get_monitor(), limit=limit, location=location, toast=toast, visible=visible)
+    show_panel(_get_monitor(), limit=limit, location=location, toast=toast, visible=visible, actions=actions)
 
 
 def snapshot() -> Snapshot:

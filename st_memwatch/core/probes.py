@@ -160,3 +160,25 @@ def container_usage(root: Path = CGROUP_ROOT) -> ContainerUsage | None:
         if value is not None:
             return ContainerUsage(value, "v1", limit)
     return None
+
+
+def trim_allocator() -> str:
+    """Return freed heap memory to the OS with glibc's ``malloc_trim(0)``; "" or why not.
+
+    Python's allocator and glibc keep freed pages for reuse, so RSS can stay high
+    after objects are gone; trimming hands back what is free. Process-wide.
+    """
+    import ctypes
+    import ctypes.util
+
+    if not sys.platform.startswith("linux"):
+        return f"malloc_trim is glibc's (Linux); not available on {sys.platform}"
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError) as exc:
+        return f"malloc_trim unavailable (not glibc?): {exc}"
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    trim(0)
+    return ""

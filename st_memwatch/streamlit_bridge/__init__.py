@@ -33,3 +33,11 @@ def wire_readers(monitor: Monitor) -> None:
 
         monitor.cache_reader = caches.read_caches
         monitor.session_reader = session_of_this_run
+
+
+def clear_all_caches() -> None:
+    """Empty every ``st.cache_data`` and ``st.cache_resource`` cache (every session's)."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()

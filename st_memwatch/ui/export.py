@@ -96,7 +96,10 @@ class Prepared:
     built_at: float = 0.0
 
 
-_prepared: OrderedDict[str, Prepared] = OrderedDict()
+# Built exports by (monitor, session): the rate limit's memory. ``_offered`` are the
+# sessions whose "Prepare export" copy is on offer (until their details close).
+_prepared: OrderedDict[tuple[int, str], Prepared] = OrderedDict()
+_offered: set[tuple[int, str]] = set()
 _prepared_lock = threading.Lock()
 _build_lock = threading.Lock()  # one export built at a time in the whole process
 
@@ -112,15 +115,16 @@ class Exporter:
     def __init__(self, monitor: Monitor, session: str, limit: Limit, clock: Any = time.monotonic) -> None:
         self.monitor, self.session, self.limit = monitor, session, limit
         self._clock = clock
+        self._key = (monitor.recorder.epoch, session)
 
     def record(self) -> Snapshot:
-        snap = self.monitor.snapshot(self.session, self.limit, timeline_points=EXPORT_SAMPLES, max_runs=EXPORT_RUNS)
-        return snap
+        return self.monitor.snapshot(self.session, self.limit, timeline_points=EXPORT_SAMPLES, max_runs=EXPORT_RUNS)
 
     def built(self) -> Prepared:
         """This session's export, built now unless one younger than ``MIN_INTERVAL_S`` exists."""
         with _build_lock:
-            ready = self.prepared()
+            with _prepared_lock:
+                ready = _prepared.get(self._key)
             now = self._clock()
             if ready is not None and now - ready.built_at < MIN_INTERVAL_S:
                 return ready
@@ -128,10 +132,11 @@ class Exporter:
             label = f"{time.strftime('%H:%M:%S')}, {len(snap.runs):,} runs"
             ready = Prepared(to_json(snap), runs_to_csv(snap), label, now)
             with _prepared_lock:
-                _prepared.pop(self.session, None)
-                _prepared[self.session] = ready
+                _prepared.pop(self._key, None)
+                _prepared[self._key] = ready
                 while len(_prepared) > _MAX_PREPARED:
-                    _prepared.popitem(last=False)
+                    gone, _ = _prepared.popitem(last=False)
+                    _offered.discard(gone)
             return ready
 
     def json(self) -> str:
@@ -142,14 +147,18 @@ class Exporter:
 
     def prepare(self) -> None:
         self.built()
+        with _prepared_lock:
+            _offered.add(self._key)
 
     def prepared(self) -> Prepared | None:
+        """The copy "Prepare export" made for this session, while its details stay open."""
         with _prepared_lock:
-            return _prepared.get(self.session)
+            return _prepared.get(self._key) if self._key in _offered else None
 
     def discard(self) -> None:
-        """Drop this session's export, unless it is young enough to be served again (the rate limit)."""
+        """Details closed: stop offering the copy; a build younger than the interval is kept (the rate limit)."""
         with _prepared_lock:
-            ready = _prepared.get(self.session)
+            _offered.discard(self._key)
+            ready = _prepared.get(self._key)
             if ready is not None and self._clock() - ready.built_at >= MIN_INTERVAL_S:
-                del _prepared[self.session]
+                del _prepared[self._key]

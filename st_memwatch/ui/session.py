@@ -88,7 +88,9 @@ def decide(session: str, visible: Visible) -> Decision:
     return decision
 
 
-def show_panel(monitor: Monitor, limit: object, location: str, toast: bool, visible: Visible = None) -> None:
+def show_panel(
+    monitor: Monitor, limit: object, location: str, toast: bool, visible: Visible = None, actions: bool = False
+) -> None:
     import streamlit as st
 
     from st_memwatch.streamlit_bridge import runs, wire_sizes
@@ -128,6 +130,10 @@ def show_panel(monitor: Monitor, limit: object, location: str, toast: bool, visi
                 snap = monitor.snapshot(session, resolved, timeline_points=DETAIL_POINTS, max_runs=DETAIL_RUNS)
             with area:
                 view.render_details(st, snap, exports)
+                if actions:
+                    from st_memwatch.ui.actions import render_actions
+
+                    render_actions(st, session)
         else:
             exports.discard()
     except Exception as exc:  # the boundary: the user's script carries on
