@@ -225,6 +225,9 @@ class Snapshot:
     # Times here (taken_at, runs' started_at, samples' t) are monotonic seconds; add this
     # to one to get Unix time, to line it up with logs.
     unix_offset_s: float = 0.0
+    # The previous process of this app, read from the history file at start: its runs,
+    # samples and how it ended ("cleanly" / "abruptly"); None without history.
+    previous: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable data (numbers, names and short strings)."""
@@ -248,6 +251,7 @@ class Snapshot:
             "census_note": self.census_note,
             "python_heap": self.python_heap,
             "unix_offset_s": self.unix_offset_s,
+            "previous": self.previous,
         })
 
 
