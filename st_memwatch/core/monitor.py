@@ -189,6 +189,7 @@ class Monitor:
         self.python_heap: int | None = None
         self.container: ContainerUsage | None = None
         self._container_at = float("-inf")
+        self.previous: dict[str, Any] | None = None  # set by the history, when one is kept
         # Work the sampler thread owes: refits since a run ended, at run number _pending_x.
         self._stale_since: float | None = None
         self._heavy_since: float | None = None  # census / cache sizes owed since (busy apps)
@@ -577,6 +578,7 @@ class Monitor:
             census_note=census_note,
             python_heap=self.python_heap,
             unix_offset_s=time.time() - self._clock() if self._clock is time.monotonic else 0.0,
+            previous=self.previous,
         )
 
     def close(self) -> None:
