@@ -249,3 +249,11 @@ def measure_between_calls(monitor: Monitor, session: str) -> None:
     key = (id(monitor), hash(session))
     _between_calls[session] = key
     monitor.run_started(key, session, "full", measured_by="panel-calls")
+
+
+def main_script_path() -> str:
+    """The app's main script (what names its history file); "" outside a script run."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return str(getattr(ctx, "main_script_path", "") or "") if ctx is not None else ""

@@ -27,6 +27,14 @@ def _runtime() -> Any | None:
     return runtime if issubclass(type(runtime), Runtime) else None
 
 
+def has_server() -> bool:
+    """Is this a real ``streamlit run`` server (not AppTest, not bare mode)?"""
+    try:
+        return _runtime() is not None
+    except Exception:  # noqa: BLE001
+        return False
+
+
 def _client(runtime: Any, session_id: str) -> Any | None:
     get_client = getattr(runtime, "get_client", None)
     if callable(get_client):

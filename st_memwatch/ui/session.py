@@ -123,6 +123,10 @@ def show_panel(
         fresh = new_episodes(session, snap.warnings)
         with area:
             view.render_summary(st, snap, fresh, toast)
+            if snap.previous:
+                from st_memwatch.core.history import previous_line
+
+                st.caption(previous_line(snap.previous))
             details = st.toggle("Memory details", key=DETAILS_KEY)
         exports = Exporter(monitor, session, resolved)
         if details:
