@@ -13,28 +13,34 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import APPS, Server, serving
+from servers import APPS, Server, Visit, serving
 
 from st_memwatch.ui.gate import HOW_TO_OPEN
 
 pytestmark = pytest.mark.e2e
 
-IDLE_APP = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 SIDEBAR = '[data-testid="stSidebar"]'
 APP = APPS / "private_app.py"
 TOKEN = "t0ken-for-the-tests"
 
 
 @pytest.fixture(scope="module")
-def open_server(artifacts: Path) -> Iterator[Server]:
+def history_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("history") / "private_app.sqlite3"
+
+
+@pytest.fixture(scope="module")
+def open_server(artifacts: Path, history_file: Path) -> Iterator[Server]:
     from importlib.metadata import version
 
-    with serving(APP, artifacts / f"server-deploy-open-{version('streamlit')}.log") as server:
+    log = artifacts / f"server-deploy-open-{version('streamlit')}.log"
+    with serving(APP, log, {"ST_MEMWATCH_HISTORY": str(history_file)}) as server:
         yield server
 
 
@@ -45,90 +51,6 @@ def token_server(artifacts: Path) -> Iterator[Server]:
     log = artifacts / f"server-deploy-token-{version('streamlit')}.log"
     with serving(APP, log, {"ST_MEMWATCH_TOKEN": TOKEN}) as server:
         yield server
-
-
-class Visit:
-    """One browser session: its page and every websocket frame it received."""
-
-    def __init__(self, browser: Any, url: str, headers: dict[str, str] | None = None) -> None:
-        self.context = browser.new_context(accept_downloads=True, extra_http_headers=headers or {})
-        self.context.set_default_timeout(30_000)
-        self.page = self.context.new_page()
-        self.frames: list[bytes] = []
-        self.page.on("websocket", self._watch)
-        self.page.goto(url)
-        self.idle()
-
-    def _watch(self, ws: Any) -> None:
-        ws.on("framereceived", lambda payload: self.frames.append(payload if isinstance(payload, bytes) else payload.encode()))
-
-    def idle(self) -> None:
-        self.page.get_by_text(re.compile(r"run \d+ of this session")).wait_for()
-        self.page.locator(IDLE_APP).wait_for()
-
-    def rerun(self) -> None:
-        before = self.page.get_by_text(re.compile(r"run \d+ of this session")).inner_text()
-        self.page.get_by_role("button", name="Rerun").click()
-        self.page.wait_for_function(
-            "(before) => { const t = document.body.innerText.match(/run \\d+ of this session/); return t && t[0] !== before; }",
-            arg=before,
-        )
-        self.idle()
-
-    def panel_shown(self) -> bool:
-        return self.page.get_by_text("Memory details", exact=True).count() > 0
-
-    def session_id(self) -> str:
-        """The id Streamlit's NewSession message gave this browser (how a client learns its own)."""
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-        for frame in self.frames:
-            try:
-                msg = ForwardMsg.FromString(frame)
-            except Exception:
-                continue
-            if msg.WhichOneof("type") == "new_session" and msg.new_session.initialize.session_id:
-                return msg.new_session.initialize.session_id
-        raise AssertionError(f"no NewSession message among {len(self.frames)} frames")
-
-    def frames_without_own_id_announcement(self) -> list[bytes]:
-        """Every frame, with the one field where Streamlit tells the browser its own id blanked."""
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-        out = []
-        for frame in self.frames:
-            try:
-                msg = ForwardMsg.FromString(frame)
-            except Exception:
-                out.append(frame)
-                continue
-            if msg.WhichOneof("type") == "new_session":
-                msg.new_session.initialize.session_id = ""
-                frame = msg.SerializeToString()
-            out.append(frame)
-        return out
-
-    def details_on(self) -> None:
-        self.page.locator(SIDEBAR).get_by_text("Memory details", exact=True).click()
-        self.page.locator(SIDEBAR).get_by_test_id("stDownloadButton").or_(
-            self.page.locator(SIDEBAR).get_by_role("button", name="Prepare export")
-        ).first.wait_for()
-        self.page.locator(IDLE_APP).wait_for()
-
-    def download(self, label: str) -> str:
-        bar = self.page.locator(SIDEBAR)
-        prepare = bar.get_by_role("button", name="Prepare export")
-        if prepare.count():
-            prepare.click()
-            bar.get_by_text("export as of ", exact=False).wait_for()
-            self.page.locator(IDLE_APP).wait_for()
-        button = bar.get_by_test_id("stDownloadButton").filter(has_text=label).get_by_role("button")
-        with self.page.expect_download() as info:
-            button.click()
-        return Path(info.value.path()).read_text()
-
-    def close(self) -> None:
-        self.context.close()
 
 
 def fragments(session_id: str) -> list[str]:
@@ -144,7 +66,7 @@ def assert_absent(ids: list[str], where: str, text: str | bytes) -> None:
             assert part.encode() not in data, f"{where} holds {part!r}, part of session id {sid}"
 
 
-def test_no_session_id_in_pages_frames_exports_or_logs(browser: Any, open_server: Server) -> None:
+def test_no_session_id_in_pages_frames_exports_logs_or_history(browser: Any, open_server: Server, history_file: Path) -> None:
     visits = [Visit(browser, open_server.url) for _ in range(3)]
     try:
         for visit in visits:
@@ -171,6 +93,10 @@ def test_no_session_id_in_pages_frames_exports_or_logs(browser: Any, open_server
         assert_absent(ids, "the CSV export", runs_csv)
         assert "session_state" in record or data["session"] is not None
         assert_absent(ids, "the server log", open_server.log_text())
+        time.sleep(2.5)  # the history is written about once a second
+        stored = b"".join(p.read_bytes() for p in history_file.parent.glob(history_file.name + "*"))
+        assert b"s1" in stored or b"s2" in stored, "the history file holds no runs to check"
+        assert_absent(ids, "the history file", stored)
     finally:
         for visit in visits:
             visit.close()
