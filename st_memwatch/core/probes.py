@@ -71,7 +71,17 @@ def rss() -> int:
 
 
 def total_ram() -> int:
-    return int(psutil.virtual_memory().total)
+    """Physical memory: psutil, else the C library's page count; raises when neither can tell."""
+    try:
+        return int(psutil.virtual_memory().total)
+    except (OSError, RuntimeError, ValueError, psutil.Error) as exc:
+        try:
+            pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, AttributeError):
+            raise exc from None
+        if pages <= 0 or size <= 0:
+            raise
+        return int(pages * size)
 
 
 def heap_blocks() -> int:

@@ -41,3 +41,15 @@ def clear_all_caches() -> None:
 
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def in_form(container: object) -> bool:
+    """Is ``container`` inside an ``st.form``? (Buttons and downloads raise there; a toggle waits for submit.)"""
+    try:
+        from streamlit.elements.lib.form_utils import is_in_form
+    except ImportError:
+        return False
+    try:
+        return bool(is_in_form(container))  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - an unknown container: assume not
+        return False

@@ -246,10 +246,13 @@ def _resource_usage(f: _Found, name: str, budget_s: float, sink: list[str]) -> C
         return _usage(name, "resource", 0, None, "unknown", True, ttl, max_entries)
     with _locked(getattr(cache, "_mem_cache_lock", None), f"cache {name!r}"):
         entries = _live_values(mem)
+    count = len(entries)
     try:
         # Outside the lock: deep-sizing may take the whole budget.
         size, exact = DeepSizer().measure_many(entries, budget_s)
-        count = len(entries)
+    except Exception as exc:  # noqa: BLE001 - a value that breaks introspection: its count still stands
+        _note(sink, f"size of cache {name!r} unknown ({count:,} entries)", exc)
+        return _usage(name, "resource", count, None, "unknown", True, ttl, max_entries)
     finally:
         del entries  # never keep cached values beyond the call
     return _usage(name, "resource", count, size, "deep-size", exact, ttl, max_entries)

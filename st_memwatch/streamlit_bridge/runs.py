@@ -63,16 +63,37 @@ def session_alias(session_id: object) -> str:
     return alias
 
 
+# The watch whose runner started the newest run of each session (bounded like the aliases).
+_newest_watch: OrderedDict[str, _RunnerWatch] = OrderedDict()
+
+
+def _supersede(watch: _RunnerWatch) -> None:
+    """A new run of this session started: a run still active on another runner was interrupted by it.
+
+    Streamlit stops the old runner and starts a new one for a rerun that arrives
+    mid-run; the old run then ends as a premature stop (or with SHUTDOWN), which
+    would read "stopped" as if the stop button had been pressed.
+    """
+    with _alias_lock:
+        before = _newest_watch.pop(watch.session, None)
+        _newest_watch[watch.session] = watch
+        while len(_newest_watch) > MAX_ALIASES:
+            _newest_watch.popitem(last=False)
+    if before is not None and before is not watch and before.active:
+        before.superseded = True
+
+
 class _RunnerWatch:
     """Receives one runner's events; holds its session's alias, never the runner or the id."""
 
-    __slots__ = ("monitor", "session", "active", "premature", "events", "run_ok_key")
+    __slots__ = ("monitor", "session", "active", "premature", "superseded", "events", "run_ok_key")
 
     def __init__(self, monitor: Monitor, session: str, events: Any, run_ok_key: str | None) -> None:
         self.monitor = monitor
         self.session = session
         self.active: list[tuple[int, int]] = []
         self.premature = False
+        self.superseded = False  # a newer run of the session started on another runner meanwhile
         self.events = events
         self.run_ok_key = run_ok_key
 
@@ -92,10 +113,12 @@ class _RunnerWatch:
                 kind: RunKind = "fragment" if payload.get("fragment_ids_this_run") else "full"
                 key = (id(self), id(payload.get("run_descriptor")))
                 self.active.append(key)
+                self.superseded = False
+                _supersede(self)
                 self.monitor.run_started(key, self.session, kind)
             elif event is ev.SHUTDOWN:
                 while self.active:
-                    self.monitor.run_finished(self.active.pop(), "stopped")
+                    self.monitor.run_finished(self.active.pop(), "rerun" if self.superseded else "stopped")
             elif self.active:
                 outcome = self._outcome(sender, event)
                 rd = payload.get("run_descriptor")
@@ -120,7 +143,9 @@ class _RunnerWatch:
             except Exception:
                 pass
         # Streamlit marks uncaught exceptions as premature stops too: test them first.
-        return "stopped" if self.premature else "success"
+        if self.premature:
+            return "rerun" if self.superseded else "stopped"
+        return "success"
 
 
 def _wrap_finish(runner: Any, watch: _RunnerWatch) -> None:

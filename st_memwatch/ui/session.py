@@ -97,6 +97,16 @@ def show_panel(
     from st_memwatch.ui import panel as view
 
     area: Any = st.sidebar if location == "sidebar" else st.container()
+    moved = False
+    try:
+        from st_memwatch.streamlit_bridge import in_form
+
+        if location != "sidebar" and in_form(area):
+            # Inside st.form the toggle waits for the submit button and downloads raise:
+            # the panel goes to the sidebar, which no form contains.
+            area, moved = st.sidebar, True
+    except Exception:  # noqa: BLE001 - keep the requested place
+        pass
     try:
         session = runs.current_session_id()
         problem = runs.install(monitor)
@@ -121,23 +131,26 @@ def show_panel(
             else monitor.snapshot(session, resolved, timeline_points=0, max_runs=SUMMARY_RUNS)
         )
         fresh = new_episodes(session, snap.warnings)
-        with area:
-            view.render_summary(st, snap, fresh, toast)
-            if snap.previous:
-                from st_memwatch.core.history import previous_line
+        # Elements are drawn through the container itself (``area.toggle``), not inside
+        # ``with area:``: a module-level call inside ``st.form`` belongs to the form even
+        # in the sidebar, where downloads raise and the toggle waits for the submit button.
+        if moved:
+            area.caption("st_memwatch: shown in the sidebar, since panel() was called inside st.form")
+        view.render_summary(area, snap, fresh, toast)
+        if snap.previous:
+            from st_memwatch.core.history import previous_line
 
-                st.caption(previous_line(snap.previous))
-            details = st.toggle("Memory details", key=DETAILS_KEY)
+            area.caption(previous_line(snap.previous))
+        details = area.toggle("Memory details", key=DETAILS_KEY)
         exports = Exporter(monitor, session, resolved)
         if details:
             if not wanted:
                 snap = monitor.snapshot(session, resolved, timeline_points=DETAIL_POINTS, max_runs=DETAIL_RUNS)
-            with area:
-                view.render_details(st, snap, exports)
-                if actions:
-                    from st_memwatch.ui.actions import render_actions
+            view.render_details(area, snap, exports)
+            if actions:
+                from st_memwatch.ui.actions import render_actions
 
-                    render_actions(st, session)
+                render_actions(area, session)
         else:
             exports.discard()
     except Exception as exc:  # the boundary: the user's script carries on
