@@ -30,6 +30,7 @@ import sqlite3
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,8 @@ PREVIOUS_RUNS = 1_000
 PREVIOUS_SAMPLES = 3_600
 STALE_S = 15.0  # a process whose heartbeat is older than this is no longer writing
 EPISODE_END_AFTER_S = 10.0  # a warning absent this long has ended (not a flicker)
+_RUN_SLACK = 256
+_WRITTEN_MEMORY = 8192
 log = logging.getLogger("st_memwatch")
 
 _SCHEMA = """
@@ -320,7 +323,7 @@ class Follower:
         self.store = store
         self.interval_s = interval_s
         self._last_sample_t = float("-inf")
-        self._last_run_id = 0
+        self._written: OrderedDict[int, None] = OrderedDict()  # run ids written lately (bounded)
         self._runs_seen = 0
         self._open: dict[str, list[Any]] = {}  # code -> [warning, started (unix), last seen (monotonic)]
         self._stop = threading.Event()
@@ -343,12 +346,17 @@ class Follower:
         with self._step_lock:
             monitor = self.monitor
             total = monitor.runs_total
-            snap = monitor.snapshot(None, None, timeline_points=0, max_runs=max(1, total - self._runs_seen + 16))
+            # Records are filed in the order runs end, not in run-id order (sessions overlap):
+            # take a window with slack for runs filed meanwhile, and skip ids already written.
+            window = total - self._runs_seen + _RUN_SLACK
+            snap = monitor.snapshot(None, None, timeline_points=0, max_runs=max(1, window))
             self._runs_seen = total
             offset = snap.unix_offset_s
-            runs = [r for r in snap.runs if r.run_id > self._last_run_id]
-            if runs:
-                self._last_run_id = runs[-1].run_id
+            runs = [r for r in snap.runs if r.run_id not in self._written]
+            for r in runs:
+                self._written[r.run_id] = None
+            while len(self._written) > _WRITTEN_MEMORY:
+                self._written.popitem(last=False)
             fresh = monitor.history.since(self._last_sample_t)
             if fresh:
                 self._last_sample_t = fresh[-1].t

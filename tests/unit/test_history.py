@@ -232,3 +232,24 @@ def test_where_the_history_goes(tmp_path: Path, monkeypatch):
     for bad in (3, "", ["x"]):
         with pytest.raises(ValueError, match="invalid history"):
             resolve_path(bad, None)
+
+
+def test_runs_that_end_out_of_order_are_written_once_each(tmp_path: Path):
+    """Sessions overlap: run 2 can end before run 1. Every record once, none lost."""
+    path = tmp_path / "app.sqlite3"
+    store = HistoryStore(path)
+    mon = monitor_with_runs(0)
+    follower = Follower(mon, store)
+    mon.run_started("a", "s1", "full")  # run 1
+    mon.run_started("b", "s2", "full")  # run 2
+    mon.run_finished("b", "success")
+    follower.step()
+    mon.run_started("c", "s2", "full")  # run 3
+    mon.run_finished("c", "success")
+    mon.run_finished("a", "success")  # run 1 ends last
+    follower.step()
+    follower.step()
+    follower.close()
+    with sqlite3.connect(path) as conn:
+        ids = sorted(r[0] for r in conn.execute("SELECT run_id FROM runs"))
+    assert ids == [1, 2, 3], ids
