@@ -14,6 +14,7 @@ session sizes, and warnings while memory trends toward the hosting limit.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -97,6 +98,22 @@ def panel(
     show_panel(monitor, limit=limit, location=location, toast=toast, visible=visible, actions=actions)
 
 
+def _log_to_stderr_unless_configured() -> None:
+    """Episode ends and actions are INFO lines: show them where hosts collect output.
+
+    Only when nobody configured logging (no handler on ``st_memwatch`` or the root);
+    Python's last-resort handler would drop INFO and print WARNING without a time.
+    """
+    logger = logging.getLogger("st_memwatch")
+    if logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def _start_history(monitor: Monitor, setting: object) -> None:
     """Once per monitor: open the history file (or not) and start the follower thread."""
     global _follower
@@ -119,6 +136,7 @@ def _start_history(monitor: Monitor, setting: object) -> None:
                 monitor.previous = store.previous
         except Exception as exc:  # the app runs on without a history
             monitor.note(f"history unavailable: {type(exc).__name__}: {exc}")
+        _log_to_stderr_unless_configured()
         _follower = _history.Follower(monitor, store)
         _follower.start()
 

@@ -419,19 +419,19 @@ def _rate(bytes_per_run: float) -> str:
 
 
 def episode_started_line(w: Warning, bytes_per_run: float, rss: int, limit: int) -> str:
-    parts = [f"memory warning started: {w.message.strip()}", f"memory {format_bytes(rss)} of {format_bytes(limit)}"]
+    parts = [f"memory warning started: {w.message.strip().rstrip('.')}", f"memory {format_bytes(rss)} of {format_bytes(limit)}"]
     if bytes_per_run:
         parts.append(f"rate {_rate(bytes_per_run)}")
     if w.cause:
         parts.append(f"cause: {w.cause}")
-    fix = (w.action or w.fix).strip()
+    fix = (w.action or w.fix).strip().rstrip(".")
     if fix:
         parts.append(f"fix: {fix}")
     return "; ".join(parts)
 
 
 def episode_ended_line(w: Warning, lasted_s: float, rss: int) -> str:
-    return f"memory warning ended after {_duration(lasted_s)}: {w.message.strip()} (memory now {format_bytes(rss)})"
+    return f"memory warning ended after {_duration(lasted_s)}: {w.message.strip().rstrip('.')} (memory now {format_bytes(rss)})"
 
 
 def _duration(seconds: float) -> str:
