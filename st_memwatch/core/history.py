@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from st_memwatch.core.limits import format_bytes
-from st_memwatch.core.models import RunRecord, Sample, Snapshot, Warning
+from st_memwatch.core.models import Finding, RunRecord, Sample, Snapshot
 
 if TYPE_CHECKING:
     from st_memwatch.core.monitor import Monitor
@@ -241,7 +241,7 @@ class HistoryStore:
         samples: Iterable[tuple[float, int]],
         runs: Iterable[RunRecord],
         unix_offset_s: float,
-        started: Iterable[tuple[Warning, float, float, int]] = (),
+        started: Iterable[tuple[Finding, float, float, int]] = (),
         ended: Iterable[tuple[str, float]] = (),
         rss: int = 0,
         runs_total: int = 0,
@@ -366,7 +366,7 @@ class Follower:
                     per_second_maxima(fresh, offset), runs, offset, started, ended, rss=snap.rss, runs_total=total
                 )
 
-    def _episodes(self, snap: Snapshot, now: float) -> tuple[list[tuple[Warning, float, float, int]], list[tuple[str, float]]]:
+    def _episodes(self, snap: Snapshot, now: float) -> tuple[list[tuple[Finding, float, float, int]], list[tuple[str, float]]]:
         """Warnings that started, and ones absent for EPISODE_END_AFTER_S; each logged once."""
         wall = now + snap.unix_offset_s
         rate = snap.trend.bytes_per_run if snap.trend is not None else 0.0
@@ -418,7 +418,7 @@ def _rate(bytes_per_run: float) -> str:
     return ("+" if bytes_per_run >= 0 else "") + format_bytes(bytes_per_run) + "/run"
 
 
-def episode_started_line(w: Warning, bytes_per_run: float, rss: int, limit: int) -> str:
+def episode_started_line(w: Finding, bytes_per_run: float, rss: int, limit: int) -> str:
     parts = [f"memory warning started: {w.message.strip().rstrip('.')}", f"memory {format_bytes(rss)} of {format_bytes(limit)}"]
     if bytes_per_run:
         parts.append(f"rate {_rate(bytes_per_run)}")
@@ -430,7 +430,7 @@ def episode_started_line(w: Warning, bytes_per_run: float, rss: int, limit: int)
     return "; ".join(parts)
 
 
-def episode_ended_line(w: Warning, lasted_s: float, rss: int) -> str:
+def episode_ended_line(w: Finding, lasted_s: float, rss: int) -> str:
     return f"memory warning ended after {_duration(lasted_s)}: {w.message.strip().rstrip('.')} (memory now {format_bytes(rss)})"
 
 

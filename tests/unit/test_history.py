@@ -13,7 +13,7 @@ import pytest
 
 from st_memwatch.core import history
 from st_memwatch.core.history import Follower, HistoryStore, previous_line, resolve_path
-from st_memwatch.core.models import Limit, Snapshot, Warning
+from st_memwatch.core.models import Finding, Limit, Snapshot
 from st_memwatch.core.monitor import Monitor, Settings
 from st_memwatch.core.sampler import SampleHistory
 
@@ -165,7 +165,7 @@ class FakeMonitor:
     def __init__(self) -> None:
         self.runs_total = 0
         self.history = SampleHistory()
-        self.warnings: tuple[Warning, ...] = ()
+        self.warnings: tuple[Finding, ...] = ()
         self.notes: list[str] = []
 
     def note(self, text: str) -> None:
@@ -180,7 +180,7 @@ class FakeMonitor:
 def test_each_warning_episode_is_logged_once_at_its_start_and_once_at_its_end(caplog):
     mon = FakeMonitor()
     follower = Follower(mon, None)  # type: ignore[arg-type]
-    w = Warning("warning", "steady-growth", "Memory grows steadily: +12.0 MiB per run.", cause="cache load_frame",
+    w = Finding("warning", "steady-growth", "Memory grows steadily: +12.0 MiB per run.", cause="cache load_frame",
                 fix="Bound it with max_entries.", action="Bound it with max_entries")  # fmt: skip
     with caplog.at_level(logging.INFO, logger="st_memwatch"):
         mon.warnings = (w,)
