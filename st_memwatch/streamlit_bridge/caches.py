@@ -247,6 +247,10 @@ def _resource_usage(f: _Found, name: str, budget_s: float, sink: list[str]) -> C
     with _locked(getattr(cache, "_mem_cache_lock", None), f"cache {name!r}"):
         entries = _live_values(mem)
     count = len(entries)
+    key = (f.kind, f.key, f.session_id)
+    carried = _unfinished.get(key)
+    if carried is not None and carried[0] == count:
+        budget_s = max(budget_s, carried[1])
     try:
         # Outside the lock: deep-sizing may take the whole budget.
         size, exact = DeepSizer().measure_many(entries, budget_s)
@@ -255,7 +259,29 @@ def _resource_usage(f: _Found, name: str, budget_s: float, sink: list[str]) -> C
         return _usage(name, "resource", count, None, "unknown", True, ttl, max_entries)
     finally:
         del entries  # never keep cached values beyond the call
+    if exact:
+        _unfinished.pop(key, None)
+    else:
+        best = max(size, carried[2]) if carried is not None and carried[0] == count else size
+        _carry(key, count, min(max(budget_s, 1e-3) * 2, MAX_CARRIED_BUDGET_S), best)
+        size = best
     return _usage(name, "resource", count, size, "deep-size", exact, ttl, max_entries)
+
+
+# A cache too big for one read's budget gets twice the budget at the next read, until its
+# walk completes (at most MAX_CARRIED_BUDGET_S of CPU; the sizes throttle spaces such reads
+# out), and keeps the largest lower bound seen meanwhile: "149 MiB" after a few ticks,
+# not "1.2 MiB+" for ever. Keyed by cache; forgotten when its entry count changes.
+MAX_CARRIED_BUDGET_S = 1.0
+_MAX_CARRIED = 256
+_unfinished: dict[tuple[str, str, str | None], tuple[int, float, int]] = {}
+
+
+def _carry(key: tuple[str, str, str | None], count: int, budget_s: float, best: int) -> None:
+    _unfinished.pop(key, None)
+    _unfinished[key] = (count, budget_s, best)
+    while len(_unfinished) > _MAX_CARRIED:
+        _unfinished.pop(next(iter(_unfinished)))
 
 
 def _live_values(mem: Any) -> list[Any]:

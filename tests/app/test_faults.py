@@ -127,3 +127,36 @@ def test_details_downloads_and_actions_work_when_the_panel_is_called_inside_a_fo
         if location == "main":
             assert any("inside st.form" in c.value for c in at.sidebar.caption)
         st_memwatch.stop()
+
+
+BIG_CACHE = """
+import streamlit as st
+from st_memwatch.streamlit_bridge.caches import read_caches
+
+@st.cache_resource
+def frames():
+    return [bytearray(1024) for _ in range(60_000)]  # ~60 MiB in 60,000 objects
+
+frames()
+sizes = []
+for _ in range(14):
+    cache = [c for c in read_caches(0.001)[0] if c.function == "frames"][0]
+    sizes.append((cache.bytes, cache.bytes_exact))
+    if cache.bytes_exact:
+        break
+for size, exact in sizes:
+    st.write(f"{size} {exact}")
+"""
+
+
+def test_a_big_cache_is_sized_over_later_reads_instead_of_staying_a_small_lower_bound(monitor):
+    at = AppTest.from_string(BIG_CACHE)
+    at.run(timeout=120)
+    rows = [m.value.split() for m in at.markdown]
+    assert not at.exception, at.exception
+    first_size, first_exact = int(rows[0][0]), rows[0][1] == "True"
+    last_size, last_exact = int(rows[-1][0]), rows[-1][1] == "True"
+    assert not first_exact and first_size < 30 << 20, rows[:3]  # the first read's budget is far too small
+    assert last_exact and last_size > 60 << 20, rows[-3:]
+    sizes = [int(r[0]) for r in rows]
+    assert sizes == sorted(sizes), "the reported lower bound went down between reads"
