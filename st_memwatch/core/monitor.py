@@ -166,6 +166,7 @@ class Monitor:
         self.python_heap: int | None = None
         self.container: ContainerUsage | None = None
         self._container_at = float("-inf")
+        self.previous: dict[str, Any] | None = None  # set by the history, when one is kept
         # Work the sampler thread owes: refits since a run ended, at run number _pending_x.
         self._stale_since: float | None = None
         self._heavy_since: float | None = None  # census / cache sizes owed since (busy apps)
@@ -608,6 +609,7 @@ class Monitor:
             unix_offset_s=time.time() - self._clock() if self._clock is time.monotonic else 0.0,
             verdict=verdict,
             sessions=everyone,
+            previous=self.previous,
         )
 
     def close(self) -> None:
