@@ -13,6 +13,7 @@ session sizes, and warnings while memory trends toward the hosting limit.
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any, Literal
 
@@ -38,7 +39,13 @@ def _get_monitor() -> Monitor:
     return _monitor
 
 
-def panel(limit: int | str | None = None, *, location: Literal["sidebar", "main"] = "sidebar", toast: bool = True) -> None:
+def panel(
+    limit: int | str | None = None,
+    *,
+    location: Literal["sidebar", "main"] = "sidebar",
+    toast: bool = True,
+    component: bool = True,
+) -> None:
     """Show the memory panel (in the sidebar by default) and record every rerun.
 
     ``limit`` overrides where the ceiling comes from (bytes, or a string such as
@@ -47,11 +54,17 @@ def panel(limit: int | str | None = None, *, location: Literal["sidebar", "main"
     raises ValueError; any failure inside st_memwatch is shown as one line in the
     panel and the script carries on.
 
+    ``component=True`` draws the figures as a live gauge that keeps moving while
+    the script is busy (it polls the app's ``/_stcore/metrics``); ``component=False``
+    gives the native panel, drawn once per run.
+
     >>> import st_memwatch
     >>> st_memwatch.panel(limit="2.7GB")  # doctest: +SKIP
     """
     if not isinstance(toast, bool):
         raise ValueError(f"invalid toast {toast!r}: expected True or False")
+    if not isinstance(component, bool):
+        raise ValueError(f"invalid component {component!r}: expected True or False")
     if location not in _LOCATIONS:
         raise ValueError(f"invalid location {location!r}: expected one of {', '.join(map(repr, _LOCATIONS))}")
     if limit is not None:
@@ -61,7 +74,7 @@ def panel(limit: int | str | None = None, *, location: Literal["sidebar", "main"
             raise ValueError(f"panel(limit=...): {exc}") from None
     from st_memwatch.ui.session import show_panel
 
-    show_panel(_get_monitor(), limit=limit, location=location, toast=toast)
+    show_panel(_get_monitor(), limit=limit, location=location, toast=toast, component=component)
 
 
 def snapshot() -> Snapshot:
@@ -104,6 +117,12 @@ def stop() -> None:
     uninstall()
 
 
+def _hook_runs_at_import() -> None:
+    from st_memwatch.streamlit_bridge.runs import install_at_import
+
+    install_at_import(_get_monitor)
+
+
 def _reset_for_tests(**settings: Any) -> Monitor:
     """A fresh Monitor with the given Settings (used by the test-suite and ``check``)."""
     global _monitor
@@ -111,3 +130,7 @@ def _reset_for_tests(**settings: Any) -> Monitor:
     with _monitor_lock:
         _monitor = Monitor(Settings(**settings))
     return _monitor
+
+
+if "streamlit" in sys.modules:  # imported by a running app: record its first run whole
+    _hook_runs_at_import()

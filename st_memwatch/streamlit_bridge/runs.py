@@ -215,3 +215,29 @@ def measure_between_calls(monitor: Monitor, session: str) -> None:
     key = (id(monitor), hash(session))
     _between_calls[session] = key
     monitor.run_started(key, session, "full", measured_by="panel-calls")
+
+
+def install_at_import(get_monitor: Callable[[], Monitor]) -> None:
+    """Hook runs (and serve the metrics) as soon as st_memwatch is imported inside a script run.
+
+    The run under way then begins at the import, usually the script's first lines,
+    so the first run is recorded whole wherever ``panel()`` sits (a 5 s load above
+    a ``panel()`` on the last line was never recorded before). Outside a script run
+    (tests, ``check``, a plain ``python``) it does nothing. Never raises.
+    """
+    if "streamlit" not in sys.modules:
+        return
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        if get_script_run_ctx(suppress_warning=True) is None:
+            return
+        monitor = get_monitor()
+        problem = install(monitor)
+        if problem:
+            monitor.note(problem)
+        from st_memwatch.streamlit_bridge import metrics
+
+        metrics.register(monitor)
+    except Exception:  # the user's import must succeed whatever happens here
+        return

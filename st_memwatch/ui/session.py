@@ -61,10 +61,39 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
 
 
-def show_panel(monitor: Monitor, limit: object, location: str, toast: bool) -> None:
+_NO_GAUGE = object()  # the gauge failed in this run: the native figures stand in
+
+
+def _gauge_usable(monitor: Monitor) -> bool:
+    """Can the gauge be drawn? When not, the panel says why once (as a note) and is native."""
+    from st_memwatch.ui import component as gauge_view
+
+    problem = gauge_view.bundle_problem()
+    if problem:
+        monitor.note(problem)
+    return not problem
+
+
+def _render_gauge(st: Any, monitor: Monitor, snap: Any) -> object:
+    """The gauge in the panel's place; the run selected on it, None, or _NO_GAUGE when it failed."""
+    from st_memwatch.streamlit_bridge import metrics
+    from st_memwatch.ui import component as gauge_view
+
+    live = metrics.metrics_enabled()
+    reason = "" if live else f"live figures are off ({metrics.ENV_VAR}=off): figures are from the last script run"
+    try:
+        selected = gauge_view.previous_selection(st.session_state)
+        return gauge_view.render_gauge(st, snap, selected, live, reason)
+    except Exception as exc:
+        monitor.note(f"gauge failed ({_short(exc)}); showing the native panel")
+        return _NO_GAUGE
+
+
+def show_panel(monitor: Monitor, limit: object, location: str, toast: bool, component: bool = True) -> None:
     import streamlit as st
 
-    from st_memwatch.streamlit_bridge import runs, wire_sizes
+    from st_memwatch.streamlit_bridge import metrics, runs, wire_sizes
+    from st_memwatch.ui import component as gauge_view
     from st_memwatch.ui import panel as view
 
     area: Any = st.sidebar if location == "sidebar" else st.container()
@@ -80,18 +109,27 @@ def show_panel(monitor: Monitor, limit: object, location: str, toast: bool) -> N
             area.caption("st_memwatch: panel() is already shown in this run; this second call is ignored")
             return
         wire_sizes(monitor, session)
+        metrics_problem = metrics.register(monitor) or metrics.env_problem()
+        if metrics_problem:
+            monitor.note(metrics_problem)
+        gauge = component and _gauge_usable(monitor)
         resolved = monitor.resolve_limit(limit)
         # The toggle's state from the last interaction is known before the toggle is
         # drawn: with the details on, one snapshot (timeline included) serves both parts.
         wanted = bool(st.session_state.get(DETAILS_KEY, False))
-        snap = (
-            monitor.snapshot(session, resolved, timeline_points=DETAIL_POINTS, max_runs=DETAIL_RUNS)
-            if wanted
-            else monitor.snapshot(session, resolved, timeline_points=0, max_runs=SUMMARY_RUNS)
-        )
+        if wanted:
+            snap = monitor.snapshot(session, resolved, timeline_points=DETAIL_POINTS, max_runs=DETAIL_RUNS)
+        elif gauge:  # the sparkline's run boundaries; its history only at the session's first render
+            points = gauge_view.GAUGE_POINTS if gauge_view.wants_history(session) else 0
+            snap = monitor.snapshot(session, resolved, timeline_points=points, max_runs=gauge_view.GAUGE_RUNS)
+        else:
+            snap = monitor.snapshot(session, resolved, timeline_points=0, max_runs=SUMMARY_RUNS)
         fresh = new_episodes(session, snap.warnings)
         with area:
-            view.render_summary(st, snap, fresh, toast)
+            picked = _render_gauge(st, monitor, snap) if gauge else None
+            view.render_summary(st, snap, fresh, toast, headline=picked is _NO_GAUGE or not gauge)
+            if isinstance(picked, int):
+                st.markdown(gauge_view.run_details_markdown(snap, picked))
             details = st.toggle("Memory details", key=DETAILS_KEY)
         exports = Exporter(monitor, session, resolved)
         if details:
