@@ -186,8 +186,10 @@ def toast_text(w: Warning) -> str:
     return short_message(w)
 
 
-def render_summary(st: Any, snap: Snapshot, new_warnings: Sequence[Warning], toast: bool) -> None:
-    st.markdown(summary_html(snap), unsafe_allow_html=True)
+def render_summary(st: Any, snap: Snapshot, new_warnings: Sequence[Warning], toast: bool, *, headline: bool = True) -> None:
+    """The always-visible part; ``headline=False`` leaves the figures to the live gauge and keeps the warnings."""
+    if headline:
+        st.markdown(summary_html(snap), unsafe_allow_html=True)
     for w in snap.warnings[:3]:
         (st.error if w.level == "error" else st.warning)(warning_text(w))
     if toast and new_warnings:
