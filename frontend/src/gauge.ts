@@ -85,6 +85,7 @@ export class Gauge {
   private runs = new Map<number, RunMark>()
   private selected: number | null = null
   private stopped = false
+  private view = { start: 0, span: 1 } // the sparkline's time window at its last drawing
   private readonly root: HTMLDivElement
   private readonly now: HTMLSpanElement
   private readonly of: HTMLSpanElement
@@ -122,6 +123,9 @@ export class Gauge {
     this.spark.setAttribute("class", "smw-spark")
     this.spark.setAttribute("viewBox", `0 0 ${W} ${H}`)
     this.spark.setAttribute("preserveAspectRatio", "none")
+    // One listener on the chart, not one per run: the chart is redrawn every second,
+    // and a click whose press and release fall on either side of a redraw must still count.
+    this.spark.addEventListener("click", (event) => this.onSparkClick(event))
     this.root.appendChild(this.spark)
     this.axis = el("div", "smw-axis", this.root)
     this.busy = el("div", "smw-busy", this.root)
@@ -318,13 +322,14 @@ export class Gauge {
     if (limitOnChart) hi = Math.max(hi, limit)
     lo = Math.max(0, lo - (hi - lo) * 0.1 - 1)
     hi = hi + (hi - lo) * 0.08 + 1
+    this.view = { start, span }
     const x = (t: number): number => ((t - start) / span) * W
     const y = (v: number): number => H - ((v - lo) / (hi - lo)) * H
     for (const run of [...this.runs.values()].sort((a, b) => a.id - b.id)) {
       const end = run.start + run.duration
       if (end < start) continue
-      const left = Math.max(0, x(run.start))
-      const width = Math.max(4, x(end) - left)
+      const left = Math.min(W - 4, Math.max(0, x(run.start)))
+      const width = Math.min(W - left, Math.max(4, x(end) - left))
       const rect = svg(
         "rect",
         { x: left, y: 0, width, height: H, class: `run${run.id === this.selected ? " selected" : ""}`, "data-run": run.id },
@@ -332,7 +337,6 @@ export class Gauge {
       )
       svg("title", {}, rect).textContent =
         `Run #${run.id}: ${signedBytes(run.delta)}, peak ${formatBytes(run.peak)}, ${formatDuration(run.duration)}`
-      rect.addEventListener("click", () => this.choose(run.id))
       svg("line", { x1: left, x2: left, y1: 0, y2: H, class: "edge" }, spark)
     }
     const line = shown.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(" ")
@@ -345,6 +349,25 @@ export class Gauge {
     el("span", "", this.axis).textContent = `${formatDuration(span)} ago`
     el("span", "", this.axis).textContent = limitOnChart ? "- - limit" : `limit ${formatBytes(limit)} off the chart`
     el("span", "", this.axis).textContent = "now"
+  }
+
+  private onSparkClick(event: MouseEvent): void {
+    const box = this.spark.getBoundingClientRect()
+    if (box.width <= 0) return
+    const { start, span } = this.view
+    const t = start + ((event.clientX - box.left) / box.width) * span
+    const slack = (4 / box.width) * span // a short run is drawn at least 4 px wide
+    let best: RunMark | null = null
+    let bestDistance = Infinity
+    for (const run of this.runs.values()) {
+      const end = run.start + Math.max(run.duration, slack)
+      const distance = t < run.start ? run.start - t : t > end ? t - end : 0
+      if (distance <= slack && distance < bestDistance) {
+        best = run
+        bestDistance = distance
+      }
+    }
+    if (best) this.choose(best.id)
   }
 
   private choose(id: number): void {

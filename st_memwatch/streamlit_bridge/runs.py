@@ -241,3 +241,17 @@ def install_at_import(get_monitor: Callable[[], Monitor]) -> None:
         metrics.register(monitor)
     except Exception:  # the user's import must succeed whatever happens here
         return
+
+
+def under_apptest() -> bool:
+    """Is this script run driven by ``streamlit.testing``'s AppTest (no browser, so no component)?"""
+    module = sys.modules.get("streamlit.testing.v1.local_script_runner")
+    runner_class = getattr(module, "LocalScriptRunner", None)
+    if runner_class is None:
+        return False
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if isinstance(frame.f_locals.get("self"), runner_class):
+            return True
+        frame = frame.f_back
+    return False

@@ -112,7 +112,8 @@ def show_panel(monitor: Monitor, limit: object, location: str, toast: bool, comp
         metrics_problem = metrics.register(monitor) or metrics.env_problem()
         if metrics_problem:
             monitor.note(metrics_problem)
-        gauge = component and _gauge_usable(monitor)
+        # AppTest has no browser to draw a component: an app's own tests read the native figures.
+        gauge = component and not runs.under_apptest() and _gauge_usable(monitor)
         resolved = monitor.resolve_limit(limit)
         # The toggle's state from the last interaction is known before the toggle is
         # drawn: with the details on, one snapshot (timeline included) serves both parts.
