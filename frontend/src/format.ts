@@ -18,6 +18,7 @@ export function signedBytes(n: number): string {
 }
 
 export function formatDuration(seconds: number): string {
+  if (seconds < 1) return `${Math.round(seconds * 1000)}${NB}ms`
   if (seconds < 10) return `${seconds.toFixed(1)}${NB}s`
   if (seconds < 90) return `${seconds.toFixed(0)}${NB}s`
   if (seconds < 5400) return `${(seconds / 60).toFixed(0)}${NB}min`

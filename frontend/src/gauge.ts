@@ -113,7 +113,6 @@ export class Gauge {
     this.now = el("span", "smw-now", head)
     this.of = el("span", "smw-of smw-dim", head)
     this.pct = el("span", "smw-pct", head)
-    this.liveMark = el("span", "smw-live", head)
     const bar = el("div", "smw-bar", this.root)
     this.fill = el("div", "smw-fill", bar)
     for (const share of [AMBER, RED]) {
@@ -127,7 +126,9 @@ export class Gauge {
     // and a click whose press and release fall on either side of a redraw must still count.
     this.spark.addEventListener("click", (event) => this.onSparkClick(event))
     this.root.appendChild(this.spark)
-    this.axis = el("div", "smw-axis", this.root)
+    const axisRow = el("div", "smw-axis", this.root)
+    this.axis = el("div", "smw-axis-text", axisRow)
+    this.liveMark = el("span", "smw-live", axisRow)
     this.busy = el("div", "smw-busy", this.root)
     this.last = el("div", "smw-last", this.root)
     this.trend = el("div", "smw-trend", this.root)
@@ -349,6 +350,7 @@ export class Gauge {
     el("span", "", this.axis).textContent = `${formatDuration(span)} ago`
     el("span", "", this.axis).textContent = limitOnChart ? "- - limit" : `limit ${formatBytes(limit)} off the chart`
     el("span", "", this.axis).textContent = "now"
+    this.axis.title = "the last minutes; shaded bands are script runs: click one for its details"
   }
 
   private onSparkClick(event: MouseEvent): void {

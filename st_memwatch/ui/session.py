@@ -130,7 +130,7 @@ def show_panel(monitor: Monitor, limit: object, location: str, toast: bool, comp
             picked = _render_gauge(st, monitor, snap) if gauge else None
             view.render_summary(st, snap, fresh, toast, headline=picked is _NO_GAUGE or not gauge)
             if isinstance(picked, int):
-                st.markdown(gauge_view.run_details_markdown(snap, picked))
+                st.caption(gauge_view.run_details_markdown(snap, picked))
             details = st.toggle("Memory details", key=DETAILS_KEY)
         exports = Exporter(monitor, session, resolved)
         if details:

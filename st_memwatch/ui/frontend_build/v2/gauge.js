@@ -7,11 +7,11 @@ function u(r) {
   }
   return `${t}${s.toFixed(1)} GiB`;
 }
-function k(r) {
+function b(r) {
   return (r >= 0 ? "+" : "") + u(r);
 }
-function x(r) {
-  return r < 10 ? `${r.toFixed(1)} s` : r < 90 ? `${r.toFixed(0)} s` : r < 5400 ? `${(r / 60).toFixed(0)} min` : r < 3 * 86400 ? `${(r / 3600).toFixed(1)} h` : `${(r / 86400).toFixed(0)} days`;
+function k(r) {
+  return r < 1 ? `${Math.round(r * 1e3)} ms` : r < 10 ? `${r.toFixed(1)} s` : r < 90 ? `${r.toFixed(0)} s` : r < 5400 ? `${(r / 60).toFixed(0)} min` : r < 3 * 86400 ? `${(r / 3600).toFixed(1)} h` : `${(r / 86400).toFixed(0)} days`;
 }
 const $ = "st_memwatch_";
 function E(r) {
@@ -66,12 +66,14 @@ class G {
       document.visibilityState === "visible" && this.schedule(0);
     }, this.root = c("div", "smw smw-ok", t), this.root.dataset.testid = "st-memwatch-gauge";
     const e = c("div", "smw-head", this.root);
-    c("span", "smw-title", e).textContent = "Memory", this.now = c("span", "smw-now", e), this.of = c("span", "smw-of smw-dim", e), this.pct = c("span", "smw-pct", e), this.liveMark = c("span", "smw-live", e);
+    c("span", "smw-title", e).textContent = "Memory", this.now = c("span", "smw-now", e), this.of = c("span", "smw-of smw-dim", e), this.pct = c("span", "smw-pct", e);
     const i = c("div", "smw-bar", this.root);
     this.fill = c("div", "smw-fill", i);
-    for (const n of [N, B])
-      c("div", "smw-tick", i).style.left = `${n * 100}%`;
-    this.spark = document.createElementNS(F, "svg"), this.spark.setAttribute("class", "smw-spark"), this.spark.setAttribute("viewBox", `0 0 ${y} ${f}`), this.spark.setAttribute("preserveAspectRatio", "none"), this.spark.addEventListener("click", (n) => this.onSparkClick(n)), this.root.appendChild(this.spark), this.axis = c("div", "smw-axis", this.root), this.busy = c("div", "smw-busy", this.root), this.last = c("div", "smw-last", this.root), this.trend = c("div", "smw-trend", this.root), this.notes = c("div", "smw-notes", this.root), document.addEventListener("visibilitychange", this.onVisibility);
+    for (const o of [N, B])
+      c("div", "smw-tick", i).style.left = `${o * 100}%`;
+    this.spark = document.createElementNS(F, "svg"), this.spark.setAttribute("class", "smw-spark"), this.spark.setAttribute("viewBox", `0 0 ${y} ${f}`), this.spark.setAttribute("preserveAspectRatio", "none"), this.spark.addEventListener("click", (o) => this.onSparkClick(o)), this.root.appendChild(this.spark);
+    const n = c("div", "smw-axis", this.root);
+    this.axis = c("div", "smw-axis-text", n), this.liveMark = c("span", "smw-live", n), this.busy = c("div", "smw-busy", this.root), this.last = c("div", "smw-last", this.root), this.trend = c("div", "smw-trend", this.root), this.notes = c("div", "smw-notes", this.root), document.addEventListener("visibilitychange", this.onVisibility);
   }
   /** New data from a script run. Live figures of later polls take precedence. */
   update(t) {
@@ -115,9 +117,9 @@ class G {
         signal: s.signal
       });
       if (!n.ok) throw new Error(`HTTP ${n.status}`);
-      const a = I(E(await n.text()));
-      if (a === null) throw new Error("no st_memwatch figures in the metrics");
-      this.onLive(a), this.failures = 0, this.liveOk = !0;
+      const o = I(E(await n.text()));
+      if (o === null) throw new Error("no st_memwatch figures in the metrics");
+      this.onLive(o), this.failures = 0, this.liveOk = !0;
     } catch {
       this.failures++, this.liveOk = !1;
     } finally {
@@ -140,8 +142,8 @@ class G {
   render() {
     const t = this.data;
     if (!t) return;
-    const s = this.liveOk ? this.live : null, e = s?.rss ?? t.rss, i = s && s.limit > 0 ? s.limit : t.limit, n = i > 0 ? e / i : 0, a = n >= B ? "smw-red" : n >= N ? "smw-amber" : "smw-ok";
-    this.root.className = `smw ${a}`, this.root.dataset.live = this.liveOk ? "1" : "0", this.root.dataset.polls = String(this.polls), this.now.textContent = u(e), this.of.textContent = `of ${u(i)}`, this.of.title = t.limit_label, this.pct.textContent = `${Math.round(n * 100)}%`, this.fill.style.width = `${Math.min(100, n * 100).toFixed(1)}%`, this.liveMark.dataset.live = this.liveOk ? "1" : "0", this.liveMark.textContent = this.liveOk ? "live" : "not live", this.liveMark.title = this.liveOk ? "updated about once a second from /_stcore/metrics" : t.not_live_reason || "the metrics endpoint did not answer: figures are from the last script run", this.busy.textContent = s && s.busy > 0 ? `Run in progress, ${x(s.busySeconds)}, ${k(s.busyDelta)} so far` : "", this.renderLastRun(), this.renderTrend(e, i, s), this.notes.textContent = t.notes.length ? `⚠ ${t.notes.join(" · ")}` : "", this.renderSpark(i), this.host.resized();
+    const s = this.liveOk ? this.live : null, e = s?.rss ?? t.rss, i = s && s.limit > 0 ? s.limit : t.limit, n = i > 0 ? e / i : 0, o = n >= B ? "smw-red" : n >= N ? "smw-amber" : "smw-ok";
+    this.root.className = `smw ${o}`, this.root.dataset.live = this.liveOk ? "1" : "0", this.root.dataset.polls = String(this.polls), this.now.textContent = u(e), this.of.textContent = `of ${u(i)}`, this.of.title = t.limit_label, this.pct.textContent = `${Math.round(n * 100)}%`, this.fill.style.width = `${Math.min(100, n * 100).toFixed(1)}%`, this.liveMark.dataset.live = this.liveOk ? "1" : "0", this.liveMark.textContent = this.liveOk ? "live" : "not live", this.liveMark.title = this.liveOk ? "updated about once a second from /_stcore/metrics" : t.not_live_reason || "the metrics endpoint did not answer: figures are from the last script run", this.busy.textContent = s && s.busy > 0 ? `Run in progress, ${k(s.busySeconds)}, ${b(s.busyDelta)} so far` : "", this.renderLastRun(), this.renderTrend(e, i, s), this.notes.textContent = t.notes.length ? `⚠ ${t.notes.join(" · ")}` : "", this.renderSpark(i), this.host.resized();
   }
   newestRun() {
     let t = null;
@@ -155,44 +157,44 @@ class G {
       return;
     }
     const e = t ? `Selected run #${s.id}` : `Last run #${s.id}`;
-    this.last.textContent = `${e}: ${k(s.delta)}, peak ${u(s.peak)}, ${x(s.duration)}`;
+    this.last.textContent = `${e}: ${b(s.delta)}, peak ${u(s.peak)}, ${k(s.duration)}`;
   }
   renderTrend(t, s, e) {
-    const i = this.data, n = e ? e.leak : i.leak, a = e ? e.growthPerRun : i.trend?.per_run ?? 0, d = e ? e.secondsToLimit : i.trend?.seconds_to_limit ?? 1 / 0;
+    const i = this.data, n = e ? e.leak : i.leak, o = e ? e.growthPerRun : i.trend?.per_run ?? 0, d = e ? e.secondsToLimit : i.trend?.seconds_to_limit ?? 1 / 0;
     let l, h = "";
-    s > 0 && t >= s ? (l = `Over the limit: ${u(t)} of ${u(s)}`, h = "bad") : a > 0 && Number.isFinite(d) && d < 7 * 86400 ? (l = `Growing ${k(a)}/run · limit in ~${x(d)}`, h = d < 1800 ? "bad" : "warn") : a > 0 && (e || i.trend) ? l = `Growing ${k(a)}/run · limit far away` : e || i.trend ? l = "Steady: no growth toward the limit" : l = "Trend: known after a few runs", n && (l = `Leak · ${l}`, h = "bad"), this.trend.textContent = l, this.trend.className = `smw-trend ${h}`;
+    s > 0 && t >= s ? (l = `Over the limit: ${u(t)} of ${u(s)}`, h = "bad") : o > 0 && Number.isFinite(d) && d < 7 * 86400 ? (l = `Growing ${b(o)}/run · limit in ~${k(d)}`, h = d < 1800 ? "bad" : "warn") : o > 0 && (e || i.trend) ? l = `Growing ${b(o)}/run · limit far away` : e || i.trend ? l = "Steady: no growth toward the limit" : l = "Trend: known after a few runs", n && (l = `Leak · ${l}`, h = "bad"), this.trend.textContent = l, this.trend.className = `smw-trend ${h}`;
   }
   renderSpark(t) {
     const s = this.spark;
     for (; s.firstChild; ) s.removeChild(s.firstChild);
     const e = this.points;
     if (!e.length) return;
-    const i = Math.max(e[e.length - 1][0], Date.now() / 1e3 - this.skew), n = Math.max(e[0][0], i - A), a = Math.max(30, i - n), d = i - a, l = e.filter(([o]) => o >= d);
-    let h = Math.min(...l.map(([, o]) => o)), m = Math.max(...l.map(([, o]) => o));
+    const i = Math.max(e[e.length - 1][0], Date.now() / 1e3 - this.skew), n = Math.max(e[0][0], i - A), o = Math.max(30, i - n), d = i - o, l = e.filter(([a]) => a >= d);
+    let h = Math.min(...l.map(([, a]) => a)), m = Math.max(...l.map(([, a]) => a));
     const w = t > 0 && t <= m * 1.5;
-    w && (m = Math.max(m, t)), h = Math.max(0, h - (m - h) * 0.1 - 1), m = m + (m - h) * 0.08 + 1, this.view = { start: d, span: a };
-    const b = (o) => (o - d) / a * y, _ = (o) => f - (o - h) / (m - h) * f;
-    for (const o of [...this.runs.values()].sort((v, p) => v.id - p.id)) {
-      const v = o.start + o.duration;
+    w && (m = Math.max(m, t)), h = Math.max(0, h - (m - h) * 0.1 - 1), m = m + (m - h) * 0.08 + 1, this.view = { start: d, span: o };
+    const x = (a) => (a - d) / o * y, _ = (a) => f - (a - h) / (m - h) * f;
+    for (const a of [...this.runs.values()].sort((v, p) => v.id - p.id)) {
+      const v = a.start + a.duration;
       if (v < d) continue;
-      const p = Math.min(y - 4, Math.max(0, b(o.start))), O = Math.min(y - p, Math.max(4, b(v) - p)), R = g(
+      const p = Math.min(y - 4, Math.max(0, x(a.start))), O = Math.min(y - p, Math.max(4, x(v) - p)), R = g(
         "rect",
-        { x: p, y: 0, width: O, height: f, class: `run${o.id === this.selected ? " selected" : ""}`, "data-run": o.id },
+        { x: p, y: 0, width: O, height: f, class: `run${a.id === this.selected ? " selected" : ""}`, "data-run": a.id },
         s
       );
-      g("title", {}, R).textContent = `Run #${o.id}: ${k(o.delta)}, peak ${u(o.peak)}, ${x(o.duration)}`, g("line", { x1: p, x2: p, y1: 0, y2: f, class: "edge" }, s);
+      g("title", {}, R).textContent = `Run #${a.id}: ${b(a.delta)}, peak ${u(a.peak)}, ${k(a.duration)}`, g("line", { x1: p, x2: p, y1: 0, y2: f, class: "edge" }, s);
     }
-    const C = l.map(([o, v]) => `${b(o).toFixed(1)},${_(v).toFixed(1)}`).join(" ");
-    l.length > 1 && g("polygon", { points: `${b(l[0][0]).toFixed(1)},${f} ${C} ${b(l[l.length - 1][0]).toFixed(1)},${f}`, class: "area" }, s), g("polyline", { points: C, class: "line" }, s), w && g("line", { x1: 0, x2: y, y1: _(t), y2: _(t), class: "limit" }, s), this.axis.textContent = "", c("span", "", this.axis).textContent = `${x(a)} ago`, c("span", "", this.axis).textContent = w ? "- - limit" : `limit ${u(t)} off the chart`, c("span", "", this.axis).textContent = "now";
+    const C = l.map(([a, v]) => `${x(a).toFixed(1)},${_(v).toFixed(1)}`).join(" ");
+    l.length > 1 && g("polygon", { points: `${x(l[0][0]).toFixed(1)},${f} ${C} ${x(l[l.length - 1][0]).toFixed(1)},${f}`, class: "area" }, s), g("polyline", { points: C, class: "line" }, s), w && g("line", { x1: 0, x2: y, y1: _(t), y2: _(t), class: "limit" }, s), this.axis.textContent = "", c("span", "", this.axis).textContent = `${k(o)} ago`, c("span", "", this.axis).textContent = w ? "- - limit" : `limit ${u(t)} off the chart`, c("span", "", this.axis).textContent = "now", this.axis.title = "the last minutes; shaded bands are script runs: click one for its details";
   }
   onSparkClick(t) {
     const s = this.spark.getBoundingClientRect();
     if (s.width <= 0) return;
-    const { start: e, span: i } = this.view, n = e + (t.clientX - s.left) / s.width * i, a = 4 / s.width * i;
+    const { start: e, span: i } = this.view, n = e + (t.clientX - s.left) / s.width * i, o = 4 / s.width * i;
     let d = null, l = 1 / 0;
     for (const h of this.runs.values()) {
-      const m = h.start + Math.max(h.duration, a), w = n < h.start ? h.start - n : n > m ? n - m : 0;
-      w <= a && w < l && (d = h, l = w);
+      const m = h.start + Math.max(h.duration, o), w = n < h.start ? h.start - n : n > m ? n - m : 0;
+      w <= o && w < l && (d = h, l = w);
     }
     d && this.choose(d.id);
   }
@@ -200,14 +202,14 @@ class G {
     this.selected = t, this.render(), this.host.select({ v: L, run: t });
   }
 }
-const j = '.smw{--smw-text: var(--st-text-color, var(--text-color, #31333f));--smw-bg2: var(--st-secondary-background-color, var(--secondary-background-color, #f0f2f6));--smw-ok: var(--st-green-color, #21c354);--smw-amber: var(--st-orange-color, #ffa421);--smw-red: var(--st-red-color, #ff4b4b);--smw-line: var(--st-primary-color, var(--primary-color, #ff4b4b));font-family:var(--st-font, var(--font, "Source Sans Pro", sans-serif));color:var(--smw-text);font-size:.85rem;line-height:1.35;box-sizing:border-box;width:100%;padding:0 1px 2px}.smw *{box-sizing:border-box}.smw-head{display:flex;align-items:baseline;gap:.35em;flex-wrap:wrap}.smw-now,.smw-pct{font-weight:700;font-variant-numeric:tabular-nums}.smw-ok .smw-pct{color:var(--smw-ok)}.smw-amber .smw-pct{color:var(--smw-amber)}.smw-red .smw-pct{color:var(--smw-red)}.smw-live{margin-left:auto;font-size:.7rem;opacity:.75;white-space:nowrap}.smw-live:before{content:"● ";color:var(--smw-ok)}.smw-live[data-live="0"]:before{content:"○ ";color:inherit}.smw-bar{position:relative;height:8px;border-radius:3px;margin:3px 0;background:color-mix(in srgb,var(--smw-text) 18%,transparent);overflow:hidden}.smw-fill{height:100%;border-radius:3px;background:var(--smw-ok);transition:width .3s}.smw-amber .smw-fill{background:var(--smw-amber)}.smw-red .smw-fill{background:var(--smw-red)}.smw-tick{position:absolute;top:0;bottom:0;width:1px;background:color-mix(in srgb,var(--smw-text) 45%,transparent)}.smw-spark{display:block;width:100%;height:56px;margin:4px 0 2px;background:var(--smw-bg2);border-radius:3px}.smw-spark .line,.smw-spark .area,.smw-spark .limit{pointer-events:none}.smw-spark .line{fill:none;stroke:var(--smw-line);stroke-width:1.5;vector-effect:non-scaling-stroke}.smw-spark .area{fill:color-mix(in srgb,var(--smw-line) 14%,transparent);stroke:none}.smw-spark .limit{stroke:var(--smw-red);stroke-width:1;stroke-dasharray:4 3;vector-effect:non-scaling-stroke}.smw-spark .run{fill:color-mix(in srgb,var(--smw-text) 10%,transparent);cursor:pointer}.smw-spark .run:hover{fill:color-mix(in srgb,var(--smw-text) 22%,transparent)}.smw-spark .run.selected{fill:color-mix(in srgb,var(--smw-line) 30%,transparent)}.smw-spark .edge{stroke:color-mix(in srgb,var(--smw-text) 40%,transparent);stroke-width:1;vector-effect:non-scaling-stroke;pointer-events:none}.smw-axis{display:flex;justify-content:space-between;font-size:.68rem;opacity:.7}.smw-busy{font-weight:600}.smw-busy:empty,.smw-notes:empty{display:none}.smw-trend.warn{color:var(--smw-amber);font-weight:600}.smw-trend.bad{color:var(--smw-red);font-weight:600}.smw-dim{opacity:.7}.smw-notes{font-size:.72rem;opacity:.7}', M = /* @__PURE__ */ new WeakMap(), V = ({ data: r, parentElement: t, setStateValue: s }) => {
+const j = '.smw{--smw-text: var(--st-text-color, var(--text-color, #31333f));--smw-bg2: var(--st-secondary-background-color, var(--secondary-background-color, #f0f2f6));--smw-ok: var(--st-green-color, #21c354);--smw-amber: var(--st-orange-color, #ffa421);--smw-red: var(--st-red-color, #ff4b4b);--smw-line: var(--st-primary-color, var(--primary-color, #ff4b4b));font-family:var(--st-font, var(--font, "Source Sans Pro", sans-serif));color:var(--smw-text);font-size:.85rem;line-height:1.35;box-sizing:border-box;width:100%;padding:0 1px 2px}.smw *{box-sizing:border-box}.smw-head{display:flex;align-items:baseline;gap:.35em;flex-wrap:wrap}.smw-now,.smw-pct{font-weight:700;font-variant-numeric:tabular-nums}.smw-ok .smw-pct{color:var(--smw-ok)}.smw-amber .smw-pct{color:var(--smw-amber)}.smw-red .smw-pct{color:var(--smw-red)}.smw-live{font-size:.68rem;opacity:.75;white-space:nowrap;margin-left:.6em}.smw-live:before{content:"● ";color:var(--smw-ok)}.smw-live[data-live="0"]:before{content:"○ ";color:inherit}.smw-bar{position:relative;height:8px;border-radius:3px;margin:3px 0;background:color-mix(in srgb,var(--smw-text) 18%,transparent);overflow:hidden}.smw-fill{height:100%;border-radius:3px;background:var(--smw-ok);transition:width .3s}.smw-amber .smw-fill{background:var(--smw-amber)}.smw-red .smw-fill{background:var(--smw-red)}.smw-tick{position:absolute;top:0;bottom:0;width:1px;background:color-mix(in srgb,var(--smw-text) 45%,transparent)}.smw-spark{display:block;width:100%;height:56px;margin:4px 0 2px;background:var(--smw-bg2);border-radius:3px}.smw-spark .line,.smw-spark .area,.smw-spark .limit{pointer-events:none}.smw-spark .line{fill:none;stroke:var(--smw-line);stroke-width:1.5;vector-effect:non-scaling-stroke}.smw-spark .area{fill:color-mix(in srgb,var(--smw-line) 14%,transparent);stroke:none}.smw-spark .limit{stroke:var(--smw-red);stroke-width:1;stroke-dasharray:4 3;vector-effect:non-scaling-stroke}.smw-spark .run{fill:color-mix(in srgb,var(--smw-text) 10%,transparent);cursor:pointer}.smw-spark .run:hover{fill:color-mix(in srgb,var(--smw-text) 22%,transparent)}.smw-spark .run.selected{fill:color-mix(in srgb,var(--smw-line) 30%,transparent)}.smw-spark .edge{stroke:color-mix(in srgb,var(--smw-text) 40%,transparent);stroke-width:1;vector-effect:non-scaling-stroke;pointer-events:none}.smw-axis{display:flex;align-items:baseline;font-size:.68rem}.smw-axis-text{flex:1;display:flex;justify-content:space-between;opacity:.7}.smw-busy{font-weight:600}.smw-busy:empty,.smw-notes:empty{display:none}.smw-trend.warn{color:var(--smw-amber);font-weight:600}.smw-trend.bad{color:var(--smw-red);font-weight:600}.smw-dim{opacity:.7}.smw-notes{font-size:.72rem;opacity:.7}', M = /* @__PURE__ */ new WeakMap(), V = ({ data: r, parentElement: t, setStateValue: s }) => {
   let e = M.get(t);
   if (!e) {
     const i = document.createElement("style");
     i.textContent = j, t.appendChild(i);
     const n = { gauge: void 0, send: () => {
     } };
-    n.gauge = new G(t, { select: (a) => n.send(a), resized: () => {
+    n.gauge = new G(t, { select: (o) => n.send(o), resized: () => {
     } }), e = n, M.set(t, e);
   }
   return e.send = (i) => s("selected", i), e.gauge.update(r), () => {
