@@ -216,3 +216,36 @@ def test_dark_theme_screenshot(open_page: Callable[..., Any], shot: Callable[[st
     rgb = [int(x) for x in re.findall(r"\d+", color)[:3]]
     assert sum(rgb) > 3 * 160, f"gauge text colour {color} is not light in the dark theme"
     screenshot_sidebar(page, shot("gauge_dark"))
+
+
+def test_first_run_is_recorded_with_panel_on_the_last_line(browser: Any, artifacts: Path) -> None:
+    """Importing st_memwatch inside a script run starts recording that run, wherever panel() sits."""
+    import urllib.request
+    from importlib.metadata import version
+
+    from _gauge_server import REPO_ROOT
+
+    log = artifacts / f"server-panel-last-streamlit-{version('streamlit')}.log"
+    with streamlit_server(REPO_ROOT / "tests" / "e2e" / "panel_last_app.py", log) as url:
+        context = browser.new_context(viewport=VIEWPORT)
+        try:
+            page = context.new_page()
+            page.goto(url)
+            page.get_by_text("Model loaded").wait_for(timeout=60_000)
+            page.locator(IDLE_APP).wait_for(timeout=30_000)
+            values: dict[str, float] = {}
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                with urllib.request.urlopen(url.rstrip("/") + "/_stcore/metrics", timeout=5) as resp:
+                    text = resp.read().decode()
+                values = {
+                    line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines() if line.startswith("st_memwatch_last_run_")
+                }
+                if values.get("st_memwatch_last_run_id") == 1:
+                    break
+                time.sleep(0.3)
+        finally:
+            context.close()
+    assert values.get("st_memwatch_last_run_id") == 1, values
+    assert values["st_memwatch_last_run_duration_seconds"] >= 2.5, values
+    assert values["st_memwatch_last_run_delta_bytes"] >= 120 * 1024**2, values
