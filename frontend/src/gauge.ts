@@ -142,7 +142,7 @@ export class Gauge {
     const urlChanged = this.data?.metrics_url !== data.metrics_url
     this.data = data
     this.skew = Date.now() / 1000 - data.server_now
-    this.selected = data.selected
+    if (data.selected !== null) this.selected = data.selected // else keep the gauge's own last click
     for (const run of data.runs) this.runs.set(run.id, run)
     if (first || data.samples.length) this.mergeSamples(data.samples)
     this.addPoint(data.server_now, data.rss)

@@ -19,7 +19,15 @@ interface Mounted {
 
 const mounted = new WeakMap<object, Mounted>()
 
-const render: FrontendRenderer<State, GaugeData> = ({ data, parentElement, setStateValue }) => {
+// Python sends the data as JSON bytes (cheaper to send than a dict, which Streamlit
+// probes value by value for data frames); accept a parsed object too.
+function decode(data: unknown): GaugeData {
+  if (data instanceof Uint8Array || data instanceof ArrayBuffer) return JSON.parse(new TextDecoder().decode(data)) as GaugeData
+  if (typeof data === "string") return JSON.parse(data) as GaugeData
+  return data as GaugeData
+}
+
+const render: FrontendRenderer<State, unknown> = ({ data, parentElement, setStateValue }) => {
   let entry = mounted.get(parentElement)
   if (!entry) {
     const style = document.createElement("style")
@@ -31,7 +39,7 @@ const render: FrontendRenderer<State, GaugeData> = ({ data, parentElement, setSt
     mounted.set(parentElement, entry)
   }
   entry.send = (message) => setStateValue("selected", message)
-  entry.gauge.update(data)
+  entry.gauge.update(decode(data))
   return () => {
     entry.gauge.destroy()
     mounted.delete(parentElement)

@@ -15,9 +15,10 @@ The data carries numbers only: no session ids, no names from the app.
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -174,34 +175,29 @@ def parse_selection(value: object) -> int | None:
     return run if isinstance(run, int) and not isinstance(run, bool) and run > 0 else None
 
 
-def previous_selection(session_state: Any) -> int | None:
-    """The run selected before this render: the component's value (v1) or its state (v2) under KEY."""
-    try:
-        value = session_state[KEY] if KEY in session_state else None
-    except Exception:
-        return None
-    if isinstance(value, Mapping) and "v" not in value:
-        value = value.get("selected")
-    return parse_selection(value)
-
-
 def _noop() -> None:
     """Components v2 keep a state value in the result only when it has an ``on_<name>_change`` callback."""
 
 
-def render_gauge(st: Any, snap: Snapshot, selected: int | None, live: bool, not_live_reason: str = "") -> int | None:
-    """Draw the gauge here; return the run the author selected on it (None when none)."""
+def render_gauge(snap: Snapshot, selected: int | None, live: bool, not_live_reason: str = "") -> int | None:
+    """Draw the gauge here; return the run the author selected on it (None when none).
+
+    ``selected`` marks a run from Python's side; None leaves the gauge's own choice
+    (the gauge remembers its last click, and the component's value carries it here).
+    """
     api = component_api()
     if api is None:
         raise RuntimeError("no component API")
     data = payload(snap, selected, live, not_live_reason)
     mount = _mount(api)
-    with st.container():  # the mount commands take the surrounding container
-        if api == "v2":
-            result = mount(key=KEY, data=data, default={"selected": None}, on_selected_change=_noop)
-            value = getattr(result, "selected", None)
-        else:
-            value = mount(data=data, key=KEY, default=None)
+    # The mount commands draw into the surrounding ``with area:`` (sidebar or main) like st.* calls.
+    if api == "v2":
+        # As bytes: a dict would be probed key by key for data frames (most of the mount's cost).
+        blob = json.dumps(data, separators=(",", ":")).encode()
+        result = mount(key=KEY, data=blob, default={"selected": None}, on_selected_change=_noop)
+        value = getattr(result, "selected", None)
+    else:
+        value = mount(data=data, key=KEY, default=None)
     return parse_selection(value)
 
 

@@ -74,7 +74,7 @@ def _gauge_usable(monitor: Monitor) -> bool:
     return not problem
 
 
-def _render_gauge(st: Any, monitor: Monitor, snap: Any) -> object:
+def _render_gauge(monitor: Monitor, snap: Any) -> object:
     """The gauge in the panel's place; the run selected on it, None, or _NO_GAUGE when it failed."""
     from st_memwatch.streamlit_bridge import metrics
     from st_memwatch.ui import component as gauge_view
@@ -82,8 +82,7 @@ def _render_gauge(st: Any, monitor: Monitor, snap: Any) -> object:
     live = metrics.metrics_enabled()
     reason = "" if live else f"live figures are off ({metrics.ENV_VAR}=off): figures are from the last script run"
     try:
-        selected = gauge_view.previous_selection(st.session_state)
-        return gauge_view.render_gauge(st, snap, selected, live, reason)
+        return gauge_view.render_gauge(snap, None, live, reason)
     except Exception as exc:
         monitor.note(f"gauge failed ({_short(exc)}); showing the native panel")
         return _NO_GAUGE
@@ -127,7 +126,7 @@ def show_panel(monitor: Monitor, limit: object, location: str, toast: bool, comp
             snap = monitor.snapshot(session, resolved, timeline_points=0, max_runs=SUMMARY_RUNS)
         fresh = new_episodes(session, snap.warnings)
         with area:
-            picked = _render_gauge(st, monitor, snap) if gauge else None
+            picked = _render_gauge(monitor, snap) if gauge else None
             view.render_summary(st, snap, fresh, toast, headline=picked is _NO_GAUGE or not gauge)
             if isinstance(picked, int):
                 st.caption(gauge_view.run_details_markdown(snap, picked))

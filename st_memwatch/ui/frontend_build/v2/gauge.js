@@ -1,35 +1,35 @@
-function u(r) {
-  const t = r < 0 ? "-" : "";
-  let s = Math.abs(r);
+function u(n) {
+  const t = n < 0 ? "-" : "";
+  let s = Math.abs(n);
   for (const e of ["B", "KiB", "MiB", "GiB"]) {
     if (s < 1024 || e === "GiB") return e === "B" ? `${t}${s.toFixed(0)} B` : `${t}${s.toFixed(1)} ${e}`;
     s /= 1024;
   }
   return `${t}${s.toFixed(1)} GiB`;
 }
-function b(r) {
-  return (r >= 0 ? "+" : "") + u(r);
+function b(n) {
+  return (n >= 0 ? "+" : "") + u(n);
 }
-function k(r) {
-  return r < 1 ? `${Math.round(r * 1e3)} ms` : r < 10 ? `${r.toFixed(1)} s` : r < 90 ? `${r.toFixed(0)} s` : r < 5400 ? `${(r / 60).toFixed(0)} min` : r < 3 * 86400 ? `${(r / 3600).toFixed(1)} h` : `${(r / 86400).toFixed(0)} days`;
+function k(n) {
+  return n < 1 ? `${Math.round(n * 1e3)} ms` : n < 10 ? `${n.toFixed(1)} s` : n < 90 ? `${n.toFixed(0)} s` : n < 5400 ? `${(n / 60).toFixed(0)} min` : n < 3 * 86400 ? `${(n / 3600).toFixed(1)} h` : `${(n / 86400).toFixed(0)} days`;
 }
 const $ = "st_memwatch_";
-function E(r) {
+function E(n) {
   const t = /* @__PURE__ */ new Map();
-  for (const s of r.split(`
+  for (const s of n.split(`
 `)) {
     if (!s.startsWith($)) continue;
     const e = s.lastIndexOf(" ");
     if (e < 0) continue;
-    const i = s.slice(e + 1).trim(), n = i === "+Inf" || i === "inf" ? 1 / 0 : i === "-Inf" ? -1 / 0 : Number(i);
-    (!Number.isNaN(n) || i === "NaN") && t.set(s.slice(0, e), n);
+    const i = s.slice(e + 1).trim(), r = i === "+Inf" || i === "inf" ? 1 / 0 : i === "-Inf" ? -1 / 0 : Number(i);
+    (!Number.isNaN(r) || i === "NaN") && t.set(s.slice(0, e), r);
   }
   return t;
 }
-function I(r) {
-  const t = (e, i = 0) => r.get($ + e) ?? i;
-  if (!r.has($ + "rss_bytes")) return null;
-  const s = r.get($ + "last_run_id");
+function T(n) {
+  const t = (e, i = 0) => n.get($ + e) ?? i;
+  if (!n.has($ + "rss_bytes")) return null;
+  const s = n.get($ + "last_run_id");
   return {
     rss: t("rss_bytes"),
     limit: t("limit_bytes"),
@@ -50,14 +50,14 @@ function I(r) {
     errors: t('warnings{level="error"}')
   };
 }
-const L = 1, S = 1e3, T = 3e4, D = 1e4, P = 4e3, A = 300, z = 900, N = 0.7, B = 0.9, F = "http://www.w3.org/2000/svg", y = 300, f = 56;
-function c(r, t, s) {
-  const e = document.createElement(r);
+const I = 1, S = 1e3, L = 3e4, A = 1e4, D = 4e3, P = 300, z = 900, N = 0.7, B = 0.9, O = "http://www.w3.org/2000/svg", y = 300, f = 56;
+function c(n, t, s) {
+  const e = document.createElement(n);
   return e.className = t, s?.appendChild(e), e;
 }
-function g(r, t, s) {
-  const e = document.createElementNS(F, r);
-  for (const [i, n] of Object.entries(t)) e.setAttribute(i, String(n));
+function g(n, t, s) {
+  const e = document.createElementNS(O, n);
+  for (const [i, r] of Object.entries(t)) e.setAttribute(i, String(r));
   return s.appendChild(e), e;
 }
 class G {
@@ -71,14 +71,14 @@ class G {
     this.fill = c("div", "smw-fill", i);
     for (const o of [N, B])
       c("div", "smw-tick", i).style.left = `${o * 100}%`;
-    this.spark = document.createElementNS(F, "svg"), this.spark.setAttribute("class", "smw-spark"), this.spark.setAttribute("viewBox", `0 0 ${y} ${f}`), this.spark.setAttribute("preserveAspectRatio", "none"), this.spark.addEventListener("click", (o) => this.onSparkClick(o)), this.root.appendChild(this.spark);
-    const n = c("div", "smw-axis", this.root);
-    this.axis = c("div", "smw-axis-text", n), this.liveMark = c("span", "smw-live", n), this.busy = c("div", "smw-busy", this.root), this.last = c("div", "smw-last", this.root), this.trend = c("div", "smw-trend", this.root), this.notes = c("div", "smw-notes", this.root), document.addEventListener("visibilitychange", this.onVisibility);
+    this.spark = document.createElementNS(O, "svg"), this.spark.setAttribute("class", "smw-spark"), this.spark.setAttribute("viewBox", `0 0 ${y} ${f}`), this.spark.setAttribute("preserveAspectRatio", "none"), this.spark.addEventListener("click", (o) => this.onSparkClick(o)), this.root.appendChild(this.spark);
+    const r = c("div", "smw-axis", this.root);
+    this.axis = c("div", "smw-axis-text", r), this.liveMark = c("span", "smw-live", r), this.busy = c("div", "smw-busy", this.root), this.last = c("div", "smw-last", this.root), this.trend = c("div", "smw-trend", this.root), this.notes = c("div", "smw-notes", this.root), document.addEventListener("visibilitychange", this.onVisibility);
   }
   /** New data from a script run. Live figures of later polls take precedence. */
   update(t) {
     const s = this.data === null, e = this.data?.metrics_url !== t.metrics_url;
-    this.data = t, this.skew = Date.now() / 1e3 - t.server_now, this.selected = t.selected;
+    this.data = t, this.skew = Date.now() / 1e3 - t.server_now, t.selected !== null && (this.selected = t.selected);
     for (const i of t.runs) this.runs.set(i.id, i);
     (s || t.samples.length) && this.mergeSamples(t.samples), this.addPoint(t.server_now, t.rss), this.render(), (s || e) && t.metrics_url && this.schedule(0);
   }
@@ -94,9 +94,9 @@ class G {
     if (e && this.points[e - 1][0] >= t) return;
     this.points.push([t, s]);
     const i = t - z;
-    let n = 0;
-    for (; n < this.points.length && this.points[n][0] < i; ) n++;
-    n && this.points.splice(0, n);
+    let r = 0;
+    for (; r < this.points.length && this.points[r][0] < i; ) r++;
+    r && this.points.splice(0, r);
   }
   schedule(t) {
     window.clearTimeout(this.timer), !(this.stopped || !this.data?.metrics_url) && (this.timer = window.setTimeout(() => void this.poll(), t));
@@ -105,19 +105,19 @@ class G {
     const t = this.data;
     if (!t?.metrics_url || this.stopped) return;
     if (document.visibilityState === "hidden" && this.polls > 0) {
-      this.schedule(T);
+      this.schedule(L);
       return;
     }
     this.polls++;
-    const s = new AbortController(), e = window.setTimeout(() => s.abort(), P);
+    const s = new AbortController(), e = window.setTimeout(() => s.abort(), D);
     try {
-      const i = t.families.map((d) => `families=${encodeURIComponent(d)}`).join("&"), n = await fetch(i ? `${t.metrics_url}?${i}` : t.metrics_url, {
+      const i = t.families.map((d) => `families=${encodeURIComponent(d)}`).join("&"), r = await fetch(i ? `${t.metrics_url}?${i}` : t.metrics_url, {
         cache: "no-store",
         credentials: "same-origin",
         signal: s.signal
       });
-      if (!n.ok) throw new Error(`HTTP ${n.status}`);
-      const o = I(E(await n.text()));
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      const o = T(E(await r.text()));
       if (o === null) throw new Error("no st_memwatch figures in the metrics");
       this.onLive(o), this.failures = 0, this.liveOk = !0;
     } catch {
@@ -125,7 +125,7 @@ class G {
     } finally {
       window.clearTimeout(e);
     }
-    this.render(), this.schedule(this.liveOk ? S : Math.min(S * 2 ** this.failures, D));
+    this.render(), this.schedule(this.liveOk ? S : Math.min(S * 2 ** this.failures, A));
   }
   onLive(t) {
     this.live = t, this.addPoint(Date.now() / 1e3 - this.skew, t.rss);
@@ -142,8 +142,8 @@ class G {
   render() {
     const t = this.data;
     if (!t) return;
-    const s = this.liveOk ? this.live : null, e = s?.rss ?? t.rss, i = s && s.limit > 0 ? s.limit : t.limit, n = i > 0 ? e / i : 0, o = n >= B ? "smw-red" : n >= N ? "smw-amber" : "smw-ok";
-    this.root.className = `smw ${o}`, this.root.dataset.live = this.liveOk ? "1" : "0", this.root.dataset.polls = String(this.polls), this.now.textContent = u(e), this.of.textContent = `of ${u(i)}`, this.of.title = t.limit_label, this.pct.textContent = `${Math.round(n * 100)}%`, this.fill.style.width = `${Math.min(100, n * 100).toFixed(1)}%`, this.liveMark.dataset.live = this.liveOk ? "1" : "0", this.liveMark.textContent = this.liveOk ? "live" : "not live", this.liveMark.title = this.liveOk ? "updated about once a second from /_stcore/metrics" : t.not_live_reason || "the metrics endpoint did not answer: figures are from the last script run", this.busy.textContent = s && s.busy > 0 ? `Run in progress, ${k(s.busySeconds)}, ${b(s.busyDelta)} so far` : "", this.renderLastRun(), this.renderTrend(e, i, s), this.notes.textContent = t.notes.length ? `⚠ ${t.notes.join(" · ")}` : "", this.renderSpark(i), this.host.resized();
+    const s = this.liveOk ? this.live : null, e = s?.rss ?? t.rss, i = s && s.limit > 0 ? s.limit : t.limit, r = i > 0 ? e / i : 0, o = r >= B ? "smw-red" : r >= N ? "smw-amber" : "smw-ok";
+    this.root.className = `smw ${o}`, this.root.dataset.live = this.liveOk ? "1" : "0", this.root.dataset.polls = String(this.polls), this.now.textContent = u(e), this.of.textContent = `of ${u(i)}`, this.of.title = t.limit_label, this.pct.textContent = `${Math.round(r * 100)}%`, this.fill.style.width = `${Math.min(100, r * 100).toFixed(1)}%`, this.liveMark.dataset.live = this.liveOk ? "1" : "0", this.liveMark.textContent = this.liveOk ? "live" : "not live", this.liveMark.title = this.liveOk ? "updated about once a second from /_stcore/metrics" : t.not_live_reason || "the metrics endpoint did not answer: figures are from the last script run", this.busy.textContent = s && s.busy > 0 ? `Run in progress, ${k(s.busySeconds)}, ${b(s.busyDelta)} so far` : "", this.renderLastRun(), this.renderTrend(e, i, s), this.notes.textContent = t.notes.length ? `⚠ ${t.notes.join(" · ")}` : "", this.renderSpark(i), this.host.resized();
   }
   newestRun() {
     let t = null;
@@ -160,16 +160,16 @@ class G {
     this.last.textContent = `${e}: ${b(s.delta)}, peak ${u(s.peak)}, ${k(s.duration)}`;
   }
   renderTrend(t, s, e) {
-    const i = this.data, n = e ? e.leak : i.leak, o = e ? e.growthPerRun : i.trend?.per_run ?? 0, d = e ? e.secondsToLimit : i.trend?.seconds_to_limit ?? 1 / 0;
+    const i = this.data, r = e ? e.leak : i.leak, o = e ? e.growthPerRun : i.trend?.per_run ?? 0, d = e ? e.secondsToLimit : i.trend?.seconds_to_limit ?? 1 / 0;
     let l, h = "";
-    s > 0 && t >= s ? (l = `Over the limit: ${u(t)} of ${u(s)}`, h = "bad") : o > 0 && Number.isFinite(d) && d < 7 * 86400 ? (l = `Growing ${b(o)}/run · limit in ~${k(d)}`, h = d < 1800 ? "bad" : "warn") : o > 0 && (e || i.trend) ? l = `Growing ${b(o)}/run · limit far away` : e || i.trend ? l = "Steady: no growth toward the limit" : l = "Trend: known after a few runs", n && (l = `Leak · ${l}`, h = "bad"), this.trend.textContent = l, this.trend.className = `smw-trend ${h}`;
+    s > 0 && t >= s ? (l = `Over the limit: ${u(t)} of ${u(s)}`, h = "bad") : o > 0 && Number.isFinite(d) && d < 7 * 86400 ? (l = `Growing ${b(o)}/run · limit in ~${k(d)}`, h = d < 1800 ? "bad" : "warn") : o > 0 && (e || i.trend) ? l = `Growing ${b(o)}/run · limit far away` : e || i.trend ? l = "Steady: no growth toward the limit" : l = "Trend: known after a few runs", r && (l = `Leak · ${l}`, h = "bad"), this.trend.textContent = l, this.trend.className = `smw-trend ${h}`;
   }
   renderSpark(t) {
     const s = this.spark;
     for (; s.firstChild; ) s.removeChild(s.firstChild);
     const e = this.points;
     if (!e.length) return;
-    const i = Math.max(e[e.length - 1][0], Date.now() / 1e3 - this.skew), n = Math.max(e[0][0], i - A), o = Math.max(30, i - n), d = i - o, l = e.filter(([a]) => a >= d);
+    const i = Math.max(e[e.length - 1][0], Date.now() / 1e3 - this.skew), r = Math.max(e[0][0], i - P), o = Math.max(30, i - r), d = i - o, l = e.filter(([a]) => a >= d);
     let h = Math.min(...l.map(([, a]) => a)), m = Math.max(...l.map(([, a]) => a));
     const w = t > 0 && t <= m * 1.5;
     w && (m = Math.max(m, t)), h = Math.max(0, h - (m - h) * 0.1 - 1), m = m + (m - h) * 0.08 + 1, this.view = { start: d, span: o };
@@ -177,9 +177,9 @@ class G {
     for (const a of [...this.runs.values()].sort((v, p) => v.id - p.id)) {
       const v = a.start + a.duration;
       if (v < d) continue;
-      const p = Math.min(y - 4, Math.max(0, x(a.start))), O = Math.min(y - p, Math.max(4, x(v) - p)), R = g(
+      const p = Math.min(y - 4, Math.max(0, x(a.start))), F = Math.min(y - p, Math.max(4, x(v) - p)), R = g(
         "rect",
-        { x: p, y: 0, width: O, height: f, class: `run${a.id === this.selected ? " selected" : ""}`, "data-run": a.id },
+        { x: p, y: 0, width: F, height: f, class: `run${a.id === this.selected ? " selected" : ""}`, "data-run": a.id },
         s
       );
       g("title", {}, R).textContent = `Run #${a.id}: ${b(a.delta)}, peak ${u(a.peak)}, ${k(a.duration)}`, g("line", { x1: p, x2: p, y1: 0, y2: f, class: "edge" }, s);
@@ -190,32 +190,36 @@ class G {
   onSparkClick(t) {
     const s = this.spark.getBoundingClientRect();
     if (s.width <= 0) return;
-    const { start: e, span: i } = this.view, n = e + (t.clientX - s.left) / s.width * i, o = 4 / s.width * i;
+    const { start: e, span: i } = this.view, r = e + (t.clientX - s.left) / s.width * i, o = 4 / s.width * i;
     let d = null, l = 1 / 0;
     for (const h of this.runs.values()) {
-      const m = h.start + Math.max(h.duration, o), w = n < h.start ? h.start - n : n > m ? n - m : 0;
+      const m = h.start + Math.max(h.duration, o), w = r < h.start ? h.start - r : r > m ? r - m : 0;
       w <= o && w < l && (d = h, l = w);
     }
     d && this.choose(d.id);
   }
   choose(t) {
-    this.selected = t, this.render(), this.host.select({ v: L, run: t });
+    this.selected = t, this.render(), this.host.select({ v: I, run: t });
   }
 }
-const j = '.smw{--smw-text: var(--st-text-color, var(--text-color, #31333f));--smw-bg2: var(--st-secondary-background-color, var(--secondary-background-color, #f0f2f6));--smw-ok: var(--st-green-color, #21c354);--smw-amber: var(--st-orange-color, #ffa421);--smw-red: var(--st-red-color, #ff4b4b);--smw-line: var(--st-primary-color, var(--primary-color, #ff4b4b));font-family:var(--st-font, var(--font, "Source Sans Pro", sans-serif));color:var(--smw-text);font-size:.85rem;line-height:1.35;box-sizing:border-box;width:100%;padding:0 1px 2px}.smw *{box-sizing:border-box}.smw-head{display:flex;align-items:baseline;gap:.35em;flex-wrap:wrap}.smw-now,.smw-pct{font-weight:700;font-variant-numeric:tabular-nums}.smw-ok .smw-pct{color:var(--smw-ok)}.smw-amber .smw-pct{color:var(--smw-amber)}.smw-red .smw-pct{color:var(--smw-red)}.smw-live{font-size:.68rem;opacity:.75;white-space:nowrap;margin-left:.6em}.smw-live:before{content:"● ";color:var(--smw-ok)}.smw-live[data-live="0"]:before{content:"○ ";color:inherit}.smw-bar{position:relative;height:8px;border-radius:3px;margin:3px 0;background:color-mix(in srgb,var(--smw-text) 18%,transparent);overflow:hidden}.smw-fill{height:100%;border-radius:3px;background:var(--smw-ok);transition:width .3s}.smw-amber .smw-fill{background:var(--smw-amber)}.smw-red .smw-fill{background:var(--smw-red)}.smw-tick{position:absolute;top:0;bottom:0;width:1px;background:color-mix(in srgb,var(--smw-text) 45%,transparent)}.smw-spark{display:block;width:100%;height:56px;margin:4px 0 2px;background:var(--smw-bg2);border-radius:3px}.smw-spark .line,.smw-spark .area,.smw-spark .limit{pointer-events:none}.smw-spark .line{fill:none;stroke:var(--smw-line);stroke-width:1.5;vector-effect:non-scaling-stroke}.smw-spark .area{fill:color-mix(in srgb,var(--smw-line) 14%,transparent);stroke:none}.smw-spark .limit{stroke:var(--smw-red);stroke-width:1;stroke-dasharray:4 3;vector-effect:non-scaling-stroke}.smw-spark .run{fill:color-mix(in srgb,var(--smw-text) 10%,transparent);cursor:pointer}.smw-spark .run:hover{fill:color-mix(in srgb,var(--smw-text) 22%,transparent)}.smw-spark .run.selected{fill:color-mix(in srgb,var(--smw-line) 30%,transparent)}.smw-spark .edge{stroke:color-mix(in srgb,var(--smw-text) 40%,transparent);stroke-width:1;vector-effect:non-scaling-stroke;pointer-events:none}.smw-axis{display:flex;align-items:baseline;font-size:.68rem}.smw-axis-text{flex:1;display:flex;justify-content:space-between;opacity:.7}.smw-busy{font-weight:600}.smw-busy:empty,.smw-notes:empty{display:none}.smw-trend.warn{color:var(--smw-amber);font-weight:600}.smw-trend.bad{color:var(--smw-red);font-weight:600}.smw-dim{opacity:.7}.smw-notes{font-size:.72rem;opacity:.7}', M = /* @__PURE__ */ new WeakMap(), V = ({ data: r, parentElement: t, setStateValue: s }) => {
+const j = '.smw{--smw-text: var(--st-text-color, var(--text-color, #31333f));--smw-bg2: var(--st-secondary-background-color, var(--secondary-background-color, #f0f2f6));--smw-ok: var(--st-green-color, #21c354);--smw-amber: var(--st-orange-color, #ffa421);--smw-red: var(--st-red-color, #ff4b4b);--smw-line: var(--st-primary-color, var(--primary-color, #ff4b4b));font-family:var(--st-font, var(--font, "Source Sans Pro", sans-serif));color:var(--smw-text);font-size:.85rem;line-height:1.35;box-sizing:border-box;width:100%;padding:0 1px 2px}.smw *{box-sizing:border-box}.smw-head{display:flex;align-items:baseline;gap:.35em;flex-wrap:wrap}.smw-now,.smw-pct{font-weight:700;font-variant-numeric:tabular-nums}.smw-ok .smw-pct{color:var(--smw-ok)}.smw-amber .smw-pct{color:var(--smw-amber)}.smw-red .smw-pct{color:var(--smw-red)}.smw-live{font-size:.68rem;opacity:.75;white-space:nowrap;margin-left:.6em}.smw-live:before{content:"● ";color:var(--smw-ok)}.smw-live[data-live="0"]:before{content:"○ ";color:inherit}.smw-bar{position:relative;height:8px;border-radius:3px;margin:3px 0;background:color-mix(in srgb,var(--smw-text) 18%,transparent);overflow:hidden}.smw-fill{height:100%;border-radius:3px;background:var(--smw-ok);transition:width .3s}.smw-amber .smw-fill{background:var(--smw-amber)}.smw-red .smw-fill{background:var(--smw-red)}.smw-tick{position:absolute;top:0;bottom:0;width:1px;background:color-mix(in srgb,var(--smw-text) 45%,transparent)}.smw-spark{display:block;width:100%;height:56px;margin:4px 0 2px;background:var(--smw-bg2);border-radius:3px}.smw-spark .line,.smw-spark .area,.smw-spark .limit{pointer-events:none}.smw-spark .line{fill:none;stroke:var(--smw-line);stroke-width:1.5;vector-effect:non-scaling-stroke}.smw-spark .area{fill:color-mix(in srgb,var(--smw-line) 14%,transparent);stroke:none}.smw-spark .limit{stroke:var(--smw-red);stroke-width:1;stroke-dasharray:4 3;vector-effect:non-scaling-stroke}.smw-spark .run{fill:color-mix(in srgb,var(--smw-text) 10%,transparent);cursor:pointer}.smw-spark .run:hover{fill:color-mix(in srgb,var(--smw-text) 22%,transparent)}.smw-spark .run.selected{fill:color-mix(in srgb,var(--smw-line) 30%,transparent)}.smw-spark .edge{stroke:color-mix(in srgb,var(--smw-text) 40%,transparent);stroke-width:1;vector-effect:non-scaling-stroke;pointer-events:none}.smw-axis{display:flex;align-items:baseline;font-size:.68rem}.smw-axis-text{flex:1;display:flex;justify-content:space-between;opacity:.7}.smw-busy{font-weight:600}.smw-busy:empty,.smw-notes:empty{display:none}.smw-trend.warn{color:var(--smw-amber);font-weight:600}.smw-trend.bad{color:var(--smw-red);font-weight:600}.smw-dim{opacity:.7}.smw-notes{font-size:.72rem;opacity:.7}', M = /* @__PURE__ */ new WeakMap();
+function V(n) {
+  return n instanceof Uint8Array || n instanceof ArrayBuffer ? JSON.parse(new TextDecoder().decode(n)) : typeof n == "string" ? JSON.parse(n) : n;
+}
+const W = ({ data: n, parentElement: t, setStateValue: s }) => {
   let e = M.get(t);
   if (!e) {
     const i = document.createElement("style");
     i.textContent = j, t.appendChild(i);
-    const n = { gauge: void 0, send: () => {
+    const r = { gauge: void 0, send: () => {
     } };
-    n.gauge = new G(t, { select: (o) => n.send(o), resized: () => {
-    } }), e = n, M.set(t, e);
+    r.gauge = new G(t, { select: (o) => r.send(o), resized: () => {
+    } }), e = r, M.set(t, e);
   }
-  return e.send = (i) => s("selected", i), e.gauge.update(r), () => {
+  return e.send = (i) => s("selected", i), e.gauge.update(V(n)), () => {
     e.gauge.destroy(), M.delete(t);
   };
 };
 export {
-  V as default
+  W as default
 };
