@@ -6,7 +6,12 @@
 import { resolve } from "node:path"
 import { defineConfig } from "vite"
 
-export default defineConfig(({ mode }) => {
+export default defineConfig(({ command, mode }) => {
+  if (command === "serve") {
+    // `npm run dev`: the sources live for the v1 iframe (/dev-v1.html), with
+    // ST_MEMWATCH_GAUGE_DEV=http://localhost:5173 in the app's environment.
+    return { server: { port: 5173, strictPort: true } }
+  }
   if (mode !== "v1" && mode !== "v2") {
     throw new Error(`build with --mode v1 or --mode v2, not ${mode}`)
   }

@@ -130,7 +130,7 @@ def build_families(snap: Snapshot, live: LiveRuns) -> list[Family]:
         levels[w.level] = levels.get(w.level, 0) + 1
     out = [
         _g("rss_bytes", "Resident set size of the Streamlit process.", snap.rss, "bytes"),
-        _g("limit_bytes", f"The memory limit the panel measures against ({snap.limit.source}).", snap.limit.bytes, "bytes"),
+        _g("limit_bytes", "The memory limit the panel measures against.", snap.limit.bytes, "bytes"),
         _g("python_heap_bytes", "Bytes of live Python objects at the last census.", snap.python_heap, "bytes"),
         _g(
             "container_usage_bytes",

@@ -5,7 +5,8 @@ since 1.51) mount the built ES module inline; older releases such as 1.40 get th
 same gauge in a components v1 iframe (``declare_component``). Both bundles are
 built from ``frontend/`` and shipped in ``frontend_build/``, so an install needs no
 Node.js. ``ST_MEMWATCH_GAUGE_DEV`` (a Vite dev server's URL, e.g.
-``http://localhost:5173``) is the one switch to the sources.
+``http://localhost:5173``) is the one switch to the live sources, for the v1 iframe;
+components v2 take their module inline, so there the built bundle is always used.
 
 Python sends what it knows at each script run; the gauge then polls the app's own
 ``/_stcore/metrics`` for the live figures (see ``streamlit_bridge/metrics.py``).
@@ -82,7 +83,7 @@ def bundle_problem() -> str:
 def _bundle_problem(api: Api | None, dev: str) -> str:
     if api is None:
         return "gauge unavailable: this Streamlit has no custom components; showing the native panel"
-    if dev:
+    if dev and api == "v1":
         return ""
     needed = [BUILD_DIR / "v2" / "gauge.js"] if api == "v2" else [BUILD_DIR / "v1" / "index.html", BUILD_DIR / "v1" / "gauge.js"]
     missing = [p for p in needed if not p.is_file()]
@@ -97,13 +98,13 @@ def _mount(api: Api) -> Callable[..., Any]:
     if api == "v2":
         from streamlit.components.v2 import component
 
-        # In development the inline module re-exports the dev server's live source.
-        js = f'export {{ default }} from "{dev}/src/v2.ts";' if dev else (BUILD_DIR / "v2" / "gauge.js").read_text("utf-8")
-        return component(NAME, js=js)  # type: ignore[no-any-return]
+        # Components v2 take the module inline: the built bundle, also in development
+        # (rebuild with `make frontend` and restart the app).
+        return component(NAME, js=(BUILD_DIR / "v2" / "gauge.js").read_text("utf-8"))  # type: ignore[no-any-return]
     from streamlit.components.v1 import declare_component
 
     if dev:
-        return declare_component(NAME, url=f"{dev}/public-v1/index.html")  # type: ignore[no-any-return]
+        return declare_component(NAME, url=f"{dev}/dev-v1.html")  # type: ignore[no-any-return]
     return declare_component(NAME, path=str(BUILD_DIR / "v1"))  # type: ignore[no-any-return]
 
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from st_memwatch.core.models import Limit, RunRecord, Snapshot, Trend, Warning
+from st_memwatch.core.models import Finding, Limit, RunRecord, Snapshot, Trend
 from st_memwatch.streamlit_bridge import metrics
 
 MiB = 1024**2
@@ -42,7 +42,7 @@ def snap(**over: object) -> Snapshot:
         session=None,
         growth=(),
         trend=Trend(10, 8 * MiB, 0.5 * MiB, 87.5, 1400.0, 120.0),
-        warnings=(Warning("warning", "growth", "Memory grows steadily"),),
+        warnings=(Finding("warning", "growth", "Memory grows steadily"),),
         leak=True,
         python_heap=80 * MiB,
         unix_offset_s=1_700_000_000.0,
