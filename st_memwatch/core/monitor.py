@@ -83,7 +83,7 @@ class Settings:
     census_budget_s: float = 0.5
     census_pause_s: float = 0.05
     # A leak's growing types are followed to what keeps them, between runs, in this much CPU time.
-    holder_search_budget_s: float = 0.1
+    holder_search_budget_s: float = 0.25
     census_every_run: bool = False  # also reads cache/session sizes after every run
     sizes_budget_s: float = 0.02
     series_window: int = 30
