@@ -4,6 +4,9 @@ Run it with `make demo` (or `streamlit run demo_app.py`). Each lesson has a bad 
 good variant, a button that reruns the script ten times by itself, and a reset; the
 numbers it prints are read from st_memwatch. Set ST_MEMWATCH_LAB_SCALE (0 < x <= 1)
 to shrink every allocation, ST_MEMWATCH_LIMIT to try a smaller limit.
+
+The pages are functions of the modules in `lab/` (st.navigation takes callables on
+every supported Streamlit, and AppTest on 1.40 renders callable pages only).
 """
 
 from __future__ import annotations
@@ -16,21 +19,17 @@ import streamlit as st
 import st_memwatch
 
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:  # the lessons import the `lab` package next to this file
+if str(HERE) not in sys.path:  # the lessons are the `lab` package next to this file
     sys.path.insert(0, str(HERE))
 
-LESSONS = [
-    ("lab/home.py", "Start here", "🧪"),
-    ("lab/lesson1_model.py", "1 · Load the model once", "📦"),
-    ("lab/lesson2_caches.py", "2 · Bound your caches", "🗄️"),
-    ("lab/lesson3_session.py", "3 · Session state that hoards", "🧺"),
-    ("lab/lesson4_bigdata.py", "4 · Big data: memory vs. disk", "💾"),
-    ("lab/lesson5_peak.py", "5 · Peak vs. leak", "⛰️"),
-    ("lab/lesson6_free.py", "6 · Free what you hold", "🧹"),
-    ("lab/lesson7_visitors.py", "7 · Many visitors", "👥"),
-]
+from lab import LESSONS  # noqa: E402
 
 st.set_page_config(page_title="st_memwatch lab", page_icon="🧠")
-page = st.navigation([st.Page(path, title=title, icon=icon, default=i == 0) for i, (path, title, icon) in enumerate(LESSONS)])
+page = st.navigation(
+    [
+        st.Page(lesson.page, title=title, icon=icon, url_path=slug, default=i == 0)
+        for i, (slug, title, icon, lesson) in enumerate(LESSONS)
+    ]
+)
 st_memwatch.panel()
 page.run()

@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Callable
 
+import psutil
 import streamlit as st
 
 import st_memwatch
@@ -60,8 +61,11 @@ def model_bytes() -> int:
 
 
 def has_room(extra: int) -> bool:
-    """Would ``extra`` more bytes keep the process under HEADROOM_SHARE of the limit?"""
-    return measure().rss + extra <= HEADROOM_SHARE * limit_bytes()
+    """Would ``extra`` more bytes keep the process under HEADROOM_SHARE of the limit?
+
+    A guard, not a figure shown to anyone: one cheap RSS reading instead of a snapshot.
+    """
+    return int(psutil.Process().memory_info().rss) + extra <= HEADROOM_SHARE * limit_bytes()
 
 
 def out_of_room() -> None:
@@ -98,8 +102,11 @@ def variant(lesson: str, bad: str, good: str) -> str:
     return str(choice)
 
 
-def controls(lesson: str, reset: Callable[[], None]) -> None:
-    """The "rerun 10 times" and "reset" buttons; call ``finish`` at the end of the page."""
+def controls(lesson: str, reset: Callable[[], None]) -> bool:
+    """The "rerun 10 times" and "reset" buttons; call ``finish`` at the end of the page.
+
+    Returns False in the run that reset the lesson, so that run allocates nothing new.
+    """
     left_key = f"lab_{lesson}_reruns_left"
     one, two, _ = st.columns([1, 1, 2])
     if one.button(f"Rerun {RERUNS} times", key=f"lab_{lesson}_rerun", type="primary"):
@@ -115,6 +122,8 @@ def controls(lesson: str, reset: Callable[[], None]) -> None:
         st.caption(f"Rerunning by itself: {left} more to go.")
     if st.session_state.pop(f"lab_{lesson}_was_reset", False):
         st.info("Reset: this lesson's allocations are released. The panel shows the drop from the next run on.")
+        return False
+    return True
 
 
 def finish(lesson: str) -> None:
@@ -140,7 +149,9 @@ def trim() -> bool:
 
 def readout(snap: Snapshot, *extra: str) -> None:
     """The panel's figures for this lesson, in one block: every number here is st_memwatch's."""
-    lines = [f"**Process memory (RSS):** {format_bytes(snap.rss)} of {format_bytes(snap.limit.bytes)} ({snap.limit.source})"]
+    lines = [
+        f"**Process memory (RSS):** {format_bytes(snap.rss)} of {format_bytes(snap.limit.bytes)} ({snap.limit.source})"
+    ]
     if snap.runs:
         last = snap.runs[-1]
         lines.append(
