@@ -108,10 +108,11 @@ def controls(lesson: str, reset: Callable[[], None]) -> bool:
     Returns False in the run that reset the lesson, so that run allocates nothing new.
     """
     left_key = f"lab_{lesson}_reruns_left"
-    one, two, _ = st.columns([1, 1, 2])
+    one, two, three = st.columns(3)
     if one.button(f"Rerun {RERUNS} times", key=f"lab_{lesson}_rerun", type="primary"):
         st.session_state[left_key] = RERUNS
-    if two.button("Reset", key=f"lab_{lesson}_reset"):
+    two.button("Rerun once", key=f"lab_{lesson}_once")  # a click is a rerun: one step at a person's pace
+    if three.button("Reset", key=f"lab_{lesson}_reset"):
         st.session_state[left_key] = 0
         reset()
         gc.collect()
