@@ -24,7 +24,7 @@ if str(HERE) not in sys.path:  # the lessons are the `lab` package next to this 
 
 from lab import LESSONS  # noqa: E402
 
-st.set_page_config(page_title="st_memwatch lab", page_icon="🧠")
+st.set_page_config(page_title="st_memwatch lab", page_icon=":material/memory:")
 page = st.navigation(
     [
         st.Page(lesson.page, title=title, icon=icon, url_path=slug, default=i == 0)

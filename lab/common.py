@@ -108,7 +108,7 @@ def controls(lesson: str, reset: Callable[[], None]) -> bool:
     Returns False in the run that reset the lesson, so that run allocates nothing new.
     """
     left_key = f"lab_{lesson}_reruns_left"
-    one, two, three = st.columns(3)
+    one, two, three, _ = st.columns([3, 2.4, 2, 4])
     if one.button(f"Rerun {RERUNS} times", key=f"lab_{lesson}_rerun", type="primary"):
         st.session_state[left_key] = RERUNS
     two.button("Rerun once", key=f"lab_{lesson}_once")  # a click is a rerun: one step at a person's pace

@@ -118,7 +118,9 @@ def assert_leak_named(snap: Snapshot, holder: str) -> None:
     if not named and snap.leak and snap.suspects:  # the verdict's first suspect, as the details list it
         named = [s.name for s in snap.suspects[:1] if holder in s.name]
     top = snap.suspects[0].name if snap.suspects else None
-    assert named, f"neither a warning nor the top suspect names the holder {holder!r}: {causes(snap)}; top suspect {top!r}"
+    assert named, (
+        f"neither a warning nor the top suspect names the holder {holder!r}: {causes(snap)}; top suspect {top!r}"
+    )
 
 
 def assert_quiet(snap: Snapshot) -> None:
@@ -161,7 +163,9 @@ def wait_for_heap(timeout_s: float = 60.0) -> Snapshot:
             if len(last) == 3 and max(last) - min(last) <= 0.02 * max(last):
                 return snap
         if time.monotonic() > deadline:
-            pytest.fail(f"no settled Python-heap figure within {timeout_s:.0f} s of idle: {seen} ({snap.census_note!r})")
+            pytest.fail(
+                f"no settled Python-heap figure within {timeout_s:.0f} s of idle: {seen} ({snap.census_note!r})"
+            )
         time.sleep(1.0)
 
 
@@ -303,7 +307,9 @@ def test_a_table_per_session_adds_up_and_a_shared_one_does_not(lab, monkeypatch)
     shared_each = (shared_rss[-1] - shared_rss[0]) / 3
     hoarding_each = (hoarding_rss[-1] - hoarding_rss[0]) / 3
     assert shared_each <= size / 4, f"sessions sharing one table cost {shared_each / MiB:.1f} MiB each"
-    assert hoarding_each >= 0.8 * size, f"a table per session should cost about {size / MiB:.1f} MiB each, not {hoarding_each / MiB:.1f}"
+    assert hoarding_each >= 0.8 * size, (
+        f"a table per session should cost about {size / MiB:.1f} MiB each, not {hoarding_each / MiB:.1f}"
+    )
 
 
 # ------------------------------------------------------------------ the lab itself

@@ -189,9 +189,7 @@ def test_leaky_path_shows_growth_and_warns(page: Any, shot: Callable[[str], str]
     assert trend, f"no positive 'Trend (N runs): +...' line: {text}"
 
     warning = sidebar(page).get_by_test_id("stAlert").filter(has_text="grows steadily")
-    assert warning.count() >= 1, (
-        f"no 'grows steadily' warning in the sidebar after {LEAKY_RUNS} leaky runs: {text}"
-    )
+    assert warning.count() >= 1, f"no 'grows steadily' warning in the sidebar after {LEAKY_RUNS} leaky runs: {text}"
     assert warning.first.is_visible()
     box = warning.first.inner_text()
     assert "Fix: " in box, f"the warning should end with the fix: {box!r}"

@@ -130,10 +130,14 @@ def test_many_visitors_counts_the_sessions(page: Any, browser: Any, app_url: str
         second.get_by_role("heading", name="7 · Many visitors").wait_for()
         page.get_by_role("button", name="Rerun once", exact=True).click()
         wait_idle(page)
-        match = re.search(r"Sessions \(from the panel\): (\d+) active; this one's state ([\d.]+) (B|KiB|MiB|GiB)", main_text(page))
+        match = re.search(
+            r"Sessions \(from the panel\): (\d+) active; this one's state ([\d.]+) (B|KiB|MiB|GiB)", main_text(page)
+        )
         assert match, f"no session figures: {main_text(page)}"
         assert int(match.group(1)) >= 2, f"two tabs open, the panel counts {match.group(1)} sessions"
-        assert match.group(3) in ("MiB", "GiB"), f"a table per session should show in this session's state: {match.group(0)}"
+        assert match.group(3) in ("MiB", "GiB"), (
+            f"a table per session should show in this session's state: {match.group(0)}"
+        )
     finally:
         other.close()
     choose(page, "Good:")
