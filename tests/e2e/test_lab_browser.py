@@ -104,7 +104,12 @@ def test_rerun_ten_times_shows_a_leak_and_reset_clears_it(page: Any, shot: Calla
     before = int(built.search(main_text(page)).group(1))
     page.get_by_role("button", name="Rerun 10 times", exact=True).click()
     deadline = time.monotonic() + 120
-    while int(built.search(main_text(page)).group(1)) < before + 11:  # the click's run and ten more
+
+    def models_built() -> int:
+        found = built.search(main_text(page))  # absent for a moment while a run redraws the page
+        return int(found.group(1)) if found else -1
+
+    while models_built() < before + 11:  # the click's run and ten more
         assert time.monotonic() < deadline, f"the lesson did not rerun 10 times by itself: {main_text(page)}"
         time.sleep(0.5)
     wait_idle(page, 60_000)
