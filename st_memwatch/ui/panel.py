@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from st_memwatch.core.analysis import is_leaking
 from st_memwatch.core.limits import format_bytes
-from st_memwatch.core.models import CacheUsage, Snapshot, Warning
+from st_memwatch.core.models import CacheUsage, Finding, Snapshot
 from st_memwatch.streamlit_bridge.features import deferred_downloads, download_ignores_rerun, stretch
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ def drop_asides(text: str) -> str:
     return "".join(out).replace(" .", ".").replace(" ,", ",").replace(" :", ":").strip()
 
 
-def short_message(w: Warning) -> str:
+def short_message(w: Finding) -> str:
     """The message without its parenthesised figures: one line that fits the sidebar.
 
     "Memory grows steadily: +7.6 MiB per run (90% of recent runs grew)." becomes
@@ -166,12 +166,12 @@ def short_message(w: Warning) -> str:
     return drop_asides(w.message.strip()) or w.message
 
 
-def short_fix(w: Warning) -> str:
+def short_fix(w: Finding) -> str:
     """What to do, without asides: the box shows it, the details show the whole advice."""
     return drop_asides((w.action or w.fix).strip())
 
 
-def warning_text(w: Warning) -> str:
+def warning_text(w: Finding) -> str:
     """One short line, the measured cause when there is one, then the fix (markdown)."""
     fix = short_fix(w)
     cause = w.cause.strip()
@@ -182,11 +182,11 @@ def warning_text(w: Warning) -> str:
     )
 
 
-def toast_text(w: Warning) -> str:
+def toast_text(w: Finding) -> str:
     return short_message(w)
 
 
-def render_summary(st: Any, snap: Snapshot, new_warnings: Sequence[Warning], toast: bool) -> None:
+def render_summary(st: Any, snap: Snapshot, new_warnings: Sequence[Finding], toast: bool) -> None:
     st.markdown(summary_html(snap), unsafe_allow_html=True)
     for w in snap.warnings[:3]:
         (st.error if w.level == "error" else st.warning)(warning_text(w))
