@@ -167,10 +167,17 @@ def readout(snap: Snapshot, *extra: str) -> None:
 
 
 def verdict_line(snap: Snapshot) -> str:
-    growth = [w for w in snap.warnings if w.code == "steady-growth" or w.code.startswith("unbounded-cache")]
+    """The panel's verdict in one line: leak or not, its rate and what holds it."""
+    verdict = getattr(snap, "verdict", None)
+    if verdict is not None:
+        if not verdict.leak:
+            return "warming up: the first runs are not judged." if verdict.warming_up else "no leak."
+        since = f" since run {verdict.since_run}" if verdict.since_run is not None else ""
+        cause = f" Likely cause: {verdict.cause}." if verdict.cause else ""
+        return f"leak{since}: {_signed(verdict.bytes_per_run)} per run.{cause}"
+    growth = [w for w in snap.warnings if w.code == "steady-growth"]
     if snap.leak or growth:
-        top = growth[0] if growth else None
-        cause = f" Likely cause: {top.cause}." if top is not None and top.cause else ""
+        cause = f" Likely cause: {growth[0].cause}." if growth and growth[0].cause else ""
         return f"leak: memory grows from run to run.{cause}"
     return "no leak."
 
