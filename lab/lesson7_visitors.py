@@ -57,5 +57,11 @@ def page() -> None:
             f"**Sessions (from the panel):** {sessions if sessions is not None else 'unknown'} active; "
             f"this one's state {common.format_bytes(snap.session.bytes)} in {snap.session.keys} keys"
         )
+    everyone = getattr(snap, "sessions", None)  # all sessions as one aggregate, none of them named
+    if everyone is not None:
+        extra.append(
+            f"**All sessions' state:** {common.format_bytes(everyone.total_bytes)} in {everyone.count} sessions "
+            f"(largest {common.format_bytes(everyone.largest_bytes)})"
+        )
     common.readout(snap, *extra)
     common.finish("visitors")

@@ -38,6 +38,8 @@ PAGES = [
 ]
 PANEL_FAILURE_RE = re.compile(r"(?:failed|unavailable): \w+(?:Error|Exception)\b|st_memwatch: \w+(?:Error|Exception)\b")
 OLDEST = (1, 40)
+UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
+ALL_SESSIONS_RE = re.compile(r"All sessions' state: ([\d.]+) (B|KiB|MiB|GiB) in (\d+) sessions")
 SESSIONS_RE = re.compile(r"Sessions \(from the panel\): (\d+) active; this one's state ([\d.]+) (B|KiB|MiB|GiB)")
 
 
@@ -153,6 +155,12 @@ def test_many_visitors_counts_the_sessions(page: Any, browser: Any, app_url: str
         assert match.group(3) in ("MiB", "GiB"), (
             f"a table per session should show in this session's state: {match.group(0)}"
         )
+        # Both tabs hold a table: the aggregate of every session adds them up, naming none.
+        own = float(match.group(2)) * UNITS[match.group(3)]
+        everyone = ALL_SESSIONS_RE.search(main_text(page))
+        assert everyone, f"no aggregate of all sessions: {main_text(page)}"
+        total = float(everyone.group(1)) * UNITS[everyone.group(2)]
+        assert int(everyone.group(3)) >= 2 and total >= 1.9 * own, f"two tables in two sessions: {everyone.group(0)}"
     finally:
         other.close()
     choose(page, "Good:")
