@@ -198,7 +198,8 @@ def test_leaky_path_shows_growth_and_warns(page: Any, shot: Callable[[str], str]
     toasts = toasts_seen(page)
     steady = [t for t in toasts if "grows steadily" in t]
     assert len(steady) == 1, f"expected one toast for the growth episode, saw {toasts}"
-    assert steady[0].split()[-1].endswith("run.") and "Memory: Memory" not in steady[0], steady
+    # One sentence: the rate per run (and since which run), not the box's cause and fix again.
+    assert re.search(r"per run( since run \d+)?\.$", steady[0].strip()) and "Memory: Memory" not in steady[0], steady
     assert steady[0].count("Memory") <= 1, steady
     assert_no_exception(page, "leaky path")
 
