@@ -145,25 +145,19 @@ def peaks_above_start(snap: Snapshot, n: int) -> list[int]:
     return [r.peak - r.rss_before for r in snap.runs[-n:]]
 
 
-def wait_for_heap(timeout_s: float = 60.0) -> Snapshot:
-    """The Python-heap figure comes from a census between runs: poll until it is in and settled.
+def wait_for_heap(timeout_s: float = 90.0) -> Snapshot:
+    """The Python-heap figure comes from a census between runs: poll until a complete one is in.
 
-    Settled means three readings a second apart within 2 % of each other, so a figure
-    from a census that ran while the last run's objects were still being dropped is not used.
+    The panel's census note says whether the last census was complete; a partial one
+    (cut by its time budget) misses bytes, so its total is not the heap.
     """
     deadline = time.monotonic() + timeout_s
-    seen: list[int] = []
     while True:
         snap = st_memwatch.snapshot()
-        if snap.python_heap is not None:
-            seen.append(snap.python_heap)
-            last = seen[-3:]
-            if len(last) == 3 and max(last) - min(last) <= 0.02 * max(last):
-                return snap
+        if snap.python_heap is not None and snap.census_note.endswith(", complete"):
+            return snap
         if time.monotonic() > deadline:
-            pytest.fail(
-                f"no settled Python-heap figure within {timeout_s:.0f} s of idle: {seen} ({snap.census_note!r})"
-            )
+            pytest.fail(f"no complete census within {timeout_s:.0f} s of idle: {snap.census_note!r}")
         time.sleep(1.0)
 
 
@@ -224,17 +218,27 @@ def test_session_state_keeping_the_last_n_is_quiet(lab):
 
 # ------------------------------------------------------------------ 4 big data: memory vs disk
 def test_csv_into_memory_costs_a_peak_every_run_that_parquet_columns_do_not(lab):
+    """Peaks are compared as the panel shows them (RSS at the run's high point), good first.
+
+    The allocator keeps the pages of the first parse for the next, so after it a bad
+    run's RSS starts high and its peak above its own start is small: the cost shows as
+    the level of every bad run's peak against the good variant's.
+    """
     data = common.model_bytes() // 2
+    n = PACED_RUNS + common.RERUNS
     at = open_lesson("lab/lesson4_bigdata.py", "bigdata", "good")
     good = drive(at, "bigdata")
-    good_peaks = peaks_above_start(good, PACED_RUNS + common.RERUNS)
+    good_peaks = [r.peak for r in good.runs[-n:]]
+    assert max(peaks_above_start(good, n)) < 0.25 * data, peaks_above_start(good, n)
     assert_quiet(good)
     at.radio(key="lab_bigdata_variant").set_value("bad").run()
     bad = drive(at, "bigdata")
-    bad_peaks = peaks_above_start(bad, PACED_RUNS + common.RERUNS)
+    bad_peaks = [r.peak for r in bad.runs[-n:]]
     assert not bad.leak, f"reading a CSV each run is a peak, not a leak: {causes(bad)}"
-    assert statistics.median(bad_peaks) >= 0.5 * data, (bad_peaks, data)
-    assert statistics.median(bad_peaks) >= 5 * max(statistics.median(good_peaks), MiB), (bad_peaks, good_peaks)
+    assert min(bad_peaks) - statistics.median(good_peaks) >= 0.5 * data, (
+        f"every bad run should peak at least {0.5 * data / MiB:.1f} MiB above the good variant's: "
+        f"{[round((p - statistics.median(good_peaks)) / MiB, 1) for p in bad_peaks]} MiB"
+    )
 
 
 # ------------------------------------------------------------------ 5 peak vs leak
