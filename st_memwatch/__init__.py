@@ -73,7 +73,7 @@ def snapshot() -> Snapshot:
     """
     monitor = _get_monitor()
     monitor.flush()
-    if monitor.cache_reader is not None:
+    if monitor.has_readers:
         monitor.refresh_sizes("", with_session=False)  # cache figures are throttled in the app; read them fresh
     return monitor.snapshot()
 

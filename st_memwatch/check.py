@@ -15,7 +15,6 @@ class keeps alive (``measure_holders``), measured while the app's objects live.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import sys
@@ -25,12 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from st_memwatch.core import analysis
+from st_memwatch.core.holders import measure_holders
 from st_memwatch.core.limits import format_bytes, parse_limit
 from st_memwatch.core.models import Snapshot
 
 DEFAULT_RUNS = 30
 MIN_RUNS = 10  # three warm-up runs, then enough to tell what Streamlit keeps from its first runs from a leak
 SUSPECTS_SHOWN = 8
+HOLDER_SEARCH_BUDGET_S = 1.0
 
 
 class CheckError(Exception):
@@ -75,65 +76,6 @@ def check_thresholds(runs: int) -> analysis.Thresholds:
     the recent half of what remains must still grow.
     """
     return analysis.Thresholds(warmup=max(3, runs // 5), window=max(runs, MIN_RUNS))
-
-
-# Types whose instances are measured for what they hold: classes written in Python
-# (a model, a handler, a frame), told by their instance __dict__ or __slots__.
-# Builtin containers name no place in the code, and leaf types (str, bytes,
-# arrays) hold nothing further.
-HOLDER_MIN_COUNT_PER_RUN = 0.5
-HOLDER_BUDGET_S = 0.5
-HOLDERS_MAX = 8
-
-
-def _python_classes() -> dict[str, type]:
-    from st_memwatch.core.census import type_name
-
-    out: dict[str, type] = {}
-    for obj in gc.get_objects():
-        t = type(obj)
-        if t.__module__ != "builtins" and (t.__dictoffset__ or "__slots__" in vars(t)):
-            out.setdefault(type_name(t), t)
-    return out
-
-
-def measure_holders(series: Mapping[tuple[str, str, str], Sequence[analysis.Point]], th: analysis.Thresholds) -> dict[str, float]:
-    """Bytes each instance keeps alive, for Python classes whose instances keep being added.
-
-    The instances are split in two halves and sized with one shared walk: the
-    second half's newly reached bytes, per instance, is what one more instance
-    adds. Whatever the instances share (a config, a common table) was already
-    counted in the first half, so it is not charged to every one of them.
-    """
-    from st_memwatch.core.sizing import DeepSizer
-
-    wanted: list[tuple[float, str]] = []
-    for (kind, name, _session), pts in series.items():
-        if kind != "type" or name.startswith(analysis.OWN_PREFIX):
-            continue
-        g = analysis.growth_after_warmup([p[0] for p in pts], [float(p[1]) for p in pts], th)
-        if g is not None and g.sustained_slope >= HOLDER_MIN_COUNT_PER_RUN and g.sustained_share >= th.min_steady:
-            wanted.append((g.sustained_slope, name))
-    if not wanted:
-        return {}
-    classes = _python_classes()
-    held: dict[str, float] = {}
-    for _, name in sorted(wanted)[:HOLDERS_MAX]:
-        cls = classes.get(name)
-        if cls is None:
-            continue
-        instances = [o for o in gc.get_objects() if type(o) is cls]
-        if len(instances) < 2:
-            continue
-        half = len(instances) // 2
-        second = len(instances) - half
-        sizer = DeepSizer()
-        sizer.measure_many(instances[:half], HOLDER_BUDGET_S)
-        added, complete = sizer.measure_many(instances[half:], HOLDER_BUDGET_S)
-        del instances
-        if complete:
-            held[name] = added / second
-    return held
 
 
 def run_check(app: str | os.PathLike[str], runs: int = DEFAULT_RUNS, limit: object = None, timeout_s: float = 60.0) -> CheckReport:
@@ -202,6 +144,8 @@ def run_check(app: str | os.PathLike[str], runs: int = DEFAULT_RUNS, limit: obje
         if failed < runs:
             # While the app's objects are still alive: what one more instance of a growing class keeps.
             monitor.set_holdings(measure_holders(monitor.series_points(), th))
+            if monitor.search_holders(HOLDER_SEARCH_BUDGET_S):  # what keeps the growing types
+                monitor.set_holdings(monitor.held)
         snap = monitor.snapshot(limit=limit_obj, timeline_points=0)
     finally:
         st_memwatch.stop()

@@ -22,6 +22,7 @@ import numpy as np
 
 from st_memwatch.core.limits import format_bytes
 from st_memwatch.core.models import CacheUsage, Finding, Level, Suspect, SuspectKind, TypeGrowth, Verdict
+from st_memwatch.core.schedule import CensusStatus
 
 # A point of a per-run series: (run number, count, bytes).
 Point = tuple[float, int, int]
@@ -70,7 +71,7 @@ def steady_share(values: Sequence[float]) -> float:
     return float(np.mean(np.diff(v) > 0))
 
 
-def _seen_and_todo(kind: SuspectKind, name: str, cache: CacheUsage | None, holds: float | None = None) -> tuple[str, str]:
+def _seen_and_todo(kind: str, name: str, cache: CacheUsage | None, holds: float | None = None) -> tuple[str, str]:
     """(what was seen, what to do): the advice is both, the panel's box shows the second alone."""
     if kind == "cache":
         deco = "@st.cache_resource" if cache is not None and cache.kind == "resource" else "@st.cache_data"
@@ -82,6 +83,35 @@ def _seen_and_todo(kind: SuspectKind, name: str, cache: CacheUsage | None, holds
         return (
             f"`{name}` keeps one entry per distinct argument and has no bound",
             f"use {deco}(max_entries=..., ttl=...) so old entries are dropped.",
+        )
+    if kind == "global":
+        return (
+            f"{name} keeps the objects of every run",
+            "bound or clear it (collections.deque(maxlen=N), or empty it when done); keep per-visitor data in "
+            "st.session_state and shared, loaded-once objects in @st.cache_resource instead of module globals.",
+        )
+    if kind == "registry":
+        return (
+            f"The {name} keeps an entry for every run (a class or callback defined in the script is a new object "
+            "on every rerun, and each one is registered again)",
+            "define what you register in a module the app imports (not in the script body), or register it once "
+            "in a function decorated with @st.cache_resource.",
+        )
+    if kind == "handlers":
+        return (
+            f"A handler is added to the {name} on every run",
+            "configure logging once: in a function decorated with @st.cache_resource, or only when "
+            "logger.handlers is empty.",
+        )
+    if kind == "lru_cache":
+        return (
+            f"{name} keeps one result per distinct argument with no bound",
+            "give it a bound (functools.lru_cache(maxsize=N)) or use @st.cache_data(max_entries=..., ttl=...).",
+        )
+    if kind == "class":
+        return (
+            f"{name} keeps the objects of every run",
+            "bound or clear that class attribute, or keep the objects per visitor in st.session_state.",
         )
     if kind == "session_state":
         return (
@@ -118,7 +148,7 @@ def _seen_and_todo(kind: SuspectKind, name: str, cache: CacheUsage | None, holds
     )
 
 
-def advice_for(kind: SuspectKind, name: str, cache: CacheUsage | None, holds: float | None = None) -> tuple[str, str]:
+def advice_for(kind: str, name: str, cache: CacheUsage | None, holds: float | None = None) -> tuple[str, str]:
     """(the whole advice, its action alone as a sentence) for a suspect or a warning."""
     seen, todo = _seen_and_todo(kind, name, cache, holds)
     return f"{seen}: {todo}", todo[:1].upper() + todo[1:]
@@ -324,7 +354,7 @@ def diagnosis(verdict: Verdict | None, rss_now: int, limit_bytes: int) -> tuple[
         runs_left, secs_left = verdict.runs_to_limit, verdict.seconds_to_limit
         soon = (runs_left is not None and runs_left < SHORT_RUNS) or (secs_left is not None and secs_left < SHORT_SECONDS)
         if share >= 1.0:
-            message = f"Over the limit: {format_bytes(rss_now)} of {limit}, growing {rate} (a container would already have ended this app)."
+            message = f"Over the limit: {format_bytes(rss_now)} of {limit}, a container would already have ended this app; memory grows {rate}."
         elif soon:
             when = [f"~{runs_left:.0f} runs" for _ in [0] if runs_left is not None]
             if secs_left is not None:
@@ -335,9 +365,37 @@ def diagnosis(verdict: Verdict | None, rss_now: int, limit_bytes: int) -> tuple[
         level: Level = "error" if share >= RED or soon else "warning"
         return (Finding(level, "steady-growth", message, cause, fix or "", action),)
     if share >= 1.0:
-        return (Finding("error", "over-limit", f"Over the limit: {format_bytes(rss_now)} of {limit} (a container would already have ended this app).", "", "", ""),)
+        return (Finding("error", "over-limit", f"Over the limit: {format_bytes(rss_now)} of {limit}, a container would already have ended this app.", "", "", ""),)
     if share >= RED:
         return (Finding("error", "near-limit", f"Memory is at {share:.0%} of the limit ({limit}).", "", "", ""),)
     if share >= AMBER:
         return (Finding("warning", "high-usage", f"Memory is at {share:.0%} of the limit ({limit}).", "", "", ""),)
     return ()
+
+
+def census_note(status: CensusStatus) -> str:
+    """The census line of the details: what the last census did, or why it did not run."""
+    st = status
+    if st.state == "none":
+        return "no census yet"
+    if st.state == "spaced-out":
+        return (
+            f"census spaced out: listing ~{st.tracked:,} objects holds the app for ~{st.pause_s * 1000:.0f} ms "
+            f"(limit {st.pause_limit_s * 1000:.0f} ms), so at most one a minute; last one {st.since_s:.0f} s ago"
+        )
+    if st.state == "interrupted":
+        return "census interrupted by a script run; it runs again in the next quiet moment"
+    if st.state == "cut-short":
+        return f"census cut short by its {st.cpu_s * 1000:.0f} ms budget before counting; will retry"
+    if st.tracked_only:
+        note = (
+            f"full census too slow for ~{st.tracked:,} objects (~{st.cost_s * 1000:.0f} ms, "
+            f"budget {st.budget_s * 1000:.0f} ms): counting gc-tracked objects only"
+        )
+    else:
+        state = "complete" if st.complete else "partial (time budget reached)"
+        note = f"census of {st.tracked:,} objects in {st.cpu_s * 1000:.0f} ms CPU, {state}"
+    if st.spread:
+        note += f"; spaced out to one a minute (listing pauses the app ~{st.pause_s * 1000:.0f} ms)"
+    return note
+

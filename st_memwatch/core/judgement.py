@@ -204,14 +204,15 @@ def rank_holders(
         if rate < floor or (steps >= 3 and share < analysis.MIN_STEADY):
             continue
         cache = caches.get(name) if kind == "cache" else None
-        advice, action = analysis.advice_for(kind, name, cache, each)  # type: ignore[arg-type]
+        advice, action = analysis.advice_for(kind, name, cache, each)
         where = f" of session {session}" if session else ""
         evidence = f"grew {format_bytes(rate)}/run{where} over the last {steps} reading{'s' if steps != 1 else ''}"
         share_of_rss = rate / rss_rate if rss_rate > 0 else 0.0
         holder = Holder(kind, name, rate, share_of_rss, evidence, advice, action, session)  # type: ignore[arg-type]
         if kind == "type" and chains and name in chains:
+            # What the references lead to names the place in the code; the type's growth is its evidence.
             chained = chains[name]
-            holder = replace(chained, bytes_per_run=rate, share=holder.share, evidence=evidence)
+            holder = replace(chained, bytes_per_run=rate, share=holder.share, evidence=f"{name} {evidence}")
         found.append((_SPECIFIC.get(holder.kind, 0) + (1 if each else 0), holder))
     return _ranked(found)
 
@@ -236,8 +237,12 @@ def _ranked(found: list[tuple[int, Holder]]) -> tuple[Holder, ...]:
         if best != i:
             out.insert(i, out.pop(best))
     specific = [h for h in out if h.kind != "type"]
-    result = []
+    result: list[Holder] = []
+    named: set[tuple[str, str, str]] = set()
     for h in out:
+        if (h.kind, h.name, h.session) in named:
+            continue  # two growing types followed to one holder (a model's objects and its arrays)
+        named.add((h.kind, h.name, h.session))
         match = next(
             (s for s in specific if h.kind == "type" and abs(h.bytes_per_run - s.bytes_per_run) <= tie * s.bytes_per_run),
             None,
@@ -258,7 +263,7 @@ def holder_label(h: Holder) -> str:
         return f"cache {h.name}"
     if h.kind == "type":
         return f"type {h.name}"
-    return f"{h.kind} {h.name}"
+    return h.name  # a holder found by following references is named by its whole phrase
 
 
 def judge(
@@ -319,11 +324,12 @@ def judge(
     named = holders[0] if holders else None
     cause = ""
     if named is not None:
-        cause = f"{holder_label(named)}, +{format_bytes(named.bytes_per_run)}/run"
+        # No figure of its own: the box quotes one rate, the verdict's; the details show the holder's readings.
+        cause = holder_label(named)
         if named.session:
             cause += f" in session {named.session}"
         if named.evidence.startswith("grew most between"):
-            cause += " between the last two censuses"
+            cause += ", which grew most between the last two censuses"
     return Verdict(
         leak=leak,
         reason=reason,

@@ -232,7 +232,7 @@ _between_calls: dict[str, tuple[int, int]] = {}
 def measure_between_calls(monitor: Monitor, session: str) -> None:
     """Fallback without hooks: a "run" spans from one panel call to the next in a session."""
     key = _between_calls.get(session)
-    if key is not None and monitor.recorder.is_active(key):
+    if key is not None and monitor.is_active(key):
         monitor.run_finished(key, "success")
     key = (id(monitor), hash(session))
     _between_calls[session] = key

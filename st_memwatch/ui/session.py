@@ -72,10 +72,9 @@ def show_panel(monitor: Monitor, limit: object, location: str, toast: bool) -> N
         session = runs.current_session_id()
         problem = runs.install(monitor)
         if problem:
-            monitor.mode = "panel-calls"
-            monitor.note(problem)
+            monitor.measure_between_calls(problem)
             runs.measure_between_calls(monitor, session)
-        run_id = monitor.recorder.active_run_id(session)
+        run_id = monitor.active_run_id(session)
         if run_id is not None and _already_drawn(session, run_id):
             area.caption("st_memwatch: panel() is already shown in this run; this second call is ignored")
             return

@@ -473,6 +473,13 @@ def test_caches_render_with_max_entries_none_and_names_are_escaped():
     assert "<td>none</td>" in html and "max 4, ttl 60 s" in html and "1000 B+" in html and "↑" in html
 
 
+def test_names_from_the_app_cannot_format_or_link_the_box():
+    w = Finding("warning", "steady-growth", "Memory grows steadily: +1.0 MiB per run.",
+                "st.session_state['[click](http://x) :red[boom] **b**'], +1.0 MiB/run", "", "Clear `it`.")
+    text = panel.warning_text(w)
+    assert "\\[click\\](http" in text and "\\:red\\[boom\\]" in text and "\\*\\*b\\*\\*" in text and "\\`it\\`" in text
+
+
 def test_warning_text_is_one_short_line_and_the_fix():
     w = Finding(
         "warning",
@@ -485,7 +492,7 @@ def test_warning_text_is_one_short_line_and_the_fix():
     )
     assert panel.warning_text(w) == (
         "**Memory grows steadily: +7.6 MiB per run.**  \nLikely cause: type numpy.ndarray, +7.6 MiB/run"
-        "  \nFix: Create them once with @st.cache_resource."
+        "  \nFix: Create them once with @st.cache\\_resource."
     )
     assert panel.toast_text(w) == "Memory grows steadily: +7.6 MiB per run."
     details = panel.details_html(make_snapshot(warnings=(w,)))
@@ -507,8 +514,8 @@ def test_the_box_carries_the_verdicts_cause_and_action_apart():
     (top,) = verdict.holders
     assert top.advice.endswith(": " + top.action[:1].lower() + top.action[1:]), (top.advice, top.action)
     (w,) = analysis.diagnosis(verdict, settled[-1], 24 * 2**30)
-    assert w.cause == "type numpy.ndarray, +8.0 MiB/run" and w.fix == top.advice and w.action == top.action
-    assert panel.warning_text(w).endswith("  \nFix: " + panel.drop_asides(top.action))
+    assert w.cause == "type numpy.ndarray" and w.fix == top.advice and w.action == top.action
+    assert panel.warning_text(w).endswith("  \nFix: " + panel.md_escape(panel.drop_asides(top.action)))
 
 
 @pytest.mark.parametrize(

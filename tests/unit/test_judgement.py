@@ -124,7 +124,7 @@ def test_the_session_state_key_is_named_before_the_arrays_it_holds():
     v = judge(settled, series=series)
     assert v.leak
     assert [(h.kind, h.name, h.session) for h in v.holders][:2] == [("session_state", "blobs", "s2"), ("type", "numpy.ndarray", "")]
-    assert v.cause.startswith("st.session_state['blobs'], +8.0 MiB/run in session s2")
+    assert v.cause == "st.session_state['blobs'] in session s2"
     assert "deque(maxlen=N)" in v.action
     assert v.holders[1].action.startswith("Apply the fix for st.session_state['blobs']")
 
@@ -164,3 +164,19 @@ def test_the_forecast_does_not_depend_on_when_it_is_read():
     v = judge(settled, limit=GB, dt=10.0)
     assert v.runs_to_limit == pytest.approx((GB - settled[-1]) / v.bytes_per_run)
     assert v.seconds_to_limit is not None and v.seconds_to_limit == pytest.approx(v.runs_to_limit * 10, rel=0.25)
+
+
+def test_types_followed_to_one_module_global_name_it_once_with_its_fix():
+    from st_memwatch.core.models import Holder
+
+    settled = leak_after_quiet(10, 6)
+    series = {
+        ("type", "corpus_models.TinyModel", ""): [(9.0, 1, 100), (16.0, 7, 700)],
+        ("type", "numpy.ndarray", ""): [(9.0, 1, 8 * MB), (16.0, 7, 56 * MB)],
+    }
+    advice, action = analysis.advice_for("global", "module corpus_models._LIVE", None)
+    held = Holder("global", "module corpus_models._LIVE", 0.0, 0.0, "", advice, action, chain=("module corpus_models", "._LIVE (list)"))
+    v = judge(settled, series=series, chains={"numpy.ndarray": held, "corpus_models.TinyModel": held})
+    assert [h.name for h in v.holders] == ["module corpus_models._LIVE"]
+    assert v.cause == "module corpus_models._LIVE" and v.holders[0].chain[1] == "._LIVE (list)"
+    assert "deque(maxlen=N)" in v.action

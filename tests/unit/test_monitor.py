@@ -8,7 +8,8 @@ import time
 import numpy as np
 
 from st_memwatch.core.models import CacheUsage
-from st_memwatch.core.monitor import Monitor, Settings, _Series
+from st_memwatch.core.monitor import Monitor, Settings
+from st_memwatch.core.series import NameSeries
 
 
 class _Mark:
@@ -101,7 +102,7 @@ def test_without_a_sampler_everything_happens_at_the_run_end_in_order():
 
 
 def test_series_ring_keeps_the_last_window_in_order():
-    series = _Series(window=4)
+    series = NameSeries(window=4)
     for i in range(1, 11):
         series.add("type", "list", i, i * 10, i * 100)
     points = series.points("type", "list")
