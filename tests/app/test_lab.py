@@ -154,7 +154,7 @@ def wait_for_heap(timeout_s: float = 120.0) -> Snapshot:
     deadline = time.monotonic() + timeout_s
     while True:
         snap = st_memwatch.snapshot()
-        if snap.python_heap is not None and snap.census_note.endswith(", complete"):
+        if snap.python_heap is not None and ", complete" in snap.census_note:
             return snap
         if time.monotonic() > deadline:
             pytest.fail(f"no complete census within {timeout_s:.0f} s of idle: {snap.census_note!r}")

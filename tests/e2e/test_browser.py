@@ -114,7 +114,7 @@ def rerun_ten_times(page: Any, kept: int) -> int:
 
 def details_on(page: Any) -> None:
     sidebar(page).get_by_text("Memory details", exact=True).click()
-    sidebar(page).locator('[data-testid="stPlotlyChart"] .js-plotly-plot').wait_for(timeout=20_000)
+    sidebar(page).locator('[data-testid="stPlotlyChart"] .js-plotly-plot').wait_for(timeout=60_000)  # a loaded CI machine
     wait_idle(page)
 
 
