@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from st_memwatch.core import analysis, judgement, probes
+from st_memwatch.core import analysis, judgement, probes, type_growth
 from st_memwatch.core.limits import ENV_VAR, resolve_limit
 from st_memwatch.core.models import (
     CacheUsage,
@@ -93,6 +93,19 @@ class Settings:
     thresholds: analysis.Thresholds = field(default_factory=analysis.Thresholds)
 
 
+def _names_the_growth(found: Any) -> bool:
+    """Is a holder the reference search found the place to fix?
+
+    Not a root that names no place in the code ("unknown"); not Streamlit's own cache
+    or session registries (the cache and session_state readers name those, with the
+    function or key); and not one that keeps only a few of the sampled objects (the
+    script's global that holds this run's object, while the rest are kept elsewhere).
+    """
+    if found.kind == "library" and str(found.name).split(".", 1)[0] == "streamlit":
+        return False
+    return found.held >= 2 and 2 * found.held >= found.sampled
+
+
 class Monitor:
     """Run hooks call ``run_started`` / ``run_finished``; renderers call ``snapshot``."""
 
@@ -153,6 +166,7 @@ class Monitor:
         self.python_heap: int | None = None
         self.container: ContainerUsage | None = None
         self._container_at = float("-inf")
+        self.previous: dict[str, Any] | None = None  # set by the history, when one is kept
         # Work the sampler thread owes: refits since a run ended, at run number _pending_x.
         self._stale_since: float | None = None
         self._heavy_since: float | None = None  # census / cache sizes owed since (busy apps)
@@ -365,12 +379,8 @@ class Monitor:
     def _census_throttle(self) -> Throttle:
         return self._census.throttle
 
-    def _record_census(self, result: CensusResult, x: float, census: Any = None) -> bool:
+    def _record_census(self, result: CensusResult, x: float) -> bool:
         """File a census: per-type series, the Python-heap figure, and growth against the last comparable one."""
-        from st_memwatch.core import census as census_module
-
-        if census is None:
-            census = census_module
         if not result.stats:
             return False
         if self._census.status.state != "done" or self._census.status.tracked != result.tracked_objects:
@@ -380,7 +390,7 @@ class Monitor:
             self.last_census = result
             if previous is not None and previous.complete == result.complete:
                 # A full census against a partial one would report every array as new.
-                self.growth = census.diff(previous, result, top=10)
+                self.growth = type_growth.diff(previous, result, top=10)
                 self.growth_runs = x - self._census_x
             elif previous is not None:
                 self.growth, self.growth_runs = (), 0.0
@@ -486,7 +496,7 @@ class Monitor:
                 self.chains.pop(name, None)
             for name, h in found.items():
                 kind = _SEARCH_KINDS.get(h.kind)
-                if kind is None:  # a root that names no place in the code ("unknown"): the type stays the cause
+                if kind is None or not _names_the_growth(h):
                     continue
                 label = (h.key or h.name) if kind == "session_state" else h.name if kind == "cache" else h.label
                 advice, action = analysis.advice_for(kind, label, None)
@@ -599,6 +609,7 @@ class Monitor:
             unix_offset_s=time.time() - self._clock() if self._clock is time.monotonic else 0.0,
             verdict=verdict,
             sessions=everyone,
+            previous=self.previous,
         )
 
     def close(self) -> None:

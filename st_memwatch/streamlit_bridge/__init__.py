@@ -29,3 +29,23 @@ def wire_readers(monitor: Monitor) -> None:
             return usage
 
         monitor.connect_readers(caches.read_caches, session_of_this_run)
+
+
+def clear_all_caches() -> None:
+    """Empty every ``st.cache_data`` and ``st.cache_resource`` cache (every session's)."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def in_form(container: object) -> bool:
+    """Is ``container`` inside an ``st.form``? (Buttons and downloads raise there; a toggle waits for submit.)"""
+    try:
+        from streamlit.elements.lib.form_utils import is_in_form
+    except ImportError:
+        return False
+    try:
+        return bool(is_in_form(container))  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - an unknown container: assume not
+        return False

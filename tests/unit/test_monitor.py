@@ -176,7 +176,6 @@ def test_snapshot_times_can_be_turned_into_unix_time():
 
 
 def test_census_growth_compares_like_with_like_and_counts_the_runs_between():
-    from st_memwatch.core import census
     from st_memwatch.core.models import CensusResult, TypeStat
 
     monitor = Monitor(Settings(), mark=_Mark(), start_sampler=False)
@@ -184,11 +183,11 @@ def test_census_growth_compares_like_with_like_and_counts_the_runs_between():
     def result(ndarray_bytes: int, complete: bool) -> CensusResult:
         return CensusResult(0.0, 0.01, 10, (TypeStat("numpy.ndarray", 4, ndarray_bytes),), complete)
 
-    monitor._record_census(result(100, True), 1.0, census)
-    monitor._record_census(result(400, True), 4.0, census)
+    monitor._record_census(result(100, True), 1.0)
+    monitor._record_census(result(400, True), 4.0)
     assert [g.type_name for g in monitor.growth] == ["numpy.ndarray"] and monitor.growth_runs == 3.0
     # A partial (tracked-only) census after a full one would read every array as gone or new.
-    monitor._record_census(result(0, False), 5.0, census)
+    monitor._record_census(result(0, False), 5.0)
     assert monitor.growth == () and monitor.growth_runs == 0.0
-    monitor._record_census(result(0, False), 7.0, census)
+    monitor._record_census(result(0, False), 7.0)
     assert monitor.growth == () and monitor.growth_runs == 2.0  # compared, nothing grew
