@@ -1,15 +1,17 @@
-"""The demo app in a real browser: the panel renders, warns about the leaky path, shows its details.
+"""The demo (the caching lab) in a real browser: the panel renders, warns about a leak, shows its details.
 
 Every test gets a fresh browser session on one shared `streamlit run demo_app.py`
-server. The demo's leak lives in a module for the whole process, so tests read the
-current array count from the page instead of assuming it starts at zero. A run is
-over when the page shows the text that run writes and Streamlit reports the script
-as not running. Screenshots land in ``tests/e2e/artifacts/`` for humans to look at.
+server and works on the lab's lesson 5 ("Peak vs. leak"), whose bad variant keeps
+every run's array in a module-level list. That list lives for the whole process,
+so tests read the current array count from the page instead of assuming it starts
+at zero. A run is over when the page shows the text that run writes and Streamlit
+reports the script as not running. Screenshots land in ``tests/e2e/artifacts/``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Callable
@@ -20,6 +22,13 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
+# The lab scales its allocations by this factor; read by the server the session starts
+# (its environment is copied from this process when the first test needs it).
+os.environ.setdefault("ST_MEMWATCH_LAB_SCALE", "0.1")
+LESSON = "5 · Peak vs. leak"
+LEAKY = "Bad: keep every run's result (a leak)"
+GOOD = "Good: a big temporary, freed (a peak)"
+
 IDLE_APP = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 SIDEBAR = '[data-testid="stSidebar"]'
 LEAKY_RUNS = 10
@@ -29,7 +38,7 @@ SUMMARY_RE = re.compile(r"Memory\s+[\d.]+ (?:B|KiB|MiB|GiB) of [\d.]+ (?:B|KiB|M
 # The native panel writes "Last run: +8.0 MiB", the live gauge "Last run #12: +8.0 MiB".
 LAST_RUN_RE = re.compile(r"Last run(?: #\d+)?: ([+-]?)([\d.]+) (B|KiB|MiB|GiB)")
 GAUGE_SUMMARY_RE = re.compile(r"Memory\s+[\d.]+ (?:B|KiB|MiB|GiB)\s+of [\d.]+ (?:B|KiB|MiB|GiB)\s+\d+%")
-KEPT_RE = re.compile(r"(\d+) arrays kept \(")
+KEPT_RE = re.compile(r"Arrays kept by the leaky variant: (\d+)\.")
 # What the panel prints when one of its own steps raised (notes and the boundary's caption).
 PANEL_FAILURE_RE = re.compile(r"(?:failed|unavailable): \w+(?:Error|Exception)\b|st_memwatch: \w+(?:Error|Exception)\b")
 
@@ -76,8 +85,19 @@ def screenshot(page: Any, path: str, target: Any = None) -> None:
     (target or page).screenshot(path=path)
 
 
+def open_lesson(page: Any) -> None:
+    """Go to the lab's lesson 5 through the navigation menu in the sidebar."""
+    sidebar(page).get_by_role("link", name=re.compile(re.escape(LESSON))).click()
+    page.get_by_role("heading", name=LESSON).wait_for()
+    wait_idle(page)
+
+
+def kept_text(n: int) -> str:
+    return f"Arrays kept by the leaky variant: {n}."
+
+
 def arrays_kept(page: Any) -> int:
-    """The demo's own count of leaked arrays, as its leaky path printed it this run."""
+    """The lesson's own count of leaked arrays, as this run printed it."""
     alert = page.locator('[data-testid="stMain"]').get_by_text(KEPT_RE)
     alert.wait_for()
     match = KEPT_RE.search(alert.inner_text())
@@ -86,26 +106,37 @@ def arrays_kept(page: Any) -> int:
 
 
 def choose_leaky(page: Any) -> int:
-    page.get_by_test_id("stRadio").get_by_text("leaky", exact=True).click()
+    """Open lesson 5 and make sure its leaky variant is on; the number of arrays it keeps."""
+    open_lesson(page)
+    page.get_by_test_id("stRadio").get_by_text(LEAKY, exact=True).click()
     kept = arrays_kept(page)
     wait_idle(page)
     return kept
 
 
 def rerun_leaky(page: Any, kept: int, times: int) -> int:
-    """Click Rerun ``times`` times, each time waiting until that run is over."""
-    button = page.get_by_role("button", name="Rerun", exact=True)
+    """Click "Rerun once" ``times`` times, each time waiting until that run is over."""
+    button = page.get_by_role("button", name="Rerun once", exact=True)
     for _ in range(times):
         button.click()
         kept += 1
-        page.get_by_text(f"{kept} arrays kept (").wait_for()
+        page.get_by_text(kept_text(kept)).wait_for()
         wait_idle(page)
+    return kept
+
+
+def rerun_ten_times(page: Any, kept: int) -> int:
+    """The lesson's own "Rerun 10 times": the click's run and ten more, by themselves."""
+    page.get_by_role("button", name="Rerun 10 times", exact=True).click()
+    kept += 11
+    page.get_by_text(kept_text(kept)).wait_for(timeout=120_000)
+    wait_idle(page, timeout=60_000)
     return kept
 
 
 def details_on(page: Any) -> None:
     sidebar(page).get_by_text("Memory details", exact=True).click()
-    sidebar(page).locator('[data-testid="stPlotlyChart"] .js-plotly-plot').wait_for(timeout=20_000)
+    sidebar(page).locator('[data-testid="stPlotlyChart"] .js-plotly-plot').wait_for(timeout=60_000)  # a loaded CI machine
     wait_idle(page)
 
 
@@ -170,7 +201,7 @@ def test_panel_renders_in_sidebar(page: Any, shot: Callable[[str], str]) -> None
 
 def test_leaky_path_shows_growth_and_warns(page: Any, shot: Callable[[str], str]) -> None:
     kept = choose_leaky(page)
-    kept = rerun_leaky(page, kept, LEAKY_RUNS)
+    kept = rerun_ten_times(page, kept)
     text = sidebar_text(page)
     screenshot(page, shot("02_leaky"))
 
@@ -178,7 +209,7 @@ def test_leaky_path_shows_growth_and_warns(page: Any, shot: Callable[[str], str]
     assert last, f"no 'Last run:' line after {LEAKY_RUNS} runs: {text}"
     sign, number, unit = last.groups()
     delta = float(number) * UNITS[unit]
-    # Each leaky run keeps 8 MiB more; the line shows the previous (finished) run.
+    # Each leaky run keeps a few MiB more; the line shows the previous (finished) run.
     assert sign == "+" and delta >= 1024**2, (
         f"expected a positive delta of at least 1 MiB, got {last.group(0)!r}: {text}"
     )
@@ -186,9 +217,7 @@ def test_leaky_path_shows_growth_and_warns(page: Any, shot: Callable[[str], str]
     assert trend, f"no positive 'Trend (N runs): +...' (native) or 'Growing +...' (gauge) line: {text}"
 
     warning = sidebar(page).get_by_test_id("stAlert").filter(has_text="grows steadily")
-    assert warning.count() >= 1, (
-        f"no 'grows steadily' warning in the sidebar after {LEAKY_RUNS} leaky runs: {text}"
-    )
+    assert warning.count() >= 1, f"no 'grows steadily' warning in the sidebar after {LEAKY_RUNS} leaky runs: {text}"
     assert warning.first.is_visible()
     box = warning.first.inner_text()
     assert "Fix: " in box, f"the warning should end with the fix: {box!r}"
@@ -197,38 +226,41 @@ def test_leaky_path_shows_growth_and_warns(page: Any, shot: Callable[[str], str]
     toasts = toasts_seen(page)
     steady = [t for t in toasts if "grows steadily" in t]
     assert len(steady) == 1, f"expected one toast for the growth episode, saw {toasts}"
-    assert steady[0].split()[-1].endswith("run.") and "Memory: Memory" not in steady[0], steady
+    # One sentence: the rate per run (and since which run), not the box's cause and fix again.
+    assert re.search(r"per run( since run \d+)?\.$", steady[0].strip()) and "Memory: Memory" not in steady[0], steady
     assert steady[0].count("Memory") <= 1, steady
     assert_no_exception(page, "leaky path")
 
 
 def test_live_census_names_the_leaking_type(page: Any, shot: Callable[[str], str]) -> None:
-    """Clicking at a person's pace, the census runs between runs and names numpy.ndarray.
+    """Clicking at a person's pace, the census runs between runs and names what grows.
 
     The census is rare by design (a few per minute, when the app is idle), so the test
     paces its clicks and gives it up to CAUSE_WAIT_S to compare two censuses.
     """
     kept = choose_leaky(page)
     kept = rerun_leaky(page, kept, 6)
-    button = page.get_by_role("button", name="Rerun", exact=True)
+    button = page.get_by_role("button", name="Rerun once", exact=True)
     deadline = time.monotonic() + CAUSE_WAIT_S
     box = ""
     while time.monotonic() < deadline:
         time.sleep(1.5)  # idle: the census's moment
         button.click()
         kept += 1
-        page.get_by_text(f"{kept} arrays kept (").wait_for()
+        page.get_by_text(kept_text(kept)).wait_for()
         wait_idle(page)
         boxes = sidebar(page).get_by_test_id("stAlert").filter(has_text="grows steadily")
         box = boxes.first.inner_text() if boxes.count() else ""
         if "Likely cause" in box:
             break
     screenshot(page, shot("02b_cause"))
-    assert re.search(r"Likely cause: type numpy\.ndarray, \+\d", box), (
-        f"no 'Likely cause: type numpy.ndarray' in the warning after {kept} leaky runs: {box!r}\n"
+    # What keeps the arrays (the lesson's module-level list `kept`) or, before the holder
+    # is known, the type that grows (numpy.ndarray).
+    assert re.search(r"Likely cause: .*(numpy\.ndarray|kept)", box), (
+        f"no 'Likely cause: ... numpy.ndarray / kept' in the warning after {kept} leaky runs: {box!r}\n"
         f"sidebar: {sidebar_text(page)}"
     )
-    assert "Fix: Create numpy.ndarray objects once with @st.cache_resource" in box, box
+    assert re.search(r"Fix: \S", box), box
     assert_no_exception(page, "leaky path at a person's pace")
 
 
@@ -289,14 +321,15 @@ def test_no_exception_anywhere(page: Any) -> None:
     check("rerun on leaky")
     details_on(page)
     check("details on")
-    page.get_by_role("button", name="Free the leaked arrays").click()
-    page.get_by_text("Cleared.", exact=False).wait_for()
+    page.get_by_role("button", name="Reset", exact=True).click()
+    page.get_by_text("Reset: this lesson's allocations are released", exact=False).wait_for()
+    page.get_by_text(kept_text(0)).wait_for()
     wait_idle(page)
-    check("free the leaked arrays")
-    page.get_by_test_id("stRadio").get_by_text("cached", exact=True).click()
-    page.get_by_text("Cached path:", exact=False).wait_for()
+    check("reset the lesson")
+    page.get_by_test_id("stRadio").get_by_text(GOOD, exact=True).click()
+    page.get_by_text("freed when the line is done", exact=False).wait_for()
     wait_idle(page)
-    check("back to cached")
+    check("the good variant")
 
 
 def test_server_log_has_no_traceback(page: Any, server_log: Path) -> None:
