@@ -30,6 +30,10 @@ from st_memwatch.core.limits import format_bytes
 STARTUP_S = 120.0  # importing streamlit and the app's first imports on a loaded CI machine
 ANALYSIS_S = 120.0  # the verdict after the last run: holders are sized with budgets of their own
 POLL_S = 0.1
+# Each run also carries the check's own census and readings, and the first run the
+# app's imports: the deadline is --timeout plus this much, so --timeout is the script's.
+RUN_GRACE_S = 1.0
+FIRST_RUN_GRACE_S = 3.0
 KILL_WAIT_S = 5.0
 
 
@@ -157,7 +161,7 @@ def run_sandboxed(job: dict[str, Any], limits: SandboxLimits) -> SandboxResult:
                     now = time.monotonic()
                     if event == "run_start":
                         phase, run = "run", int(msg["run"]) + 1
-                        phase_deadline = now + limits.timeout_s
+                        phase_deadline = now + limits.timeout_s + (FIRST_RUN_GRACE_S if run == 1 else RUN_GRACE_S)
                         last_action = msg.get("action")
                     elif event == "run_end":
                         phase = "analysis" if int(msg["run"]) + 1 >= runs else "between"
