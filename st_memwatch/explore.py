@@ -677,7 +677,8 @@ def explore_check(app: str, runs: int, limit: object, limits: Any, seed: int = 0
     started = time.monotonic()
     tour = check_in_sandbox(app, 2 + BLOCK_RUNS * max_blocks, limit, limits, {"kind": "explore", "seed": seed, "max_blocks": max_blocks})
     if tour.report is None:
-        tour.error = f"while exploring: {tour.error}"
+        action = tour.sandbox.get("action")
+        tour.error = f"after the visitor's last step ({action}), {tour.error}" if action else f"while exploring: {tour.error}"
         return tour
     summary = dict(tour.explore or {})
     summary["seconds"] = round(time.monotonic() - started, 1)

@@ -6,6 +6,7 @@ real command in a subprocess at the smallest --runs the verdict allows.
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -13,8 +14,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import streamlit
-from packaging.version import Version
 
 from st_memwatch.explore import Explorer, Interaction, _sweep, _upload_payload
 from st_memwatch.testing import LeakFound, assert_no_leak, check_app
@@ -22,18 +21,31 @@ from st_memwatch.testing import LeakFound, assert_no_leak, check_app
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "explore"
 MANIFEST = {e["app"]: e for e in json.loads((CORPUS / "manifest.json").read_text())}
 RUNS = 10
-ST_VERSION = Version(streamlit.__version__)
-# AppTest renders st.navigation pages only from Streamlit 1.5x on (streamlit#9446); file
-# uploads need AppTest's FileUploader (1.52). On older versions these are "not driven".
-NAVIGATION_RENDERS = hasattr(__import__("streamlit.testing.v1.app_test", fromlist=["AppTest"]).AppTest, "_resolve_page_hash")
-UPLOADS = hasattr(__import__("streamlit.testing.v1.app_test", fromlist=["AppTest"]).AppTest, "file_uploader")
+
+
+@functools.cache
+def _navigation_renders() -> bool:
+    """Older AppTest runs an st.navigation app without rendering its pages (streamlit#9446)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(CORPUS / "multipage_reports" / "app.py"), default_timeout=60).run()
+    return [t.value for t in at.title] == ["Home"]
+
+
+@functools.cache
+def _uploads() -> bool:
+    """AppTest drives st.file_uploader only in newer releases (streamlit#14341)."""
+    from streamlit.testing.v1 import AppTest
+
+    return hasattr(AppTest, "file_uploader")
+
 
 
 def _drivable(entry):
     if entry["app"] == "leak_upload_session.py":
-        return UPLOADS
+        return _uploads()
     if entry["app"] == "multipage_reports/app.py":
-        return NAVIGATION_RENDERS
+        return _navigation_renders()
     return True
 
 
@@ -69,7 +81,7 @@ def test_steady_app_with_every_drivable_widget_is_not_a_leak():
     assert not report.get("error"), report.get("error")
     assert report["leak"] is False, (report["verdict_reason"], report["explore"].get("confirmed"))
     explored = {b["interaction"]["action"] for b in report["explore"]["blocks"]}
-    expected = {"click", "choose", "pick", "tick", "move", "type"} | ({"upload"} if UPLOADS else set())
+    expected = {"click", "choose", "pick", "tick", "move", "type"} | ({"upload"} if _uploads() else set())
     assert expected <= explored, explored
 
 
