@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 BLOCK_RUNS = 4  # runs per interaction while exploring: one to set it, three steps to watch
-MAX_BLOCKS = 30  # interactions explored per check; the rest are listed as not explored
+MAX_BLOCKS = 40  # interactions explored per check; the rest are listed as not explored
 MAX_OPTIONS = 5  # other options tried per choice widget
 GROWTH_STEP_BYTES = 64 * 1024  # a step of the live heap that counts as growth (the verdict's floor per run)
 CONFIRM_MAX = 3  # growing interactions re-checked one by one
