@@ -5,33 +5,34 @@ the same run hooks, census, cache and session readers as the live panel apply,
 and no browser or server is needed in CI. Throttling is switched off: every run
 gets a census and a size reading, since here precision beats latency.
 
-Why the verdict needs more than RSS: Python's allocators keep freed memory, so
-RSS can climb while nothing is alive. A leak is called when a suspect (a type, a
-cache, a session_state key) grows steadily after warm-up, or when RSS *and* the
-census's live bytes both grow steadily.
+The verdict is the live panel's own: the check records through the same monitor
+and reads ``judgement.judge``'s verdict from its snapshot, so the report, its JSON,
+the pytest helper and the panel quote one rate and one holder. What the check adds
+is precision: a census after every run (the runner collects cycles first, as the
+server does), series that keep every run, and what one more instance of a growing
+class keeps alive (``measure_holders``), measured while the app's objects live.
 """
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from st_memwatch.core import analysis
+from st_memwatch.core.holders import measure_holders
 from st_memwatch.core.limits import format_bytes, parse_limit
-from st_memwatch.core.models import SuspectKind
+from st_memwatch.core.models import Snapshot
 
 DEFAULT_RUNS = 30
 MIN_RUNS = 10  # three warm-up runs, then enough to tell what Streamlit keeps from its first runs from a leak
 SUSPECTS_SHOWN = 8
+HOLDER_SEARCH_BUDGET_S = 1.0
 
 
 class CheckError(Exception):
@@ -64,89 +65,11 @@ class CheckReport:
     # figure beside RSS, so allocator retention (RSS up, these flat) shows.
     python_heap_first: int | None = None
     python_heap_last: int | None = None
+    since_run: int | None = None  # the run at which the current growth started
+    holders: list[dict[str, Any]] = field(default_factory=list)  # what keeps it, most specific first
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-class _Recorder:
-    """The per-run figures the verdict is drawn from, kept here for the whole check.
-
-    Wraps the monitor's run end: unreachable cycles are collected first (see
-    below), then, once the monitor has taken its census and read cache and
-    session sizes, their figures are filed as one point per run. The monitor
-    keeps its own bounded series for the live panel; the check fits its own,
-    over every run it made, with warm-up and window sized to the check.
-
-    Why collect first: objects in reference cycles (pandas frames and their
-    block managers, for one) outlive their run until the collector sweeps its
-    oldest generation, which in a process holding ~10^5 objects happens only
-    every few dozen runs. Until then the census counts them as live, and a
-    look-alike that drops a 0.5 MB frame per run looks like a leak of 0.5 MB
-    per run. Nothing reachable is freed, so a true leak keeps every byte.
-
-    Figures go into one preallocated int64 array per name: filing a run creates
-    no Python objects, so the census never sees this bookkeeping grow.
-    """
-
-    def __init__(self, monitor: Any, runs: int) -> None:
-        self.monitor = monitor
-        self.capacity = runs
-        self._rows: dict[tuple[SuspectKind, str], Any] = {}  # name -> int64 (runs, 2): count, bytes; -1 = absent
-        self._heap = np.full(runs, -1.0)
-        self.runs = 0
-        self._census: object = None
-        finished: Callable[..., Any] = monitor.run_finished
-
-        def run_finished(*args: Any, **kwargs: Any) -> Any:
-            gc.collect()
-            record = finished(*args, **kwargs)
-            if record is not None and self.runs < self.capacity:
-                self._file(self.runs, record.session)
-                self.runs += 1
-            return record
-
-        monitor.run_finished = run_finished
-
-    def _add(self, kind: SuspectKind, name: str, i: int, count: int, size: int) -> None:
-        rows = self._rows.get((kind, name))
-        if rows is None:
-            rows = self._rows[(kind, name)] = np.full((self.capacity, 2), -1, dtype=np.int64)
-        rows[i, 0] = count
-        rows[i, 1] = size
-
-    def _file(self, i: int, session: str) -> None:
-        m = self.monitor
-        census = m.last_census
-        if census is not None and census is not self._census:
-            self._census = census
-            total = 0
-            for stat in census.stats:
-                if stat.type_name.startswith(analysis.OWN_PREFIX):
-                    continue
-                total += stat.bytes
-                self._add("type", stat.type_name, i, stat.count, stat.bytes)
-            self._heap[i] = total
-        for cache in m.caches:
-            self._add("cache", cache.function, i, cache.entries, cache.bytes or 0)
-        usage = m.sessions.get(session)
-        if usage is not None:
-            for key, size in usage.largest_keys:
-                self._add("session_state", key, i, 1, size)
-
-    @property
-    def series(self) -> dict[tuple[SuspectKind, str], list[analysis.Point]]:
-        """Per name, (run number, count, bytes) for the runs where it was measured."""
-        out: dict[tuple[SuspectKind, str], list[analysis.Point]] = {}
-        for key, rows in self._rows.items():
-            seen = np.flatnonzero(rows[: self.runs, 0] >= 0)
-            out[key] = [(float(i + 1), int(rows[i, 0]), int(rows[i, 1])) for i in seen]
-        return out
-
-    @property
-    def heap(self) -> list[float]:
-        """Live bytes the census found, per run that had a census."""
-        return [float(v) for v in self._heap[: self.runs] if v >= 0]
 
 
 def check_thresholds(runs: int) -> analysis.Thresholds:
@@ -158,65 +81,6 @@ def check_thresholds(runs: int) -> analysis.Thresholds:
     the recent half of what remains must still grow.
     """
     return analysis.Thresholds(warmup=max(3, runs // 5), window=max(runs, MIN_RUNS))
-
-
-# Types whose instances are measured for what they hold: classes written in Python
-# (a model, a handler, a frame), told by their instance __dict__ or __slots__.
-# Builtin containers name no place in the code, and leaf types (str, bytes,
-# arrays) hold nothing further.
-HOLDER_MIN_COUNT_PER_RUN = 0.5
-HOLDER_BUDGET_S = 0.5
-HOLDERS_MAX = 8
-
-
-def _python_classes() -> dict[str, type]:
-    from st_memwatch.core.census import type_name
-
-    out: dict[str, type] = {}
-    for obj in gc.get_objects():
-        t = type(obj)
-        if t.__module__ != "builtins" and (t.__dictoffset__ or "__slots__" in vars(t)):
-            out.setdefault(type_name(t), t)
-    return out
-
-
-def measure_holders(series: dict[tuple[SuspectKind, str], list[analysis.Point]], th: analysis.Thresholds) -> dict[str, float]:
-    """Bytes each instance keeps alive, for Python classes whose instances keep being added.
-
-    The instances are split in two halves and sized with one shared walk: the
-    second half's newly reached bytes, per instance, is what one more instance
-    adds. Whatever the instances share (a config, a common table) was already
-    counted in the first half, so it is not charged to every one of them.
-    """
-    from st_memwatch.core.sizing import DeepSizer
-
-    wanted: list[tuple[float, str]] = []
-    for (kind, name), pts in series.items():
-        if kind != "type" or name.startswith(analysis.OWN_PREFIX):
-            continue
-        g = analysis.growth_after_warmup([p[0] for p in pts], [float(p[1]) for p in pts], th)
-        if g is not None and g.sustained_slope >= HOLDER_MIN_COUNT_PER_RUN and g.sustained_share >= th.min_steady:
-            wanted.append((g.sustained_slope, name))
-    if not wanted:
-        return {}
-    classes = _python_classes()
-    held: dict[str, float] = {}
-    for _, name in sorted(wanted)[:HOLDERS_MAX]:
-        cls = classes.get(name)
-        if cls is None:
-            continue
-        instances = [o for o in gc.get_objects() if type(o) is cls]
-        if len(instances) < 2:
-            continue
-        half = len(instances) // 2
-        second = len(instances) - half
-        sizer = DeepSizer()
-        sizer.measure_many(instances[:half], HOLDER_BUDGET_S)
-        added, complete = sizer.measure_many(instances[half:], HOLDER_BUDGET_S)
-        del instances
-        if complete:
-            held[name] = added / second
-    return held
 
 
 Driver = Callable[[Any, int], "str | None"]
@@ -310,8 +174,9 @@ def run_check(
     """Run ``app`` ``runs`` times and return the report; raises CheckError if it cannot run.
 
     ``driver(at, i)`` is called before run ``i`` to act on the app as a visitor would
-    (click, select, type); its answer says what it did. ``on_run_end(i)`` is told
-    when run ``i`` has finished (the sandbox's per-run deadline listens to it).
+    (click, select, type); its answer says what it did, and StopChecking from it ends
+    the runs early. ``on_run_end(i)`` is told when run ``i`` has finished (the
+    sandbox's per-run deadline listens to it).
     """
     path = validate_app(app)
     if not isinstance(runs, int) or isinstance(runs, bool) or runs < MIN_RUNS:
@@ -341,8 +206,9 @@ def run_check(
     except ImportError as exc:  # pragma: no cover - streamlit is a dependency
         raise CheckError(f"streamlit.testing is unavailable: {exc}") from None
 
-    monitor = st_memwatch._reset_for_tests(census_every_run=True)
-    recorder = _Recorder(monitor, runs)
+    th = check_thresholds(runs)
+    # Every run gets a census and a size reading, and the series keep every run of the check.
+    monitor = st_memwatch._reset_for_tests(census_every_run=True, series_window=max(runs, MIN_RUNS), thresholds=th)
     limit_obj = monitor.resolve_limit(resolved_limit)
     problem = run_hooks.install(monitor)
     if problem:
@@ -355,8 +221,6 @@ def run_check(
         sys.path.insert(0, app_dir)
     errors: list[str] = []
     failed = 0
-    th = check_thresholds(runs)
-    held: dict[str, float] = {}
     try:
         at = AppTest.from_file(str(path.resolve()), default_timeout=timeout_s)
         for i in range(runs):
@@ -380,75 +244,82 @@ def run_check(
                 failed += 1
                 errors.append(_first_line(str(at.exception[0].value or "")) or "exception")
         if failed < runs:
-            held = measure_holders(recorder.series, th)  # while the app's objects are still alive
+            # While the app's objects are still alive: what one more instance of a growing class keeps.
+            monitor.set_holdings(measure_holders(monitor.series_points(), th))
+            if monitor.search_holders(HOLDER_SEARCH_BUDGET_S):  # what keeps the growing types
+                monitor.set_holdings(monitor.held)
+        snap = monitor.snapshot(limit=limit_obj, timeline_points=0)
     finally:
         quiet.close()
-        snap = monitor.snapshot(limit=limit_obj, timeline_points=0)
         st_memwatch.stop()
     if failed == runs:
         first = errors[0] if errors else "unknown error"
         raise CheckError(f"the script raised on every run ({runs}): {first}")
+    return _report(str(path), snap, monitor.heap_series(), monitor.held, errors, failed, th)
 
-    caches_now = {c.function: c for c in snap.caches}
-    suspects = analysis.find_suspects(recorder.series, caches_now, th, top=SUSPECTS_SHOWN, held=held)
-    rss_leak, rss_slope, rss_share = analysis.rss_grows_steadily(snap.runs, th)
-    rss_rate = analysis.quoted_growth(snap.trend, rss_slope)  # the figure the warnings quote too
-    heap_growth = analysis.growth_after_warmup(range(len(recorder.heap)), recorder.heap, th)
-    census_ok = heap_growth is not None
-    heap_slope = heap_growth.sustained_slope if heap_growth is not None else 0.0
-    # Without a census, RSS alone decides: better a warning to check than a silent leak.
-    heap_leak = (
-        heap_growth.sustained_share >= th.min_steady and heap_slope >= th.min_suspect_bytes_per_run
-        if heap_growth is not None
-        else rss_leak
-    )
-    leaking = [s for s in suspects if analysis.is_leaking(s, th)]
-    if leaking:
-        top = leaking[0]
-        reason = f"{top.kind} {top.name} grows by {format_bytes(top.growth_bytes_per_run)} per run in {top.steady:.0%} of runs after warm-up"
-    elif rss_leak and heap_leak:
-        what = "RSS and live Python bytes grow" if census_ok else "RSS grows (no census to confirm)"
-        reason = f"{what} steadily ({format_bytes(rss_rate)} per run)"
-    elif rss_leak:
-        reason = f"RSS grows ({format_bytes(rss_rate)}/run) but live objects do not: allocator retention, not a leak"
-    else:
-        reason = "no sustained growth after warm-up"
-    leak = bool(leaking) or (rss_leak and heap_leak)
+
+def _report(
+    app: str,
+    snap: Snapshot,
+    heap: Sequence[tuple[float, int]],
+    held: Mapping[str, float],
+    errors: list[str],
+    failed: int,
+    th: analysis.Thresholds,
+) -> CheckReport:
+    """The report, from the snapshot's verdict: the figures every other surface shows."""
+    verdict = snap.verdict
+    assert verdict is not None
     d = snap.to_dict()
     finished = list(snap.runs)
-    warnings = analysis.build_warnings(snap.rss, snap.limit.bytes, snap.trend, (rss_leak, rss_slope, rss_share), suspects, snap.caches, th)
+    heap_growth = analysis.growth_after_warmup([x for x, _ in heap], [float(b) for _, b in heap], th)
     return CheckReport(
-        app=str(path),
+        app=app,
         runs=len(finished),
-        leak=leak,
-        growth_bytes_per_run=rss_rate,
-        heap_growth_bytes_per_run=heap_slope,
+        leak=verdict.leak,
+        growth_bytes_per_run=verdict.bytes_per_run,
+        heap_growth_bytes_per_run=heap_growth.sustained_slope if heap_growth is not None else 0.0,
         peak_rss=max((r.peak for r in finished), default=snap.rss),
         rss_first=finished[0].rss_before if finished else snap.rss,
         rss_last=finished[-1].rss_after if finished else snap.rss,
         limit=d["limit"],
-        suspects=[
-            {
-                "kind": s.kind,
-                "name": s.name,
-                "growth_bytes_per_run": s.growth_bytes_per_run,
-                "growth_count_per_run": s.growth_count_per_run,
-                "steady": s.steady,
-                "leaking": analysis.is_leaking(s, th),
-                "holds_bytes_each": held.get(s.name) if s.kind == "type" else None,
-                "advice": s.advice,
-            }
-            for s in suspects
-        ],
+        suspects=_suspects(snap, held, th),
         caches=d["caches"],
-        warnings=[asdict(w) for w in warnings],
+        warnings=d["warnings"],
         errors=errors[:10],
         failed_runs=failed,
         notes=d["notes"],
-        verdict_reason=reason,
-        python_heap_first=int(recorder.heap[0]) if recorder.heap else None,
-        python_heap_last=int(recorder.heap[-1]) if recorder.heap else None,
+        verdict_reason=verdict.reason,
+        python_heap_first=int(heap[0][1]) if heap else None,
+        python_heap_last=int(heap[-1][1]) if heap else None,
+        since_run=verdict.since_run,
+        holders=d["verdict"]["holders"],
     )
+
+
+def _suspects(snap: Snapshot, held: Mapping[str, float], th: analysis.Thresholds) -> list[dict[str, Any]]:
+    """The verdict's holders first (they name the culprit), then the other suspects for context."""
+    verdict = snap.verdict
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for h in verdict.holders if verdict is not None else ():
+        seen.add((h.kind, h.name))
+        out.append({
+            "kind": h.kind, "name": h.name, "growth_bytes_per_run": h.bytes_per_run, "growth_count_per_run": 0.0,
+            "steady": 1.0, "leaking": True, "holds_bytes_each": held.get(h.name) if h.kind == "type" else None,
+            "advice": h.advice, "session": h.session, "chain": list(h.chain),
+        })
+    for s in snap.suspects:
+        if (s.kind, s.name) in seen:
+            continue
+        out.append({
+            "kind": s.kind, "name": s.name, "growth_bytes_per_run": s.growth_bytes_per_run,
+            "growth_count_per_run": s.growth_count_per_run, "steady": s.steady,
+            "leaking": bool(verdict is not None and verdict.leak and analysis.is_leaking(s, th)),
+            "holds_bytes_each": held.get(s.name) if s.kind == "type" else None, "advice": s.advice,
+            "session": "", "chain": [],
+        })
+    return out[:SUSPECTS_SHOWN]
 
 
 def format_report(r: CheckReport) -> str:

@@ -1,4 +1,7 @@
-"""Trend, suspects, leak verdict and warnings, from recorded figures only.
+"""Growth fits, suspects, advice and the panel's one box, from recorded figures only.
+
+The verdict itself (leak or not, onset, rate, holders) is ``judgement.judge``; this
+module holds the fits it uses and the wording it is shown with.
 
 Why Theil-Sen: one rerun that loads a file or a GC pass that frees a lot would
 swing a least-squares fit; the median of pairwise slopes ignores up to ~29 % of
@@ -18,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from st_memwatch.core.limits import format_bytes
-from st_memwatch.core.models import CacheUsage, RunRecord, Suspect, SuspectKind, Trend, TypeGrowth, Warning
+from st_memwatch.core.models import CacheUsage, Finding, Level, Suspect, SuspectKind, TypeGrowth, Verdict
 
 # A point of a per-run series: (run number, count, bytes).
 Point = tuple[float, int, int]
@@ -67,68 +70,7 @@ def steady_share(values: Sequence[float]) -> float:
     return float(np.mean(np.diff(v) > 0))
 
 
-# A drop in settled memory this large (and over half the range before it) ends a
-# segment: something big was freed (a "clear" button, a cache cleared), and runs before
-# it say nothing about the growth after it.
-RESET_DROP_BYTES = 32 * 2**20
-# Settled memory that has not grown by MIN_RSS_LEAK_BYTES_PER_RUN in any of the last
-# STOPPED_STEPS steps has stopped growing, whatever the window before says.
-STOPPED_STEPS = 4
-
-
-def _settled_segment(runs: Sequence[RunRecord]) -> list[RunRecord]:
-    """Finished runs since the last large drop in settled memory (RSS at run end)."""
-    done = [r for r in runs if r.outcome != "running"]
-    start = 0
-    low = high = done[0].rss_after if done else 0
-    for i in range(1, len(done)):
-        prev, now = done[i - 1].rss_after, done[i].rss_after
-        if prev - now >= max(RESET_DROP_BYTES, (high - low) / 2):
-            start, low, high = i, now, now
-        low, high = min(low, now), max(high, now)
-    return done[start:]
-
-
-def _after_warmup(runs: Sequence[RunRecord], warmup: int) -> list[RunRecord]:
-    """Drop the process's first runs (imports, first cache fills) when enough follow them."""
-    first = sum(1 for r in runs[:warmup] if r.run_id <= warmup)
-    return list(runs[first:]) if len(runs) - first >= 4 else list(runs)
-
-
-def compute_trend(runs: Sequence[RunRecord], limit_bytes: int, current: int, window: int = 30) -> Trend | None:
-    """Growth per run and per second of settled memory (RSS at each run's end).
-
-    Fitted over the current segment (since the last large drop) after warm-up: the
-    rate of a leak that restarts after a "clear" is its own within a few runs.
-    """
-    recent = _after_warmup(_settled_segment(runs), Thresholds().warmup)[-window:]
-    if len(recent) < 3:
-        return None
-    xs = list(range(len(recent)))
-    ys = [r.rss_after for r in recent]
-    per_run = theil_sen(xs, ys)
-    ends = [r.started_at + r.duration_s for r in recent]
-    per_s = theil_sen(ends, ys)
-    span = ends[-1] - ends[0]
-    headroom = max(0, limit_bytes - current)
-    runs_left = headroom / per_run if per_run > 0 else None
-    secs_left = headroom / per_s if per_s > 0 and span >= MIN_SPAN_FOR_TIME_S else None
-    return Trend(len(recent), per_run, per_s, runs_left, secs_left, span)
-
-
-def rss_grows_steadily(runs: Sequence[RunRecord], th: Thresholds = Thresholds()) -> tuple[bool, float, float]:
-    """(steady growth?, bytes per run, steady share) of settled RSS after warm-up, in the current segment."""
-    settled = [float(r.rss_after) for r in _settled_segment(runs)]
-    g = growth_after_warmup(range(len(settled)), settled, th)
-    if g is None:
-        return False, 0.0, 0.0
-    slope, share = g.sustained_slope, g.sustained_share
-    lately = np.diff(np.asarray(settled[-STOPPED_STEPS - 1 :], dtype=np.float64))
-    stopped = len(lately) == STOPPED_STEPS and bool((lately < th.min_rss_bytes_per_run).all())
-    return slope >= th.min_rss_bytes_per_run and share >= th.min_steady and not stopped, slope, share
-
-
-def _seen_and_todo(kind: SuspectKind, name: str, cache: CacheUsage | None, holds: float | None = None) -> tuple[str, str]:
+def _seen_and_todo(kind: str, name: str, cache: CacheUsage | None, holds: float | None = None) -> tuple[str, str]:
     """(what was seen, what to do): the advice is both, the panel's box shows the second alone."""
     if kind == "cache":
         deco = "@st.cache_resource" if cache is not None and cache.kind == "resource" else "@st.cache_data"
@@ -140,6 +82,35 @@ def _seen_and_todo(kind: SuspectKind, name: str, cache: CacheUsage | None, holds
         return (
             f"`{name}` keeps one entry per distinct argument and has no bound",
             f"use {deco}(max_entries=..., ttl=...) so old entries are dropped.",
+        )
+    if kind == "global":
+        return (
+            f"{name} keeps the objects of every run",
+            "bound or clear it (collections.deque(maxlen=N), or empty it when done); keep per-visitor data in "
+            "st.session_state and shared, loaded-once objects in @st.cache_resource instead of module globals.",
+        )
+    if kind == "registry":
+        return (
+            f"The {name} keeps an entry for every run (a class or callback defined in the script is a new object "
+            "on every rerun, and each one is registered again)",
+            "define what you register in a module the app imports (not in the script body), or register it once "
+            "in a function decorated with @st.cache_resource.",
+        )
+    if kind == "handlers":
+        return (
+            f"A handler is added to the {name} on every run",
+            "configure logging once: in a function decorated with @st.cache_resource, or only when "
+            "logger.handlers is empty.",
+        )
+    if kind == "lru_cache":
+        return (
+            f"{name} keeps one result per distinct argument with no bound",
+            "give it a bound (functools.lru_cache(maxsize=N)) or use @st.cache_data(max_entries=..., ttl=...).",
+        )
+    if kind == "class":
+        return (
+            f"{name} keeps the objects of every run",
+            "bound or clear that class attribute, or keep the objects per visitor in st.session_state.",
         )
     if kind == "session_state":
         return (
@@ -176,7 +147,7 @@ def _seen_and_todo(kind: SuspectKind, name: str, cache: CacheUsage | None, holds
     )
 
 
-def _advice(kind: SuspectKind, name: str, cache: CacheUsage | None, holds: float | None = None) -> tuple[str, str]:
+def advice_for(kind: str, name: str, cache: CacheUsage | None, holds: float | None = None) -> tuple[str, str]:
     """(the whole advice, its action alone as a sentence) for a suspect or a warning."""
     seen, todo = _seen_and_todo(kind, name, cache, holds)
     return f"{seen}: {todo}", todo[:1].upper() + todo[1:]
@@ -277,7 +248,7 @@ def find_suspects(
         if b_slope <= 0 and c_slope <= 0:
             continue
         cache = (caches or {}).get(name) if kind == "cache" else None
-        advice, action = _advice(kind, name, cache, per_instance if specific == 1 else None)
+        advice, action = advice_for(kind, name, cache, per_instance if specific == 1 else None)
         found.append(
             (
                 specific,
@@ -359,99 +330,43 @@ def growth_hint(growth: Sequence[TypeGrowth], runs_between: float, th: Threshold
         per_run = g.bytes_delta / runs_between
         if per_run < th.min_suspect_bytes_per_run:
             return None  # ranked by bytes: nothing further down qualifies either
-        advice, action = _advice("type", g.type_name, None)
+        advice, action = advice_for("type", g.type_name, None)
         return Suspect("type", g.type_name, per_run, g.count_delta / runs_between, 0.0, g.bytes, g.count, advice, action)
     return None
 
 
-def quoted_growth(trend: Trend | None, sustained_slope: float) -> float:
-    """The growth per run to quote: the trend line's when it rises, else the sustained slope.
+def diagnosis(verdict: Verdict | None, rss_now: int, limit_bytes: int) -> tuple[Finding, ...]:
+    """The panel's one box: the state (over the limit / limit soon / growing / high usage),
+    one rate, the cause and the fix once. Empty when there is nothing to say.
 
-    One figure wherever growth is shown (the panel's trend line, the warning, check's report).
+    The box of a leak keeps the code ``steady-growth`` whatever its state, so that an
+    episode that escalates toward the limit does not toast again.
     """
-    return trend.bytes_per_run if trend is not None and trend.bytes_per_run > 0 else sustained_slope
-
-
-def build_warnings(
-    rss_now: int,
-    limit_bytes: int,
-    trend: Trend | None,
-    rss_leak: tuple[bool, float, float],
-    suspects: Sequence[Suspect],
-    caches: Sequence[CacheUsage],
-    th: Thresholds = Thresholds(),
-    hint: Suspect | None = None,
-) -> tuple[Warning, ...]:
-    """What the author should know now, each with the measured cause and the fix.
-
-    ``hint`` (from ``growth_hint``) names the cause when RSS grows steadily and no
-    suspect is a leak yet; without steady growth, one census's jump may be a one-off.
-    """
-    top = next((s for s in suspects if is_leaking(s, th)), None)
-    named = top or (hint if rss_leak[0] else None)
-    cause = f"{named.kind} {named.name}, +{format_bytes(named.growth_bytes_per_run)}/run" if named else ""
-    if named is not None and named is not top:
-        cause += " between the last two censuses"
-    fix = named.advice if named else (
-        "Load models and big data once with @st.cache_resource, bound caches with ttl=/max_entries=, "
-        "and keep large data on disk (Arrow/Parquet) or in a database."
-    )
-    action = named.action if named else ""
-    out: list[Warning] = []
     share = rss_now / limit_bytes if limit_bytes else 0.0
+    limit = format_bytes(limit_bytes)
+    cause = verdict.cause if verdict is not None else ""
+    fix = verdict.fix if verdict is not None else ""
+    action = verdict.action if verdict is not None else ""
+    if verdict is not None and verdict.leak:
+        rate = f"+{format_bytes(verdict.bytes_per_run)} per run"
+        since = f" since run {verdict.since_run}" if verdict.since_run is not None else ""
+        runs_left, secs_left = verdict.runs_to_limit, verdict.seconds_to_limit
+        soon = (runs_left is not None and runs_left < SHORT_RUNS) or (secs_left is not None and secs_left < SHORT_SECONDS)
+        if share >= 1.0:
+            message = f"Over the limit: {format_bytes(rss_now)} of {limit}, a container would already have ended this app; memory grows {rate}."
+        elif soon:
+            when = [f"~{runs_left:.0f} runs" for _ in [0] if runs_left is not None]
+            if secs_left is not None:
+                when.append(f"~{max(1.0, secs_left / 60):.0f} min")
+            message = f"Limit in {' / '.join(when)}: memory grows {rate}{since} ({share:.0%} of {limit} now)."
+        else:
+            message = f"Memory grows steadily: {rate}{since}."
+        level: Level = "error" if share >= RED or soon else "warning"
+        return (Finding(level, "steady-growth", message, cause, fix or "", action),)
+    if share >= 1.0:
+        return (Finding("error", "over-limit", f"Over the limit: {format_bytes(rss_now)} of {limit}, a container would already have ended this app.", "", "", ""),)
     if share >= RED:
-        out.append(Warning("error", "near-limit", f"Memory is at {share:.0%} of the limit ({format_bytes(limit_bytes)}).", cause, fix, action))
-    elif share >= AMBER:
-        out.append(Warning("warning", "high-usage", f"Memory is at {share:.0%} of the limit ({format_bytes(limit_bytes)}).", cause, fix, action))
-    if trend is not None and trend.bytes_per_run > 0:
-        soon_runs = trend.runs_to_limit is not None and trend.runs_to_limit < SHORT_RUNS
-        soon_secs = trend.seconds_to_limit is not None and trend.seconds_to_limit < SHORT_SECONDS
-        if soon_runs or soon_secs:
-            when = []
-            if trend.runs_to_limit is not None:
-                when.append(f"~{trend.runs_to_limit:.0f} runs")
-            if trend.seconds_to_limit is not None:
-                when.append(f"~{trend.seconds_to_limit / 60:.0f} min")
-            out.append(Warning("error", "limit-soon", "At this rate the limit is reached in " + " / ".join(when) + ".", cause, fix, action))
-    leaking, slope, steady = rss_leak
-    slope = quoted_growth(trend, slope)
-    if leaking:
-        out.append(
-            Warning(
-                "warning",
-                "steady-growth",
-                f"Memory grows steadily: +{format_bytes(slope)} per run ({steady:.0%} of recent runs grew).",
-                cause,
-                fix,
-                action,
-            )
-        )
-    elif top is not None and top.kind == "type":
-        # The heap grows but RSS does not yet: the allocator is refilling pages freed
-        # earlier. It is the same leak, and RSS follows once those pages run out.
-        heap_slope = sum(s.growth_bytes_per_run for s in suspects if s.kind == "type" and is_leaking(s, th))
-        out.append(
-            Warning(
-                "warning",
-                "steady-growth",
-                f"Python objects grow steadily: +{format_bytes(heap_slope)} per run "
-                "(RSS has not shown it yet: freed memory is being reused).",
-                cause,
-                fix,
-                action,
-            )
-        )
-    for cache in caches:
-        if cache.growing and not cache.bounded:
-            cache_advice, cache_action = _advice("cache", cache.function, cache)
-            out.append(
-                Warning(
-                    "warning",
-                    f"unbounded-cache:{cache.function}",
-                    f"Cache `{cache.function}` keeps growing ({cache.entries} entries, {format_bytes(cache.bytes)}) with no ttl or max_entries.",
-                    f"{cache.kind} cache {cache.function}",
-                    cache_advice,
-                    cache_action,
-                )
-            )
-    return tuple(out)
+        return (Finding("error", "near-limit", f"Memory is at {share:.0%} of the limit ({limit}).", "", "", ""),)
+    if share >= AMBER:
+        return (Finding("warning", "high-usage", f"Memory is at {share:.0%} of the limit ({limit}).", "", "", ""),)
+    return ()

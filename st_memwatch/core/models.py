@@ -52,6 +52,7 @@ class RunRecord(NamedTuple):
     overlapped: bool
     measured_by: MeasuredBy
     heap_blocks_after: int = 0
+    session_run: int = 0  # this run's number within its session (1 = its first run); 0 = unknown
 
     @property
     def delta(self) -> int:
@@ -187,8 +188,11 @@ class Suspect:
 
 
 @dataclass(frozen=True, slots=True)
-class Warning:  # noqa: A001 - the panel's own vocabulary; never shadows the builtin inside this package
-    """A finding shown to the author: what is wrong, the measured cause, the fix to try."""
+class Finding:
+    """What the panel's box shows the author: what is wrong, the measured cause, the fix to try.
+
+    Serialised under the key ``warnings`` (``level``, ``code``, ``message``, ``cause``, ``fix``, ``action``).
+    """
 
     level: Level
     code: str
@@ -196,6 +200,58 @@ class Warning:  # noqa: A001 - the panel's own vocabulary; never shadows the bui
     cause: str = ""  # in a few words: "type numpy.ndarray, +7.6 MiB/run"
     fix: str = ""  # the whole advice
     action: str = ""  # the what-to-do part of ``fix`` alone, when it has one
+
+
+HolderKind = Literal["session_state", "cache", "global", "registry", "handlers", "lru_cache", "class", "type"]
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """What keeps a leak's memory alive, with the evidence and the fix for that holder.
+
+    ``session`` is the short per-process alias of the session whose state holds it
+    ("" for process-wide holders); ``chain`` the references from the holder to the
+    growing objects, as names and type names only.
+    """
+
+    kind: HolderKind
+    name: str
+    bytes_per_run: float
+    share: float  # of the verdict's rate it accounts for
+    evidence: str
+    advice: str
+    action: str
+    session: str = ""
+    chain: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The one judgement every surface shows: leak or not, since when, how fast, held by what."""
+
+    leak: bool
+    reason: str
+    bytes_per_run: float
+    bytes_per_second: float
+    since_run: int | None
+    runs_in_regime: int
+    runs_to_limit: float | None
+    seconds_to_limit: float | None
+    holders: tuple[Holder, ...]
+    cause: str
+    fix: str
+    action: str
+    warming_up: bool = False
+    settled: int = 0  # settled RSS (at the last run's end) the forecast starts from
+
+
+@dataclass(frozen=True, slots=True)
+class SessionsUsage:
+    """Every session's session_state as one aggregate: no other session is named."""
+
+    count: int
+    total_bytes: int
+    largest_bytes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +270,7 @@ class Snapshot:
     session: SessionUsage | None
     growth: tuple[TypeGrowth, ...]
     trend: Trend | None
-    warnings: tuple[Warning, ...]
+    warnings: tuple[Finding, ...]
     suspects: tuple[Suspect, ...] = ()
     leak: bool = False
     notes: tuple[str, ...] = field(default=())
@@ -225,6 +281,8 @@ class Snapshot:
     # Times here (taken_at, runs' started_at, samples' t) are monotonic seconds; add this
     # to one to get Unix time, to line it up with logs.
     unix_offset_s: float = 0.0
+    verdict: Verdict | None = None
+    sessions: SessionsUsage | None = None  # all sessions together, this one included
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable data (numbers, names and short strings)."""
@@ -248,6 +306,8 @@ class Snapshot:
             "census_note": self.census_note,
             "python_heap": self.python_heap,
             "unix_offset_s": self.unix_offset_s,
+            "verdict": asdict(self.verdict) if self.verdict else None,
+            "sessions": asdict(self.sessions) if self.sessions else None,
         })
 
 

@@ -23,28 +23,31 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from st_memwatch.core import analysis, probes
+from st_memwatch.core import analysis, judgement, probes
 from st_memwatch.core.limits import ENV_VAR, resolve_limit
 from st_memwatch.core.models import (
     CacheUsage,
     CensusResult,
     ContainerUsage,
+    Holder,
     Limit,
     MeasuredBy,
     RunKind,
     RunOutcome,
     RunRecord,
+    SessionsUsage,
     SessionUsage,
     Snapshot,
     Suspect,
     SuspectKind,
     Trend,
     TypeGrowth,
+    Verdict,
 )
 from st_memwatch.core.recorder import RunRecorder
 from st_memwatch.core.runstore import PairRing, RunStore
@@ -59,6 +62,12 @@ ANALYSIS_MAX_WAIT_S = 1.0
 CENSUS_MAX_WAIT_S = 10.0
 CONTAINER_EVERY_S = 1.0
 CENSUS_SPREAD_S = 60.0  # a census whose listing pause exceeds the limit runs at most this often
+SESSIONS_WITH_SERIES = 50  # sessions whose session_state keys keep a series (the latest ones)
+HOLDER_SEARCH_EVERY_S = 30.0  # a type's holder, once found, is looked for again after this long
+CHAINS_KEPT = 16
+# The kinds of holder a reference search finds, in the verdict's vocabulary.
+_SEARCH_KINDS = {"global": "global", "library": "registry", "logging": "handlers", "lru_cache": "lru_cache",
+                 "session_state": "session_state", "cache": "cache", "class": "class"}
 
 
 @dataclass(slots=True)
@@ -89,35 +98,41 @@ class Settings:
     # its budget is total time; its longest single GIL hold is capped separately.
     census_budget_s: float = 0.5
     census_pause_s: float = 0.05
+    # A leak's growing types are followed to what keeps them, between runs, in this much CPU time.
+    holder_search_budget_s: float = 0.1
     census_every_run: bool = False  # also reads cache/session sizes after every run
     sizes_budget_s: float = 0.02
     series_window: int = 30
     throttle_duty: float = 0.05
     throttle_min_interval_s: float = 1.0
+    # The verdict's thresholds for sustained growth; ``check`` widens warm-up and window to its runs.
+    thresholds: analysis.Thresholds = field(default_factory=analysis.Thresholds)
 
 
 class _Series:
     """Bounded per-name series of (run number, count, bytes), one small int64 ring each.
 
-    A ring costs ~1 KB per name where tuples of boxed numbers cost ~4 KB, and
-    it adds no objects of its own to the census it records.
+    Keyed by (kind, name, session alias): a session_state key is a series per session,
+    so one session's growing key is not drowned by another's. A ring costs ~1 KB per
+    name where tuples of boxed numbers cost ~4 KB, and it adds no objects of its own
+    to the census it records.
     """
 
     __slots__ = ("window", "data")
 
     def __init__(self, window: int) -> None:
         self.window = window
-        self.data: dict[tuple[SuspectKind, str], list] = {}  # key -> [ring (window, 3), appended]
+        self.data: dict[tuple[str, str, str], list] = {}  # key -> [ring (window, 3), appended]
 
-    def add(self, kind: SuspectKind, name: str, x: float, count: int, size: int) -> None:
-        entry = self.data.get((kind, name))
+    def add(self, kind: SuspectKind, name: str, x: float, count: int, size: int, session: str = "") -> None:
+        entry = self.data.get((kind, name, session))
         if entry is None:
-            entry = self.data[(kind, sys.intern(name))] = [np.zeros((self.window, 3), dtype=np.int64), 0]
+            entry = self.data[(kind, sys.intern(name), session)] = [np.zeros((self.window, 3), dtype=np.int64), 0]
         entry[0][entry[1] % self.window] = (int(x), count, size)
         entry[1] += 1
 
-    def points(self, kind: SuspectKind, name: str) -> list[analysis.Point]:
-        entry = self.data.get((kind, name))
+    def points(self, kind: SuspectKind, name: str, session: str = "") -> list[analysis.Point]:
+        entry = self.data.get((kind, name, session))
         return [] if entry is None else self._ordered(entry)
 
     def _ordered(self, entry: list) -> list[analysis.Point]:
@@ -125,11 +140,15 @@ class _Series:
         rows = ring[:n] if n <= self.window else np.roll(ring, -(n % self.window), axis=0)
         return [(float(x), int(c), int(b)) for x, c, b in rows.tolist()]
 
-    def all_points(self) -> dict[tuple[SuspectKind, str], tuple[analysis.Point, ...]]:
+    def all_points(self) -> dict[tuple[str, str, str], tuple[analysis.Point, ...]]:
         return {key: tuple(self._ordered(entry)) for key, entry in self.data.items()}
 
-    def prune(self, kind: SuspectKind, keep: set[str]) -> None:
-        for key in [k for k in self.data if k[0] == kind and k[1] not in keep]:
+    def prune(self, kind: SuspectKind, keep: set[str], session: str = "") -> None:
+        for key in [k for k in self.data if k[0] == kind and k[2] == session and k[1] not in keep]:
+            del self.data[key]
+
+    def drop_session(self, session: str) -> None:
+        for key in [k for k in self.data if k[2] == session]:
             del self.data[key]
 
     def nbytes(self) -> int:
@@ -184,8 +203,15 @@ class Monitor:
         self.limit: Limit | None = None
         self._limit_cache: dict[tuple[str, str | None], tuple[float, Limit]] = {}
         self.trend: Trend | None = None
-        self.rss_leak: tuple[bool, float, float] = (False, 0.0, 0.0)
+        self.verdict: Verdict | None = None
         self.suspects: tuple[Suspect, ...] = ()
+        # What one instance of a type keeps alive (``check`` measures it), and holders found
+        # by following references from a growing type's objects: both refine the verdict.
+        self.held: dict[str, float] = {}
+        self.chains: dict[str, Holder] = {}
+        self._chains_at: dict[str, float] = {}
+        self._search_throttle = Throttle(self.settings.throttle_duty, self.settings.throttle_min_interval_s)
+        self.active_sessions: int | None = None
         self.python_heap: int | None = None
         self.container: ContainerUsage | None = None
         self._container_at = float("-inf")
@@ -193,7 +219,9 @@ class Monitor:
         self._stale_since: float | None = None
         self._heavy_since: float | None = None  # census / cache sizes owed since (busy apps)
         self._pending_x = 0.0
-        self._session_throttle = Throttle(self.settings.throttle_duty, max(5.0, self.settings.throttle_min_interval_s))
+        # session_state is read on the script thread at the run's end: every run while that
+        # is cheap (a small state costs microseconds), less often as its cost grows.
+        self._session_throttle = Throttle(self.settings.throttle_duty, 0.0)
         # Without the kernel's high-water mark, a run's peak is the sampler's maximum:
         # sample twice as often while a run is active, so a 100 ms spike is caught.
         self.sampler = Sampler(self._sample, self.settings.sample_interval_s, hurry=self._peaks_need_samples)
@@ -254,6 +282,8 @@ class Monitor:
                 self._heavy_since = None
                 changed = self._run_due_work(self._pending_x, background=True)
             self._analyse_safely(series_changed=changed or self._series_dirty)
+            if heavy and self.search_holders():
+                self._analyse_safely(series_changed=False)
         finally:
             self._work_lock.release()
 
@@ -280,6 +310,8 @@ class Monitor:
         if self._inline:
             changed = self._run_due_work(x, session=record.session)
             self._analyse_safely(series_changed=changed or self._series_dirty)
+            if not self.settings.census_every_run and self.search_holders():  # check searches once, at its end
+                self._analyse_safely(series_changed=False)
             return record
         # session_state is only reachable from the script thread everywhere (AppTest
         # has no session manager), so its size is read here, rarely and in a bounded time.
@@ -297,10 +329,6 @@ class Monitor:
         # runs that ended meanwhile, so back-to-back reruns pay for one refit, not one each.
         return record
 
-    def _recent_runs(self) -> list[RunRecord]:
-        with self._lock:
-            return list(self.runs.last(2 * self.settings.series_window))
-
     def _analyse_safely(self, series_changed: bool) -> None:
         try:
             self._analyse(series_changed)
@@ -308,20 +336,27 @@ class Monitor:
             self.note(f"analysis failed: {type(exc).__name__}: {exc}")
 
     def _analyse(self, series_changed: bool = True) -> None:
-        """Recompute trend and suspects when figures change, so a snapshot only reads them."""
+        """Judge the recorded series, so a snapshot only reads the verdict (and every tab reads the same)."""
         limit = self._current_limit()
-        recent = self._recent_runs()
-        trend = analysis.compute_trend(recent, limit.bytes, recent[-1].rss_after if recent else self._rss(), self.settings.series_window)
-        rss_leak = analysis.rss_grows_steadily(recent)
+        th = self.settings.thresholds
+        with self._lock:
+            recent = list(self.runs.last(judgement.LOOKBACK_RUNS))
+            first_x = float(self.runs_total - len(recent) + 1)
+            series = self._series.all_points()
+            caches = {c.function: c for c in self.caches}
+            heap = self.heap_totals.pairs()
+            hint = analysis.growth_hint(self.growth, self.growth_runs, th)
+            self._series_dirty = False
         suspects = self.suspects
         if series_changed:
-            with self._lock:
-                series = self._series.all_points()
-                caches = {c.function: c for c in self.caches}
-                self._series_dirty = False
-            suspects = analysis.find_suspects(series, caches)
+            suspects = judgement.suspects_for_details(series, caches, th, self.held)
+        verdict = judgement.judge(
+            recent, series, caches, limit.bytes,
+            first_x=first_x, heap=heap, held=self.held, chains=self.chains, hint=hint, th=th, suspects=suspects,
+        )
+        trend = judgement.trend_of(verdict, recent, first_x)
         with self._lock:
-            self.trend, self.rss_leak, self.suspects = trend, rss_leak, suspects
+            self.verdict, self.trend, self.suspects = verdict, trend, suspects
 
     def _run_due_work(self, x: float, session: str | None = None, background: bool = False) -> bool:
         """Census and sizes (this ``session``'s too, when given) when due; failures become notes.
@@ -429,7 +464,8 @@ class Monitor:
                 total += stat.bytes
                 if not stat.type_name.startswith(analysis.OWN_PREFIX):
                     self._series.add("type", stat.type_name, x, stat.count, stat.bytes)
-            self.heap_totals.append((x, total))
+            if result.complete:  # partial censuses miss bytes: their totals are not comparable
+                self.heap_totals.append((x, total))
             self.python_heap = total
             self._series.prune("type", {s.type_name for s in result.stats})
             state = "complete" if result.complete else "partial (time budget reached)"
@@ -467,11 +503,20 @@ class Monitor:
         if usage is None:
             return False
         with self._lock:
-            self.sessions[session] = usage
+            self.sessions.pop(session, None)
+            self.sessions[session] = usage  # newest last
             while len(self.sessions) > 200:
                 self.sessions.pop(next(iter(self.sessions)))
+            if usage.active_sessions is not None:
+                self.active_sessions = usage.active_sessions
             for key, size in usage.largest_keys:
-                self._series.add("session_state", key, x, 1, size)
+                self._series.add("session_state", key, x, 1, size, session)
+            self._series.prune("session_state", {k for k, _ in usage.largest_keys}, session)
+            with_series = list(dict.fromkeys(k[2] for k in self._series.data if k[0] == "session_state"))
+            live = set(list(self.sessions)[-SESSIONS_WITH_SERIES:])
+            for old in with_series:
+                if old not in live:
+                    self._series.drop_session(old)
             self._series_dirty = True
         return True
 
@@ -487,6 +532,62 @@ class Monitor:
             self.note(f"cache/session sizes failed: {type(exc).__name__}: {exc}")
         self._sizes_throttle.done(self._clock(), time.perf_counter() - t0)
         self._analyse_safely(series_changed=True)
+
+    def search_holders(self, budget_s: float | None = None) -> bool:
+        """Follow references from the leak's growing types to what keeps them; True when one was found.
+
+        Between runs (the sampler thread), throttled like the census, and only while the
+        verdict is a leak that a type explains: caches and session_state keys are named
+        by their own sizes. ``check`` calls it once at the end with a larger budget.
+        """
+        verdict = self.verdict
+        if verdict is None or not verdict.leak:
+            return False
+        now = self._clock()
+        names = [h.name for h in verdict.holders if h.kind == "type" and now - self._chains_at.get(h.name, -1e18) >= HOLDER_SEARCH_EVERY_S][:3]
+        if not names or (budget_s is None and not self._search_throttle.due(now)):
+            return False
+        from st_memwatch.core import holders  # deferred: only a leak needs it
+
+        t0 = time.thread_time()
+        try:
+            found = holders.find_holders(names, None, budget_s or self.settings.holder_search_budget_s)
+        except Exception as exc:
+            self.note(f"holder search failed: {type(exc).__name__}: {exc}")
+            found = {}
+        self._search_throttle.done(now, time.thread_time() - t0)
+        with self._lock:
+            for name in names:
+                self._chains_at[name] = now
+                self.chains.pop(name, None)
+            for name, h in found.items():
+                kind = _SEARCH_KINDS.get(h.kind)
+                if kind is None:  # a root that names no place in the code ("unknown"): the type stays the cause
+                    continue
+                label = (h.key or h.name) if kind == "session_state" else h.name if kind == "cache" else h.label
+                advice, action = analysis.advice_for(kind, label, None)
+                self.chains[name] = Holder(kind, label, 0.0, 0.0, "", advice, action, chain=tuple(h.chain))  # type: ignore[arg-type]
+            while len(self.chains) > CHAINS_KEPT:
+                self.chains.pop(next(iter(self.chains)))
+            while len(self._chains_at) > 4 * CHAINS_KEPT:
+                self._chains_at.pop(next(iter(self._chains_at)))
+        return bool(found)
+
+    def set_holdings(self, held: dict[str, float]) -> None:
+        """What one instance of each growing type keeps alive (measured by ``check``); refits the verdict."""
+        with self._lock:
+            self.held = dict(held)
+        self._analyse_safely(series_changed=True)
+
+    def series_points(self) -> dict[tuple[str, str, str], tuple[analysis.Point, ...]]:
+        """Every per-name series as (run number, count, bytes) points, keyed by (kind, name, session)."""
+        with self._lock:
+            return self._series.all_points()
+
+    def heap_series(self) -> list[tuple[float, int]]:
+        """Live Python bytes of each complete census, by run number."""
+        with self._lock:
+            return self.heap_totals.pairs()
 
     # -- reading -------------------------------------------------------------------
     def resolve_limit(self, explicit: object = None) -> Limit:
@@ -536,26 +637,21 @@ class Monitor:
         with self._lock:
             runs = self.runs.records() if max_runs is None else self.runs.last(max_runs)
             caches = self.caches
-            growth, growth_runs = self.growth, self.growth_runs
+            growth = self.growth
             census_note = self.census_note
             session_usage = self.sessions.get(session) if session else None
             notes = tuple(self.notes)
-            trend, rss_leak, suspects = self.trend, self.rss_leak, self.suspects
-        if trend is not None and trend.bytes_per_run > 0:
-            # Re-anchor the time-to-limit on the reading taken now.
-            headroom = max(0, limit.bytes - rss_now)
-            trend = replace(
-                trend,
-                runs_to_limit=headroom / trend.bytes_per_run,
-                seconds_to_limit=(
-                    headroom / trend.bytes_per_second
-                    if trend.bytes_per_second > 0 and trend.span_s >= analysis.MIN_SPAN_FOR_TIME_S
-                    else None
-                ),
-            )
-        leak = rss_leak[0] or any(analysis.is_leaking(s) for s in suspects)
-        hint = analysis.growth_hint(growth, growth_runs)
-        warnings = analysis.build_warnings(rss_now, limit.bytes, trend, rss_leak, suspects, caches, hint=hint)
+            trend, verdict, suspects = self.trend, self.verdict, self.suspects
+            usages = list(self.sessions.values())
+            active = self.active_sessions
+        if session_usage is not None:
+            session_usage = replace(session_usage, active_sessions=active)  # one count for every tab
+        everyone = (
+            SessionsUsage(len(usages), sum(u.bytes or 0 for u in usages), max((u.bytes or 0 for u in usages), default=0))
+            if usages
+            else None
+        )
+        warnings = analysis.diagnosis(verdict, rss_now, limit.bytes)
         extra = tuple(n for n in (self.peak_note, self.sampler.last_error) if n)
         return Snapshot(
             taken_at=self._clock(),
@@ -572,11 +668,13 @@ class Monitor:
             trend=trend,
             warnings=warnings,
             suspects=suspects,
-            leak=leak,
+            leak=verdict.leak if verdict is not None else False,
             notes=notes + extra + limit.notes,
             census_note=census_note,
             python_heap=self.python_heap,
             unix_offset_s=time.time() - self._clock() if self._clock is time.monotonic else 0.0,
+            verdict=verdict,
+            sessions=everyone,
         )
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ from typing import Protocol
 from st_memwatch.core.models import MeasuredBy, PeakSource, RunKind, RunOutcome, RunRecord
 
 _recorders = itertools.count(1)
+SESSIONS_KEPT = 1000
 
 
 class _Mark(Protocol):
@@ -41,6 +42,7 @@ class _ActiveRun:
     peak: int
     measured_by: MeasuredBy
     overlapped: bool = False
+    session_run: int = 0
 
 
 class RunRecorder:
@@ -60,6 +62,8 @@ class RunRecorder:
         self._active: dict[object, _ActiveRun] = {}
         self._lock = threading.Lock()
         self._next_id = 1
+        # Runs begun per session (bounded): a session's first runs are its warm-up.
+        self._session_runs: dict[str, int] = {}
         self.epoch = next(_recorders)  # run ids restart with each recorder; this tells them apart
 
     @property
@@ -96,7 +100,11 @@ class RunRecorder:
             overlapped = bool(self._active)
             for other in self._active.values():
                 other.overlapped = True
-            self._active[key] = _ActiveRun(run_id, session, kind, now, rss, rss, measured_by, overlapped)
+            nth = self._session_runs.pop(session, 0) + 1
+            self._session_runs[session] = nth  # newest last: the oldest sessions are dropped first
+            if len(self._session_runs) > SESSIONS_KEPT:
+                del self._session_runs[next(iter(self._session_runs))]
+            self._active[key] = _ActiveRun(run_id, session, kind, now, rss, rss, measured_by, overlapped, nth)
         return run_id
 
     def active_run_id(self, session: str) -> tuple[int, int] | None:
@@ -132,6 +140,7 @@ class RunRecorder:
             overlapped=run.overlapped,
             measured_by=run.measured_by,
             heap_blocks_after=self._heap_blocks(),
+            session_run=run.session_run,
         )
 
     def note_sample(self, rss: int) -> None:

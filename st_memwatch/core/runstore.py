@@ -20,7 +20,7 @@ _KINDS: tuple[RunKind, ...] = get_args(RunKind)
 _OUTCOMES: tuple[RunOutcome, ...] = get_args(RunOutcome)
 _PEAKS: tuple[PeakSource, ...] = get_args(PeakSource)
 _MEASURED: tuple[MeasuredBy, ...] = get_args(MeasuredBy)
-_INTS = ("run_id", "rss_before", "rss_after", "peak", "heap_blocks_after")
+_INTS = ("run_id", "rss_before", "rss_after", "peak", "heap_blocks_after", "session_run")
 _FLOATS = ("started_at", "duration_s")
 _CODES = (("kind", _KINDS), ("outcome", _OUTCOMES), ("peak_source", _PEAKS), ("measured_by", _MEASURED))
 

@@ -4,7 +4,9 @@
 ``sys.getsizeof`` of every object reached once (by ``id``), stopping when its time
 budget runs out. It is an estimate of the memory an object keeps alive, meant for
 cached values and ``st.session_state``, where a census of the whole heap would be
-too coarse and a full walk could take seconds.
+too coarse and a full walk could take seconds. The budget is the walking thread's
+own CPU time: on a busy server, time spent waiting for the GIL would otherwise use
+it up before anything is counted.
 
 What is counted and what is not:
 
@@ -70,7 +72,7 @@ def deep_size(
     obj: object,
     budget_s: float,
     *,
-    clock: Callable[[], float] = time.perf_counter,
+    clock: Callable[[], float] = time.thread_time,
 ) -> tuple[int, bool]:
     """Return ``(bytes, complete)``: the deep size of ``obj`` within ``budget_s`` seconds.
 
@@ -91,7 +93,7 @@ def deep_size_many(
     objs: Iterable[object],
     budget_s: float,
     *,
-    clock: Callable[[], float] = time.perf_counter,
+    clock: Callable[[], float] = time.thread_time,
 ) -> tuple[int, bool]:
     """Deep size of several roots together: an object shared by two roots counts once.
 
@@ -130,7 +132,7 @@ class DeepSizer:
 
     __slots__ = ("_buffers", "_clock", "_seen")
 
-    def __init__(self, *, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.thread_time) -> None:
         self._clock = clock
         self._seen: set[int] = set()
         self._buffers: set[int] = set()  # ids of arrays whose data buffer was counted

@@ -14,6 +14,7 @@ between its own calls instead (``measured_by="panel-calls"``).
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 from collections.abc import Callable
@@ -32,10 +33,11 @@ _install_problem = ""
 class _RunnerWatch:
     """Receives one runner's events; holds its session id, never the runner."""
 
-    __slots__ = ("monitor", "session", "active", "premature", "events", "run_ok_key")
+    __slots__ = ("monitor", "session", "active", "premature", "events", "run_ok_key", "collect")
 
-    def __init__(self, monitor: Monitor, session: str, events: Any, run_ok_key: str | None) -> None:
+    def __init__(self, monitor: Monitor, session: str, events: Any, run_ok_key: str | None, collect: bool = False) -> None:
         self.monitor = monitor
+        self.collect = collect
         self.session = session
         self.active: list[tuple[int, int]] = []
         self.premature = False
@@ -69,6 +71,8 @@ class _RunnerWatch:
                 if key not in self.active:
                     key = self.active[0]
                 self.active.remove(key)
+                if self.collect:
+                    gc.collect(2)  # what the server's runner does after every run (runner.postScriptGC)
                 self.monitor.run_finished(key, outcome)
         except Exception as exc:  # never propagate into Streamlit
             self.monitor.note(f"run hook failed: {type(exc).__name__}: {exc}")
@@ -116,11 +120,29 @@ def _attach(runner: Any, monitor: Monitor) -> _RunnerWatch | None:
         run_ok_key = SCRIPT_RUN_WITHOUT_ERRORS_KEY
     # One string per session, not per runner (a runner lives for one run): 10k runs, 20 strings.
     session = sys.intern(str(getattr(runner, "_session_id", "?")))
-    watch = _RunnerWatch(monitor, session, ScriptRunnerEvent, run_ok_key)
+    watch = _RunnerWatch(monitor, session, ScriptRunnerEvent, run_ok_key, _collects_like_the_server(runner))
     runner.on_event.connect(watch.on_event, weak=False)
     _wrap_finish(runner, watch)
     setattr(runner, _ATTR, watch)
     return watch
+
+
+def _collects_like_the_server(runner: Any) -> bool:
+    """AppTest's runner skips the collection the server's runner does after every run.
+
+    Without it, garbage in reference cycles piles up between AppTest runs and reads
+    as growth; doing it here makes an app's own tests (and ``check``) see what the
+    live server shows.
+    """
+    try:
+        from streamlit import config
+        from streamlit.testing.v1.local_script_runner import LocalScriptRunner
+    except ImportError:
+        return False
+    try:
+        return isinstance(runner, LocalScriptRunner) and bool(config.get_option("runner.postScriptGC"))
+    except Exception:
+        return False
 
 
 def _current_runner() -> Any | None:

@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from st_memwatch.core.analysis import is_leaking
+from st_memwatch.core.judgement import holder_label
 from st_memwatch.core.limits import format_bytes
-from st_memwatch.core.models import CacheUsage, Snapshot, Warning
+from st_memwatch.core.models import CacheUsage, Finding, Snapshot
 from st_memwatch.streamlit_bridge.features import deferred_downloads, download_ignores_rerun, stretch
 
 if TYPE_CHECKING:
@@ -101,8 +102,11 @@ def summary_html(snap: Snapshot) -> str:
     if snap.python_heap:
         # Beside RSS: when RSS stays up after a free but live objects fell, it is the
         # allocator keeping pages, not a leak.
+        # Above RSS it puzzles: the census counts bytes allocated (np.zeros of 300 MB is
+        # 300 MB), RSS only pages touched; say so rather than leave two figures that disagree.
+        above = " (above RSS: allocated, not all touched yet)" if snap.python_heap > snap.rss else ""
         lines.append(
-            f"<br><span style='{_GREY}'>live Python objects (last census): {_e(format_bytes(snap.python_heap))}</span>"
+            f"<br><span style='{_GREY}'>live Python objects (last census): {_e(format_bytes(snap.python_heap))}{above}</span>"
         )
     if snap.runs:
         last = snap.runs[-1]
@@ -157,7 +161,7 @@ def drop_asides(text: str) -> str:
     return "".join(out).replace(" .", ".").replace(" ,", ",").replace(" :", ":").strip()
 
 
-def short_message(w: Warning) -> str:
+def short_message(w: Finding) -> str:
     """The message without its parenthesised figures: one line that fits the sidebar.
 
     "Memory grows steadily: +7.6 MiB per run (90% of recent runs grew)." becomes
@@ -166,29 +170,42 @@ def short_message(w: Warning) -> str:
     return drop_asides(w.message.strip()) or w.message
 
 
-def short_fix(w: Warning) -> str:
+def short_fix(w: Finding) -> str:
     """What to do, without asides: the box shows it, the details show the whole advice."""
     return drop_asides((w.action or w.fix).strip())
 
 
-def warning_text(w: Warning) -> str:
-    """One short line, the measured cause when there is one, then the fix (markdown)."""
+# Markdown (and Streamlit's own :color[...] / :emoji: directives) would read these in a
+# key or function name of the user's app; escaped, they show as typed.
+_MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>#|~:$"})
+
+
+def md_escape(text: str) -> str:
+    """``text`` shown literally inside Streamlit markdown."""
+    return text.translate(_MARKDOWN_SPECIAL)
+
+
+def warning_text(w: Finding) -> str:
+    """One short line, the measured cause when there is one, then the fix (markdown).
+
+    The cause and the fix name keys and functions of the user's app: they are escaped.
+    """
     fix = short_fix(w)
     cause = w.cause.strip()
     return (
         f"**{short_message(w)}**"
-        + (f"  \nLikely cause: {cause}" if cause else "")
-        + (f"  \nFix: {fix}" if fix else "")
+        + (f"  \nLikely cause: {md_escape(cause)}" if cause else "")
+        + (f"  \nFix: {md_escape(fix)}" if fix else "")
     )
 
 
-def toast_text(w: Warning) -> str:
+def toast_text(w: Finding) -> str:
     return short_message(w)
 
 
-def render_summary(st: Any, snap: Snapshot, new_warnings: Sequence[Warning], toast: bool) -> None:
+def render_summary(st: Any, snap: Snapshot, new_warnings: Sequence[Finding], toast: bool) -> None:
     st.markdown(summary_html(snap), unsafe_allow_html=True)
-    for w in snap.warnings[:3]:
+    for w in snap.warnings[:1]:  # one box: the diagnosis carries the state, the rate, the cause and the fix
         (st.error if w.level == "error" else st.warning)(warning_text(w))
     if toast and new_warnings:
         import streamlit
@@ -230,6 +247,17 @@ def details_html(snap: Snapshot) -> str:
             out.append(f"<li>{_e(w.message)}{cause}{fix}</li>")
         out.append("</ul>")
 
+    v = snap.verdict
+    if v is not None and (v.leak or v.warming_up):
+        out.append(f"<b>Verdict</b>: {_e(v.reason)}")
+        if v.holders:
+            out.append("<ul style='margin:0 0 .5rem 0;padding-left:1.1rem'>")
+            for h in v.holders[:4]:
+                chain = f"<br><span style='{_GREY}'>{_e(' → '.join(h.chain))}</span>" if h.chain else ""
+                out.append(f"<li>{_e(holder_label(h))}: {_e(h.evidence)}{chain}</li>")
+            out.append("</ul>")
+        else:
+            out.append("<br>")
     out.append("<b>Suspects</b> <span style='opacity:.7'>(grow steadily with runs)</span>")
     leaking = [x for x in snap.suspects if is_leaking(x)]
     others = [x for x in snap.suspects if not is_leaking(x)]
@@ -297,8 +325,16 @@ def details_html(snap: Snapshot) -> str:
         sessions = "?" if s.active_sessions is None else s.active_sessions
         largest = ", ".join(f"{k} ({format_bytes(b)})" for k, b in s.largest_keys[:3])
         out.append(
-            f"<div style='margin:.4rem 0'><b>session_state</b>: {s.keys} keys, {_e(format_bytes(s.bytes))}"
-            f" · active sessions: {_e(sessions)}" + (f" · largest: {_e(largest)}" if largest else "") + "</div>"
+            f"<div style='margin:.4rem 0'><b>session_state</b> (this session): {s.keys} keys, {_e(format_bytes(s.bytes))}"
+            + (f" · largest: {_e(largest)}" if largest else "")
+            + f" · active sessions: {_e(sessions)}"
+            + (
+                f" · all sessions measured ({snap.sessions.count}): {_e(format_bytes(snap.sessions.total_bytes))}, "
+                f"largest {_e(format_bytes(snap.sessions.largest_bytes))}"
+                if snap.sessions is not None and snap.sessions.count > 1
+                else ""
+            )
+            + "</div>"
         )
 
     out.append(f"<b>Runs</b> (latest {LISTED_RUNS})")

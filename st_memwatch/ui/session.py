@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from st_memwatch.core.models import Warning
+from st_memwatch.core.models import Finding
 from st_memwatch.core.monitor import Monitor
 from st_memwatch.ui.export import Exporter
 
@@ -41,7 +41,7 @@ def _swap(store: OrderedDict[str, Any], session: str, value: Any) -> Any:
     return before
 
 
-def new_episodes(session: str, warnings: Sequence[Warning]) -> list[Warning]:
+def new_episodes(session: str, warnings: Sequence[Finding]) -> list[Finding]:
     """Warnings that were not on in any of this session's last EPISODE_GAP renders."""
     with _per_session_lock:
         before = _renders_since_seen.get(session, {})

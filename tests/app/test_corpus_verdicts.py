@@ -26,7 +26,7 @@ def test_verdict_and_culprit(entry):
     assert report["leak"] is entry["leak"], f"{entry['pattern']}: {report['verdict_reason']}; suspects {suspects}"
     if entry["leak"] and entry.get("culprit"):
         culprit = f"{entry['culprit']['kind']}:{entry['culprit']['name']}"
-        assert culprit in suspects[:3], f"{culprit} not in top 3 {suspects[:3]}"
+        assert suspects[:1] == [culprit], f"{culprit} is not named first: {suspects[:3]}"
         assert report["suspects"][suspects.index(culprit)]["leaking"], report["suspects"][suspects.index(culprit)]
         advice = report["suspects"][suspects.index(culprit)]["advice"]
         keyword = entry.get("expected_advice_keyword")

@@ -16,11 +16,11 @@ import st_memwatch
 from st_memwatch.core.models import (
     CacheUsage,
     ContainerUsage,
+    Finding,
     Limit,
     RunRecord,
     Sample,
     Snapshot,
-    Warning,
 )
 from st_memwatch.ui import figures, panel
 from st_memwatch.ui.export import RUN_COLUMNS, runs_to_csv, to_json
@@ -207,9 +207,9 @@ def test_explicit_limit_is_shown_with_its_source(monitor):
     assert d["limit"] == {"bytes": 64 * 2**20, "source": "argument", "detail": "panel(limit=...)", "notes": []}
     text = sidebar_text(at)
     assert "64.0 MiB" in text and "panel(limit=...)" in text
-    # A process far above 64 MiB is over the red line:
-    assert "near-limit" in [w["code"] for w in d["warnings"]]
-    assert at.sidebar.error, "the near-limit warning is shown in the sidebar"
+    # A process far above 64 MiB is over the limit, and says so plainly:
+    assert "over-limit" in [w["code"] for w in d["warnings"]]
+    assert at.sidebar.error and "Over the limit" in at.sidebar.error[0].value, "the over-limit box is shown in the sidebar"
 
 
 # -- the details view ---------------------------------------------------------------------
@@ -355,7 +355,7 @@ def test_leaky_app_warns_in_one_line_with_the_fix_and_toasts_once(monitor):
     box = warned[0]
     message, *middle, fix = box.split("  \n")
     # "Memory" when RSS shows the growth; "Python objects" while freed pages still absorb it.
-    assert re.fullmatch(r"\*\*(Memory grows|Python objects grow) steadily: \+\S+ \S+ per run\.\*\*", message), box
+    assert re.fullmatch(r"\*\*(Memory grows|Python objects grow) steadily: \+\S+ \S+ per run since run \d+\.\*\*", message), box
     assert "(" not in message
     assert all(line.startswith("Likely cause: ") for line in middle) and len(middle) <= 1, box
     assert fix.startswith("Fix: ") and len(fix) > 10
@@ -367,8 +367,8 @@ def test_leaky_app_warns_in_one_line_with_the_fix_and_toasts_once(monitor):
 def test_a_warning_that_flickers_off_does_not_toast_again_but_one_that_stays_away_does():
     from st_memwatch.ui import session as boundary
 
-    grows = Warning("warning", "steady-growth", "Memory grows steadily.", "", "Fix it.")
-    near = Warning("error", "near-limit", "Memory is at 95% of the limit.", "", "Fix it.")
+    grows = Finding("warning", "steady-growth", "Memory grows steadily.", "", "Fix it.")
+    near = Finding("error", "near-limit", "Memory is at 95% of the limit.", "", "Fix it.")
     renders = [[grows], [], [grows, near], [], [], [grows], [], [], [], [grows], [grows]]
     fresh = [[w.code for w in boundary.new_episodes("flicker-session", shown)] for shown in renders]
     assert boundary.EPISODE_GAP == 3
@@ -473,8 +473,15 @@ def test_caches_render_with_max_entries_none_and_names_are_escaped():
     assert "<td>none</td>" in html and "max 4, ttl 60 s" in html and "1000 B+" in html and "↑" in html
 
 
+def test_names_from_the_app_cannot_format_or_link_the_box():
+    w = Finding("warning", "steady-growth", "Memory grows steadily: +1.0 MiB per run.",
+                "st.session_state['[click](http://x) :red[boom] **b**'], +1.0 MiB/run", "", "Clear `it`.")
+    text = panel.warning_text(w)
+    assert "\\[click\\](http" in text and "\\:red\\[boom\\]" in text and "\\*\\*b\\*\\*" in text and "\\`it\\`" in text
+
+
 def test_warning_text_is_one_short_line_and_the_fix():
-    w = Warning(
+    w = Finding(
         "warning",
         "steady-growth",
         "Memory grows steadily: +7.6 MiB per run (100% of recent runs grew).",
@@ -485,24 +492,30 @@ def test_warning_text_is_one_short_line_and_the_fix():
     )
     assert panel.warning_text(w) == (
         "**Memory grows steadily: +7.6 MiB per run.**  \nLikely cause: type numpy.ndarray, +7.6 MiB/run"
-        "  \nFix: Create them once with @st.cache_resource."
+        "  \nFix: Create them once with @st.cache\\_resource."
     )
     assert panel.toast_text(w) == "Memory grows steadily: +7.6 MiB per run."
     details = panel.details_html(make_snapshot(warnings=(w,)))
     assert "Likely cause: type numpy.ndarray, +7.6 MiB/run." in details and "pile up every run" in details
-    plain = Warning("error", "near-limit", "Memory is at 95% of the limit (64.0 MiB).", "", "Load models once.")
+    plain = Finding("error", "near-limit", "Memory is at 95% of the limit (64.0 MiB).", "", "Load models once.")
     assert panel.warning_text(plain) == "**Memory is at 95% of the limit.**  \nFix: Load models once."
 
 
-def test_warnings_built_from_a_suspect_carry_its_cause_and_action_apart():
-    from st_memwatch.core import analysis
+def test_the_box_carries_the_verdicts_cause_and_action_apart():
+    from st_memwatch.core import analysis, judgement
 
-    series = {("type", "numpy.ndarray"): [(i, i, 8 * MIB * i) for i in range(1, 21)]}
-    (top,) = analysis.find_suspects(series)
+    series = {("type", "numpy.ndarray", ""): [(float(i), i, 8 * MIB * i) for i in range(1, 21)]}
+    settled = [200 * MIB + 8 * MIB * i for i in range(20)]
+    runs = [
+        RunRecord(i + 1, "s1", "full", "success", float(i), 0.1, settled[max(i - 1, 0)], v, v, "hwm", False, "hooks", 0, i + 1)
+        for i, v in enumerate(settled)
+    ]
+    verdict = judgement.judge(runs, series, {}, 24 * 2**30)
+    (top,) = verdict.holders
     assert top.advice.endswith(": " + top.action[:1].lower() + top.action[1:]), (top.advice, top.action)
-    (w,) = analysis.build_warnings(200 * MIB, 24 * 2**30, None, (True, 8 * MIB, 1.0), (top,), ())
-    assert w.cause == "type numpy.ndarray, +8.0 MiB/run" and w.fix == top.advice and w.action == top.action
-    assert panel.warning_text(w).endswith("  \nFix: " + panel.drop_asides(top.action))
+    (w,) = analysis.diagnosis(verdict, settled[-1], 24 * 2**30)
+    assert w.cause == "type numpy.ndarray" and w.fix == top.advice and w.action == top.action
+    assert panel.warning_text(w).endswith("  \nFix: " + panel.md_escape(panel.drop_asides(top.action)))
 
 
 @pytest.mark.parametrize(

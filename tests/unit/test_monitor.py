@@ -107,7 +107,7 @@ def test_series_ring_keeps_the_last_window_in_order():
     points = series.points("type", "list")
     assert points == [(7.0, 70, 700), (8.0, 80, 800), (9.0, 90, 900), (10.0, 100, 1000)]
     series.add("type", "dict", 1, 1, 1)
-    assert series.all_points()[("type", "dict")] == ((1.0, 1, 1),)
+    assert series.all_points()[("type", "dict", "")] == ((1.0, 1, 1),)
     series.prune("type", {"dict"})
     assert series.points("type", "list") == [] and series.nbytes() == 4 * 3 * np.dtype(np.int64).itemsize
 
@@ -116,7 +116,7 @@ def test_own_types_are_not_series_of_the_app():
     monitor = Monitor(Settings(census_every_run=True), mark=_Mark(), start_sampler=False)
     monitor.run_started(1, "s", "full")
     monitor.run_finished(1, "success")
-    names = {name for kind, name in monitor._series.data if kind == "type"}
+    names = {name for kind, name, _ in monitor._series.data if kind == "type"}
     assert names and not any(n.startswith("st_memwatch.") for n in names)
     assert "dict" in names
 

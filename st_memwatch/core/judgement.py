@@ -1,0 +1,405 @@
+"""The one verdict: leak or not, since which run, at what rate, held by what, and the fix.
+
+Every surface (the panel's box, the exports, ``check`` and its JSON, the pytest
+helper, metrics, logs) reads this verdict; none judges on its own.
+
+Why a regime, not a window: a deployed app is quiet for hours before a leak
+starts. A fit over the last N runs mixes that quiet past with the leak, so the
+leak shows late and at a fraction of its rate, and lingers after it stops. The
+verdict looks at the steps of settled memory (RSS at each run's end) and finds
+the current regime: the latest stretch in which most steps grow. Its onset is
+where that stretch starts, its rate is fitted over it alone, and four flat steps
+end it.
+
+Why warm-up is per process and per session: a process's first runs import
+modules and fill caches, and a new session's first run builds that session's
+objects. Those steps are not growth; they are left out of every regime.
+
+Why holders are judged over the regime: the RSS rate says *that* memory grows,
+the series of caches, session_state keys and object types say *where*. A holder
+explains the leak when it grew over the regime by a good share of the RSS rate.
+The most specific one (a session_state key or a cache before the array type it
+is made of) is named, with its fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from st_memwatch.core import analysis
+from st_memwatch.core.limits import format_bytes
+from st_memwatch.core.models import CacheUsage, Holder, RunRecord, Suspect, Trend, Verdict
+
+# A series point: (run number, count, bytes); a series key: (kind, name, session alias).
+SeriesKey = tuple[str, str, str]
+Point = analysis.Point
+
+PROCESS_WARMUP_RUNS = 2  # the process's first runs: imports, first cache fills
+SESSION_WARMUP_RUNS = 1  # a session's first run builds that session's objects
+MIN_STEP = analysis.MIN_RSS_LEAK_BYTES_PER_RUN  # a step of settled memory this large "grows"
+MIN_GROWING_STEPS = 3  # a regime needs this many growing steps before it is a leak
+MIN_REGIME_SHARE = 0.7  # share of growing steps over the regime
+STOPPED_STEPS = 4  # this many flat steps in a row end a regime
+RESET_DROP_BYTES = 32 * 2**20  # a drop this large (something big was freed) ends one too
+LEADING_NOISE = 0.25  # a step under this share of the latest growing steps' median does not grow
+# A leak the RSS does not show (freed pages being reused) is called from a series that
+# grows over the window, has this many points, and grew at its latest step, taken
+# within the last FRESH_RUNS runs: one that stopped growing is not a leak any more.
+SUSTAINED_MIN_POINTS = 8
+FRESH_RUNS = 8
+LOOKBACK_RUNS = 120  # the regime is searched for in the latest runs only
+# A holder explains the leak when it grew by this share of the RSS rate, at least MIN_HOLDER.
+MIN_HOLDER_SHARE = 0.2
+MIN_HOLDER_BYTES = analysis.MIN_LEAK_BYTES_PER_RUN
+# Python's live bytes that grew by less than this share of RSS over the regime (with
+# two complete censuses inside it) mean RSS is allocator retention, not live objects.
+MIN_HEAP_SHARE = 0.25
+_SPECIFIC = {"session_state": 3, "cache": 3, "global": 2, "registry": 2, "handlers": 2, "lru_cache": 2, "class": 1, "type": 0}
+DEFAULT_THRESHOLDS = analysis.Thresholds()
+GENERIC_FIX = (
+    "Load models and big data once with @st.cache_resource, bound caches with ttl=/max_entries=, "
+    "and keep large data on disk (Arrow/Parquet) or in a database."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Regime:
+    """The current stretch of settled memory: growing or not, since which run, how fast."""
+
+    growing: bool
+    onset_x: float | None  # run number of the regime's first growing step
+    last_x: float
+    steps: int  # eligible steps in the regime
+    growing_steps: int
+    bytes_per_run: float
+    bytes_per_second: float
+    span_s: float
+    warming_up: bool  # too few eligible steps yet to judge at all
+    settled: int  # settled RSS at the last run
+
+
+def _eligible(run: RunRecord) -> bool:
+    """Is this run's step judged? Not the process's warm-up, not a session's first runs."""
+    if run.run_id <= PROCESS_WARMUP_RUNS:
+        return False
+    return not (0 < run.session_run <= SESSION_WARMUP_RUNS)
+
+
+def find_regime(runs: Sequence[RunRecord], first_x: float = 1.0) -> Regime:
+    """The latest regime of the finished ``runs`` (in the order they ended; ``first_x`` is the first's number)."""
+    done = [(first_x + i, r) for i, r in enumerate(runs) if r.outcome != "running"][-LOOKBACK_RUNS:]
+    settled = done[-1][1].rss_after if done else 0
+    last_x = done[-1][0] if done else 0.0
+    steps: list[tuple[float, float, float]] = []  # (x, step, end time) for eligible steps
+    for (_, prev), (x, run) in zip(done, done[1:], strict=False):
+        if _eligible(run):
+            steps.append((x, float(run.rss_after - prev.rss_after), run.started_at + run.duration_s))
+    quiet = Regime(False, None, last_x, 0, 0, 0.0, 0.0, 0.0, len(steps) < 2, settled)
+    if len(steps) < MIN_GROWING_STEPS:
+        return quiet
+    # A step "grows" when it is at least MIN_STEP and a fair share of the latest growing
+    # steps: a quiet past's small rises (a lazy import, a first fill) then read as flat
+    # beside a leak's, so they neither start its regime nor dilute its rate.
+    latest = [d for _, d, _ in steps if d >= MIN_STEP][-STOPPED_STEPS:]
+    if not latest:
+        return quiet
+    floor = max(MIN_STEP, LEADING_NOISE * float(np.median(latest)))
+    grows = [d >= floor for _, d, _ in steps]
+    if len(grows) >= STOPPED_STEPS and not any(grows[-STOPPED_STEPS:]):
+        return quiet
+    # The regime starts after the last quiet stretch (STOPPED_STEPS flat steps in a row) or
+    # large drop (something big was freed); within it, at the earliest growing step from
+    # which the share of growing steps to the end holds.
+    start, flat = 0, 0
+    for i in range(len(steps) - 1, -1, -1):
+        if steps[i][1] <= -RESET_DROP_BYTES:
+            start = i + 1
+            break
+        flat = 0 if grows[i] else flat + 1
+        if flat >= STOPPED_STEPS:
+            start = i + STOPPED_STEPS
+            break
+    onset, count = None, 0
+    for i in range(len(steps) - 1, start - 1, -1):
+        count += grows[i]
+        if grows[i] and count / (len(steps) - i) >= MIN_REGIME_SHARE:
+            onset = i
+    if onset is None or count == 0:
+        return quiet
+    regime = steps[onset:]
+    n_growing = sum(grows[onset:])
+    # The rate is the regime's median step: its typical growth per run. A mean or a fit
+    # is pulled by the odd large step (a list re-allocating, a census's temporaries) and,
+    # while freed pages are being reused, by the flat steps between the growing ones.
+    per_run = float(np.median([d for _, d, _ in regime]))
+    span = regime[-1][2] - regime[0][2] if len(regime) > 1 else 0.0
+    per_s = per_run * (len(regime) - 1) / span if span > 0 else 0.0
+    growing = n_growing >= MIN_GROWING_STEPS and per_run >= MIN_STEP
+    return Regime(growing, regime[0][0], last_x, len(regime), n_growing, per_run, per_s, span, False, settled)
+
+
+def _regime_rate(points: Sequence[Point], onset_x: float) -> tuple[float, float, int] | None:
+    """(bytes per run, share of growing steps, steps) of one series over the regime.
+
+    The base is the last point before the onset when there is one, so that a holder
+    read only every few runs still has a growth to show from the first readings.
+    """
+    before = [p for p in points if p[0] < onset_x]
+    inside = [p for p in points if p[0] >= onset_x]
+    pts = ([before[-1]] if before else []) + inside
+    if len(pts) < 2:
+        return None
+    xs = [p[0] for p in pts]
+    ys = [float(p[2]) for p in pts]
+    if xs[-1] <= xs[0]:
+        return None
+    rate = analysis.theil_sen(xs, ys) if len(pts) >= 4 else (ys[-1] - ys[0]) / (xs[-1] - xs[0])
+    share = analysis.steady_share(ys)
+    return rate, share, len(pts) - 1
+
+
+def _holder_from_suspect(s: Suspect, rss_rate: float, session: str = "", evidence: str = "") -> Holder:
+    share = s.growth_bytes_per_run / rss_rate if rss_rate > 0 else 0.0
+    return Holder(
+        kind=s.kind,
+        name=s.name,
+        bytes_per_run=s.growth_bytes_per_run,
+        share=share,
+        evidence=evidence,
+        advice=s.advice,
+        action=s.action,
+        session=session,
+    )
+
+
+def rank_holders(
+    series: Mapping[SeriesKey, Sequence[Point]],
+    regime: Regime,
+    caches: Mapping[str, CacheUsage],
+    held: Mapping[str, float] | None = None,
+    chains: Mapping[str, Holder] | None = None,
+) -> tuple[Holder, ...]:
+    """What holds the regime's growth, most specific first among near-equals."""
+    if regime.onset_x is None:
+        return ()
+    rss_rate = regime.bytes_per_run
+    floor = max(MIN_HOLDER_BYTES, MIN_HOLDER_SHARE * rss_rate)
+    found: list[tuple[int, Holder]] = []
+    for (kind, name, session), points in series.items():
+        if kind == "type" and name.startswith(analysis.OWN_PREFIX):
+            continue
+        got = _regime_rate(points, regime.onset_x)
+        if got is None:
+            continue
+        rate, share, steps = got
+        each = (held or {}).get(name) if kind == "type" else None
+        if each:
+            counts = [p for p in points if p[0] >= regime.onset_x - 1]
+            if len(counts) >= 2 and counts[-1][0] > counts[0][0]:
+                per_run = (counts[-1][1] - counts[0][1]) / (counts[-1][0] - counts[0][0])
+                rate = max(rate, per_run * each)
+        if rate < floor or (steps >= 3 and share < analysis.MIN_STEADY):
+            continue
+        cache = caches.get(name) if kind == "cache" else None
+        advice, action = analysis.advice_for(kind, name, cache, each)
+        where = f" of session {session}" if session else ""
+        evidence = f"grew {format_bytes(rate)}/run{where} over the last {steps} reading{'s' if steps != 1 else ''}"
+        share_of_rss = rate / rss_rate if rss_rate > 0 else 0.0
+        holder = Holder(kind, name, rate, share_of_rss, evidence, advice, action, session)  # type: ignore[arg-type]
+        if kind == "type" and chains and name in chains:
+            # What the references lead to names the place in the code; the type's growth is its evidence.
+            chained = chains[name]
+            holder = replace(chained, bytes_per_run=rate, share=holder.share, evidence=f"{name} {evidence}")
+        found.append((_SPECIFIC.get(holder.kind, 0) + (1 if each else 0), holder))
+    return _ranked(found)
+
+
+def _ranked(found: list[tuple[int, Holder]]) -> tuple[Holder, ...]:
+    """By bytes per run; among near-equals (within analysis.TIE x 2) the more specific first.
+
+    A leaf type (numpy.ndarray) that grows by about what a session_state key grows is
+    that key's content: it is sent to the key's fix rather than named first.
+    """
+    found.sort(key=lambda f: f[1].bytes_per_run, reverse=True)
+    out = [h for _, h in found]
+    spec = {id(h): s for s, h in found}
+    tie = 2 * analysis.TIE
+    for i in range(len(out)):
+        best = i
+        for j in range(i + 1, len(out)):
+            if out[j].bytes_per_run < (1 - tie) * out[i].bytes_per_run:
+                break
+            if spec[id(out[j])] > spec[id(out[best])]:
+                best = j
+        if best != i:
+            out.insert(i, out.pop(best))
+    specific = [h for h in out if h.kind != "type"]
+    result: list[Holder] = []
+    named: set[tuple[str, str, str]] = set()
+    for h in out:
+        if (h.kind, h.name, h.session) in named:
+            continue  # two growing types followed to one holder (a model's objects and its arrays)
+        named.add((h.kind, h.name, h.session))
+        match = next(
+            (s for s in specific if h.kind == "type" and abs(h.bytes_per_run - s.bytes_per_run) <= tie * s.bytes_per_run),
+            None,
+        )
+        if match is not None:
+            label = holder_label(match)
+            h = replace(h, advice=f"Most likely the contents of {label}, which grows by about as much per run: apply its fix.",
+                        action=f"Apply the fix for {label}: {match.action[:1].lower()}{match.action[1:]}")
+        result.append(h)
+    return tuple(result)
+
+
+def holder_label(h: Holder) -> str:
+    """How a holder is named to people: ``st.session_state['messages']``, ``cache load_frame``, ..."""
+    if h.kind == "session_state":
+        return f"st.session_state[{h.name!r}]"
+    if h.kind == "cache":
+        return f"cache {h.name}"
+    if h.kind == "type":
+        return f"type {h.name}"
+    return h.name  # a holder found by following references is named by its whole phrase
+
+
+def judge(
+    runs: Sequence[RunRecord],
+    series: Mapping[SeriesKey, Sequence[Point]],
+    caches: Mapping[str, CacheUsage],
+    limit_bytes: int,
+    *,
+    first_x: float = 1.0,
+    heap: Sequence[tuple[float, int]] = (),
+    held: Mapping[str, float] | None = None,
+    chains: Mapping[str, Holder] | None = None,
+    hint: Suspect | None = None,
+    th: analysis.Thresholds = DEFAULT_THRESHOLDS,
+    suspects: Sequence[Suspect] | None = None,
+) -> Verdict:
+    """The verdict from the recorded series; see the module docstring for the rules.
+
+    ``heap`` holds (run number, live bytes) of complete censuses; ``held`` the bytes
+    one instance of a type keeps alive (check measures it); ``chains`` a holder found
+    by following references from a type's objects; ``hint`` the type that grew most
+    between the last two censuses, the provisional cause while nothing else is named.
+    The sustained series (``th``'s window) decide a leak the RSS does not show yet
+    (freed pages being reused).
+    """
+    regime = find_regime(runs, first_x)
+    holders = rank_holders(series, regime, caches, held, chains) if regime.growing else ()
+    leak, reason, rate = False, "no growth in the current regime", 0.0
+    if regime.warming_up:
+        reason = "warming up: the first runs of the process and of each session are not judged"
+    if regime.growing:
+        rate = regime.bytes_per_run
+        heap_rate = _heap_rate(heap, regime)
+        explained = any(h.kind != "type" for h in holders)
+        if heap_rate is not None and heap_rate < MIN_HEAP_SHARE * rate and not explained:
+            reason = (f"RSS grows ({format_bytes(rate)}/run since run {regime.onset_x:.0f}) but live Python objects "
+                      "do not: the allocator keeps freed memory, not a leak")
+        else:
+            leak = True
+            reason = f"memory grows {format_bytes(rate)}/run since run {regime.onset_x:.0f} ({regime.growing_steps} of {regime.steps} runs grew)"
+    if suspects is None:
+        suspects = suspects_for_details(series, caches, th, held)
+    sustained = tuple(s for s in suspects if analysis.is_leaking(s, th) and _still_growing(series, s, regime.last_x))
+    if not leak and sustained:
+        top = sustained[0]
+        leak, rate = True, top.growth_bytes_per_run
+        reason = f"{top.kind} {top.name} grows {format_bytes(rate)}/run in {top.steady:.0%} of runs (RSS has not shown it yet)"
+        holders = tuple(_holder_from_suspect(s, rate, evidence="sustained over the window") for s in sustained)
+    if leak and not holders and hint is not None:
+        holders = (_holder_from_suspect(hint, rate, evidence="grew most between the last two censuses"),)
+    headroom = max(0, limit_bytes - regime.settled)
+    runs_left = headroom / rate if leak and rate > 0 else None
+    secs_left = (
+        headroom / regime.bytes_per_second
+        if leak and regime.growing and regime.bytes_per_second > 0 and regime.span_s >= analysis.MIN_SPAN_FOR_TIME_S
+        else None
+    )
+    named = holders[0] if holders else None
+    cause = ""
+    if named is not None:
+        # No figure of its own: the box quotes one rate, the verdict's; the details show the holder's readings.
+        cause = holder_label(named)
+        if named.session:
+            cause += f" in session {named.session}"
+        if named.evidence.startswith("grew most between"):
+            cause += ", which grew most between the last two censuses"
+    return Verdict(
+        leak=leak,
+        reason=reason,
+        bytes_per_run=rate,
+        bytes_per_second=regime.bytes_per_second if leak and regime.growing else 0.0,
+        since_run=int(regime.onset_x) if leak and regime.onset_x is not None else None,
+        runs_in_regime=regime.steps if leak else 0,
+        runs_to_limit=runs_left,
+        seconds_to_limit=secs_left,
+        holders=holders,
+        cause=cause,
+        fix=named.advice if named else (GENERIC_FIX if leak else ""),
+        action=named.action if named else "",
+        warming_up=regime.warming_up,
+        settled=regime.settled,
+    )
+
+
+def _still_growing(series: Mapping[SeriesKey, Sequence[Point]], suspect: Suspect, last_x: float) -> bool:
+    """Enough points, and growth at the latest step, measured within the last FRESH_RUNS runs."""
+    points = max((p for (k, n, _), p in series.items() if k == suspect.kind and n == suspect.name), key=len, default=())
+    if len(points) < SUSTAINED_MIN_POINTS:
+        return False
+    (_, c0, b0), (x1, c1, b1) = points[-2], points[-1]
+    return x1 >= last_x - FRESH_RUNS and (b1 > b0 or c1 > c0)
+
+
+def _heap_rate(heap: Sequence[tuple[float, int]], regime: Regime) -> float | None:
+    """Live Python bytes per run over the regime, from two or more complete censuses inside it.
+
+    With four or more, the rate that still holds lately (the lower of the regime's and its
+    recent half's): a window that filled early in the regime (a deque reaching its maxlen)
+    and then stayed flat does not vouch for RSS that keeps creeping up.
+    """
+    if regime.onset_x is None:
+        return None
+    inside = [(x, b) for x, b in heap if x >= regime.onset_x - 1]
+    if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+        return None
+    if len(inside) < 4:
+        return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+    xs, ys = [x for x, _ in inside], [float(b) for _, b in inside]
+    half = len(xs) // 2
+    return min(analysis.theil_sen(xs, ys), analysis.theil_sen(xs[half:], ys[half:]))
+
+
+def suspects_for_details(
+    series: Mapping[SeriesKey, Sequence[Point]],
+    caches: Mapping[str, CacheUsage],
+    th: analysis.Thresholds = DEFAULT_THRESHOLDS,
+    held: Mapping[str, float] | None = None,
+) -> tuple[Suspect, ...]:
+    """Everything that trends up over the window, leaking or not: the sustained rule ``check`` was tuned on.
+
+    Several sessions' series of one session_state key: the longest speaks for the key.
+    """
+    flat: dict[tuple[str, str], Sequence[Point]] = {}
+    for (kind, name, _session), points in series.items():
+        if len(flat.get((kind, name), ())) < len(points):
+            flat[(kind, name)] = points
+    return analysis.find_suspects(flat, caches, th, held=held)  # type: ignore[arg-type]
+
+
+def trend_of(verdict: Verdict, runs: Sequence[RunRecord], first_x: float = 1.0) -> Trend | None:
+    """The panel's trend line: the verdict's rate over its regime, or "flat" over the runs judged."""
+    if verdict.warming_up:
+        return None
+    if verdict.leak:
+        return Trend(max(verdict.runs_in_regime, 1), verdict.bytes_per_run, verdict.bytes_per_second,
+                     verdict.runs_to_limit, verdict.seconds_to_limit, 0.0)
+    judged = [r for r in runs[-LOOKBACK_RUNS:] if r.outcome != "running" and _eligible(r)]
+    span = (judged[-1].started_at - judged[0].started_at) if len(judged) > 1 else 0.0
+    return Trend(len(judged), 0.0, 0.0, None, None, span)

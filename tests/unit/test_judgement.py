@@ -1,0 +1,182 @@
+"""The one verdict on scripted series: regimes, warm-up, holders, the box (no Streamlit, no clock)."""
+
+from __future__ import annotations
+
+import pytest
+
+from st_memwatch.core import analysis, judgement
+from st_memwatch.core.models import CacheUsage, RunRecord
+
+MB = 1024 * 1024
+GB = 1024 * MB
+
+
+def runs_from(settled, dt=1.0, sessions=None):
+    """Finished runs whose settled RSS is ``settled``; ``sessions`` names each run's session."""
+    out, per_session = [], {}
+    for i, v in enumerate(settled):
+        s = sessions[i] if sessions else "s1"
+        per_session[s] = per_session.get(s, 0) + 1
+        before = settled[i - 1] if i else v
+        out.append(RunRecord(i + 1, s, "full", "success", i * dt, 0.1, before, v, v, "hwm", False, "hooks", 0, per_session[s]))
+    return out
+
+
+def judge(settled, limit=10 * GB, **kw):
+    return judgement.judge(runs_from(settled, dt=kw.pop("dt", 1.0), sessions=kw.pop("sessions", None)), kw.pop("series", {}), kw.pop("caches", {}), limit, **kw)
+
+
+def leak_after_quiet(quiet, leaky, step=8 * MB, base=300 * MB):
+    settled = [base + (k % 3) * 16 * 1024 for k in range(quiet)]
+    level = settled[-1]
+    for _ in range(leaky):
+        level += step
+        settled.append(level)
+    return settled
+
+
+def test_a_fresh_app_warms_up_without_alarm():
+    # Imports and first renders: big steps in the first runs, then a few KiB per run.
+    settled = [120 * MB, 150 * MB, 158 * MB] + [158 * MB + k * 16 * 1024 for k in range(1, 18)]
+    for n in range(1, len(settled) + 1):
+        v = judge(settled[:n])
+        assert not v.leak, (n, v.reason)
+        assert analysis.diagnosis(v, settled[n - 1], 10 * GB) == ()
+    assert judge(settled[:2]).warming_up
+
+
+def test_a_leak_after_a_long_quiet_past_is_flagged_within_four_runs_at_its_rate():
+    for quiet in (12, 300):
+        flagged = None
+        for leaky in range(1, 9):
+            v = judge(leak_after_quiet(quiet, leaky))
+            if v.leak and flagged is None:
+                flagged = leaky
+        assert flagged is not None and flagged <= 4, (quiet, flagged)
+        v = judge(leak_after_quiet(quiet, 8))
+        assert v.bytes_per_run == pytest.approx(8 * MB, rel=0.25)
+        assert v.since_run == quiet + 1  # the first leaky run
+
+
+def test_the_verdict_goes_quiet_within_four_runs_after_the_leak_stops():
+    settled = leak_after_quiet(12, 10)
+    level = settled[-1]
+    cleared_at = None
+    for k in range(1, 8):
+        settled.append(level + k * 4096)
+        if cleared_at is None and not judge(settled).leak:
+            cleared_at = k
+    assert cleared_at is not None and cleared_at <= 4
+    trend = judgement.trend_of(judge(settled), runs_from(settled))
+    assert trend is not None and trend.bytes_per_run == 0.0  # no stale "+1.1 MiB/run" after the fix
+
+
+def test_a_leak_with_allocator_reuse_keeps_its_rate():
+    # 3 MiB kept per run, the allocator handing back pages every fifth run.
+    settled, level = [], 200 * MB
+    for i in range(25):
+        level += -8 * MB if i % 5 == 4 else 3 * MB
+        settled.append(level)
+    v = judge(settled)
+    assert v.leak
+
+
+def test_a_leak_that_restarts_after_a_clear_gets_its_own_rate():
+    leak = [100 * MB + i * 8 * MB for i in range(14)]
+    cleared = [100 * MB] * 4
+    again = [100 * MB + (i + 1) * 8 * MB for i in range(5)]
+    v = judge(leak + cleared + again)
+    assert v.leak and v.bytes_per_run == pytest.approx(8 * MB, rel=0.25)
+    assert v.since_run == len(leak + cleared) + 1
+
+
+def test_one_big_step_and_a_bounded_fill_are_not_leaks():
+    assert not judge([100 * MB] * 10 + [400 * MB] + [400 * MB] * 10).leak
+    fill = [100 * MB + min(i, 5) * 2 * MB for i in range(20)]  # 5 runs of a cache filling to its bound
+    assert not judge(fill).leak
+
+
+def test_a_new_sessions_first_run_is_not_growth():
+    # Each new tab's first run costs 1 MiB of its own objects; every other run is flat.
+    settled, sessions, level = [], [], 200 * MB
+    for i in range(20):
+        new = i % 2 == 0
+        level += MB if new else 4096
+        settled.append(level)
+        sessions.append(f"s{i // 2 + 1}" if new else f"s{i // 2 + 1}")
+    assert not judge(settled, sessions=sessions).leak
+
+
+def test_retention_without_live_objects_is_not_a_leak():
+    settled = leak_after_quiet(10, 8)
+    heap = [(float(x), 50 * MB) for x in range(1, 19, 2)]  # complete censuses: live bytes flat
+    v = judge(settled, heap=heap)
+    assert not v.leak and "allocator" in v.reason
+
+
+def test_the_session_state_key_is_named_before_the_arrays_it_holds():
+    settled = leak_after_quiet(10, 6)
+    series = {
+        ("session_state", "blobs", "s2"): [(float(x), 1, max(0, x - 10) * 8 * MB) for x in range(8, 17)],
+        ("type", "numpy.ndarray", ""): [(11.0, 5, 20 * MB), (15.0, 9, 52 * MB)],
+        ("session_state", "note", "s1"): [(float(x), 1, 100) for x in range(8, 17)],
+    }
+    v = judge(settled, series=series)
+    assert v.leak
+    assert [(h.kind, h.name, h.session) for h in v.holders][:2] == [("session_state", "blobs", "s2"), ("type", "numpy.ndarray", "")]
+    assert v.cause == "st.session_state['blobs'] in session s2"
+    assert "deque(maxlen=N)" in v.action
+    assert v.holders[1].action.startswith("Apply the fix for st.session_state['blobs']")
+
+
+def test_a_growing_cache_is_named_from_two_readings():
+    settled = leak_after_quiet(10, 4)
+    series = {("cache", "load_frame", ""): [(9.0, 3, 3 * MB), (13.0, 7, 35 * MB)]}
+    caches = {"load_frame": CacheUsage("load_frame", "data", 7, 35 * MB, "pickled")}
+    v = judge(settled, series=series, caches=caches)
+    assert v.leak and v.holders[0].name == "load_frame" and "max_entries" in v.action
+
+
+def test_a_holder_that_grows_far_less_than_rss_is_not_named():
+    settled = leak_after_quiet(10, 6)
+    series = {("session_state", "log", "s1"): [(float(x), 1, x * 10 * 1024) for x in range(8, 17)]}
+    v = judge(settled, series=series)
+    assert v.leak and v.holders == () and v.cause == ""
+    assert v.fix == judgement.GENERIC_FIX
+
+
+def test_the_box_is_one_per_episode_with_one_rate_and_the_state():
+    settled = leak_after_quiet(10, 8)
+    v = judge(settled, limit=400 * MB)
+    (box,) = analysis.diagnosis(v, settled[-1], 400 * MB)
+    assert box.code == "steady-growth" and box.level == "error"
+    assert box.message.startswith("Limit in ~") and "+8.0 MiB per run" in box.message
+    (over,) = analysis.diagnosis(judge(settled, limit=320 * MB), settled[-1], 320 * MB)
+    assert over.code == "steady-growth" and over.message.startswith("Over the limit: ")
+    assert "a container would already have ended this app" in over.message and "~0 runs" not in over.message
+    (high,) = analysis.diagnosis(judge([300 * MB] * 10), 300 * MB, 400 * MB)
+    assert high.code == "high-usage" and high.cause == ""
+    assert analysis.diagnosis(judge([300 * MB] * 10), 300 * MB, 10 * GB) == ()
+
+
+def test_the_forecast_does_not_depend_on_when_it_is_read():
+    settled = leak_after_quiet(10, 8)
+    v = judge(settled, limit=GB, dt=10.0)
+    assert v.runs_to_limit == pytest.approx((GB - settled[-1]) / v.bytes_per_run)
+    assert v.seconds_to_limit is not None and v.seconds_to_limit == pytest.approx(v.runs_to_limit * 10, rel=0.25)
+
+
+def test_types_followed_to_one_module_global_name_it_once_with_its_fix():
+    from st_memwatch.core.models import Holder
+
+    settled = leak_after_quiet(10, 6)
+    series = {
+        ("type", "corpus_models.TinyModel", ""): [(9.0, 1, 100), (16.0, 7, 700)],
+        ("type", "numpy.ndarray", ""): [(9.0, 1, 8 * MB), (16.0, 7, 56 * MB)],
+    }
+    advice, action = analysis.advice_for("global", "module corpus_models._LIVE", None)
+    held = Holder("global", "module corpus_models._LIVE", 0.0, 0.0, "", advice, action, chain=("module corpus_models", "._LIVE (list)"))
+    v = judge(settled, series=series, chains={"numpy.ndarray": held, "corpus_models.TinyModel": held})
+    assert [h.name for h in v.holders] == ["module corpus_models._LIVE"]
+    assert v.cause == "module corpus_models._LIVE" and v.holders[0].chain[1] == "._LIVE (list)"
+    assert "deque(maxlen=N)" in v.action
