@@ -395,8 +395,13 @@ def restore(at: Any, it: Interaction, default: Any) -> None:
 # ---------------------------------------------------------------- measuring
 
 
-def live_bytes(wait_s: float = 2.0, after: object = None) -> tuple[object, int | None]:
-    """The last census (as a token) and its live bytes, waiting briefly for one newer than ``after``."""
+def live_bytes(wait_s: float = 30.0, after: object = None) -> tuple[object, int | None]:
+    """The last census (as a token) and its live bytes, waiting for one newer than ``after``.
+
+    The check takes a census at the end of every run, in the script thread, and
+    AppTest can return before it is done: on a loaded machine that takes seconds,
+    and a step read from the previous census would be lost.
+    """
     import st_memwatch
     from st_memwatch.core import analysis
 

@@ -30,9 +30,10 @@ from st_memwatch.core.limits import format_bytes
 STARTUP_S = 120.0  # importing streamlit and the app's first imports on a loaded CI machine
 ANALYSIS_S = 120.0  # the verdict after the last run: holders are sized with budgets of their own
 POLL_S = 0.1
-# Each run also carries the check's own census and readings, and the first run the
-# app's imports: the deadline is --timeout plus this much, so --timeout is the script's.
-RUN_GRACE_S = 1.0
+# Each run also carries the check's own census and readings (seconds on a loaded
+# machine), and the first run the app's imports: the deadline is --timeout plus
+# this much, so that --timeout is the script's own time.
+RUN_GRACE_S = 2.0
 FIRST_RUN_GRACE_S = 3.0
 KILL_WAIT_S = 5.0
 
@@ -41,7 +42,7 @@ KILL_WAIT_S = 5.0
 class SandboxLimits:
     """Deadlines and the memory cap of one sandboxed check."""
 
-    timeout_s: float = 60.0  # per run, honoured within about POLL_S
+    timeout_s: float = 60.0  # per run; the child is stopped RUN_GRACE_S after it (polled every POLL_S)
     max_memory: int | None = None  # bytes of RSS; None: no cap
     startup_s: float = STARTUP_S
     analysis_s: float = ANALYSIS_S
