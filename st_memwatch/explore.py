@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 BLOCK_RUNS = 4  # runs per interaction while exploring: one to set it, three steps to watch
-MAX_BLOCKS = 40  # interactions explored per check; the rest are listed as not explored
+MAX_BLOCKS = 24  # interactions explored per check (about 100 runs); the rest are listed as not explored
 MAX_OPTIONS = 5  # other options tried per choice widget
 GROWTH_STEP_BYTES = 64 * 1024  # a step of the live heap that counts as growth (the verdict's floor per run)
 CONFIRM_MAX = 3  # growing interactions re-checked one by one
@@ -485,8 +485,10 @@ class Explorer:
         found, defaults, skipped = discover(at, page, name, self.rng)
         batch = [it for it in found if it not in self.known]
         self.rng.shuffle(batch)
-        # Buttons first within a page: the commonest way a visitor makes an app do work.
-        batch.sort(key=lambda it: it.action != "click")
+        # Within a page, options and buttons first: the commonest ways a visitor makes
+        # an app do other work (a mode, a variant, an action), and a capped tour keeps them.
+        first = {"choose": 0, "click": 1}
+        batch.sort(key=lambda it: first.get(it.action, 2))
         for it in batch:
             self.known.add(it)
             self.defaults[it] = defaults.get(it)
