@@ -41,6 +41,8 @@ MAX_BLOCKS = 24  # interactions explored per check (about 100 runs); the rest ar
 MAX_OPTIONS = 5  # other options tried per choice widget
 GROWTH_STEP_BYTES = 64 * 1024  # a step of the live heap that counts as growth (the verdict's floor per run)
 CONFIRM_MAX = 3  # growing interactions re-checked one by one
+TOUR_BUDGET_FACTOR = 3.0  # the tour's time, in plain checks of the same app at the default --runs
+TOUR_MIN_S = 30.0
 OWN_KEY_PREFIX = "st_memwatch"
 
 # AppTest accessor -> what a visitor does with it
@@ -450,8 +452,11 @@ class Block:
 class Explorer:
     """The visitor: ``(at, run_index) -> description``, one interaction per block of runs."""
 
-    def __init__(self, seed: int = 0, block_runs: int = BLOCK_RUNS, max_blocks: int = MAX_BLOCKS) -> None:
+    def __init__(self, seed: int = 0, block_runs: int = BLOCK_RUNS, max_blocks: int = MAX_BLOCKS, budget_s: float | None = None) -> None:
         self.rng = random.Random(seed)
+        self.budget_s = budget_s
+        self._started = time.monotonic()
+        self.out_of_time = False
         self.seed = seed
         self.block_runs = block_runs
         self.max_blocks = max_blocks
@@ -521,7 +526,9 @@ class Explorer:
             return it.describe()
         if current is not None:  # the block is over: put things back
             restore(at, current.interaction, self.defaults.get(current.interaction))
-        if not self.queue or len(self.blocks) >= self.max_blocks:
+        if self.budget_s is not None and self.queue and time.monotonic() - self._started > self.budget_s:
+            self.out_of_time = True
+        if not self.queue or len(self.blocks) >= self.max_blocks or self.out_of_time:
             raise StopChecking
         it = self.queue.pop(0)
         target = it.page if it.page is not None else self.main_page
@@ -538,6 +545,7 @@ class Explorer:
             "seed": self.seed,
             "blocks": [b.to_dict() for b in self.blocks],
             "not_explored": [it.describe() for it in self.queue],
+            "out_of_time": self.out_of_time,
             "not_drivable": self.skipped,
             "pages": list(self.pages.values()),
         }
@@ -607,7 +615,12 @@ def build_driver(spec: dict[str, Any] | None) -> Callable[[Any, int], Any] | Non
         return None
     kind = spec.get("kind")
     if kind == "explore":
-        return Explorer(seed=int(spec.get("seed", 0)), max_blocks=int(spec.get("max_blocks", MAX_BLOCKS)))
+        budget = spec.get("budget_s")
+        return Explorer(
+            seed=int(spec.get("seed", 0)),
+            max_blocks=int(spec.get("max_blocks", MAX_BLOCKS)),
+            budget_s=float(budget) if budget is not None else None,
+        )
     if kind == "focus":
         return Focus(Interaction.from_dict(spec["interaction"]), seed=int(spec.get("seed", 0)))
     if kind == "scenario":
@@ -682,7 +695,14 @@ def explore_check(app: str, runs: int, limit: object, limits: Any, seed: int = 0
     if base.report.get("leak"):
         return _with_trigger(base, None)
     started = time.monotonic()
-    tour = check_in_sandbox(app, 2 + BLOCK_RUNS * max_blocks, limit, limits, {"kind": "explore", "seed": seed, "max_blocks": max_blocks})
+    # The tour costs at most a few plain checks: an app that is slow per run, or has
+    # many widgets, gets the interactions that fit, and the rest are listed.
+    from st_memwatch.check import DEFAULT_RUNS
+
+    per_run = base.seconds / max(1, int(base.report.get("runs") or runs))
+    budget_s = max(TOUR_MIN_S, TOUR_BUDGET_FACTOR * per_run * max(runs, DEFAULT_RUNS))
+    spec = {"kind": "explore", "seed": seed, "max_blocks": max_blocks, "budget_s": budget_s}
+    tour = check_in_sandbox(app, 2 + BLOCK_RUNS * max_blocks, limit, limits, spec)
     if tour.report is None:
         action = tour.sandbox.get("action")
         tour.error = f"after the visitor's last step ({action}), {tour.error}" if action else f"while exploring: {tour.error}"
@@ -711,7 +731,8 @@ def explore_check(app: str, runs: int, limit: object, limits: Any, seed: int = 0
     if grew:
         base.text += f" (grew at first, then settled when repeated: {', '.join(grew)})"
     if summary.get("not_explored"):
-        base.text += f"; {len(summary['not_explored'])} not explored"
+        why = "out of time" if summary.get("out_of_time") else "over the tour's limit"
+        base.text += f"; {len(summary['not_explored'])} not explored ({why})"
     if summary.get("not_drivable"):
         base.text += f"\n  not driven: {'; '.join(summary['not_drivable'][:3])}"
     return base
