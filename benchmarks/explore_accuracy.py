@@ -100,7 +100,8 @@ def main() -> int:
     plain_found = sum(1 for r in leaks if r["plain_leak"])
     per_check = sum(r["explore_seconds"] for r in rows) / max(1, len(rows))
     print()
-    print(f"leaks found: {found}/{len(leaks)} exploring ({plain_found}/{len(leaks)} at the defaults only)")
+    at_defaults = "" if args.no_plain else f" ({plain_found}/{len(leaks)} at the defaults only)"
+    print(f"leaks found: {found}/{len(leaks)} exploring{at_defaults}")
     print(f"triggers named: {named}/{len(leaks)}")
     print(f"false leaks: {false}/{len(steady)}")
     line = f"seconds per check: {per_check:.1f} exploring"
