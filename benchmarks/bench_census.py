@@ -12,7 +12,7 @@ times, interleaved, and the table shows median, min and max:
 
 Then, on the heap closest to 1M tracked objects, the longest pause another thread sees
 (a heartbeat thread's largest gap: how long it waited for the GIL) while the monitor's
-automatic census runs (``take_census(Settings.census_budget_s)``, 0.05 s, and the
+automatic census runs (``take_census(Settings.census_budget_s)``, and the
 tracked-only census the monitor falls back to when a full one would not fit), beside
 the same for a full census, typestats and ``gc.get_objects()``.
 
@@ -21,12 +21,20 @@ attribute, named tuples, closures, lists of floats, tuples of str, int and bytes
 of str, and a numpy array every thousand items; a collection settles it before
 measuring.
 
+With ``--baseline FILE`` (an older ``census.py``, e.g. saved with
+``git show <commit>:st_memwatch/core/census.py > FILE``, outside the repository),
+that module's ``take_census`` runs interleaved with the current one on the same heap,
+and a table sets their figures for the heap's types side by side: a refactor shows
+both its cost ratio and that the figures did not change.
+
     python benchmarks/bench_census.py [--sizes 100000,1000000,3000000] [--repeat 3] [--quick] [--json PATH]
+                                      [--baseline FILE]
 """
 
 from __future__ import annotations
 
 import gc
+import importlib.util
 import sys
 import threading
 import time
@@ -138,6 +146,36 @@ METHODS: list[tuple[str, str, Callable[[], object]]] = [
 ]
 
 
+# Types whose figures the baseline comparison sets side by side: the heap's own, and atoms.
+COMPARED = ["dict", "list", "tuple", "set", "function", "float", "bytes", "numpy.ndarray", "str", "int"]
+
+
+def load_baseline(path: Path) -> Callable[..., Any]:
+    """``take_census`` of an older census module, loaded from a file under a name of its own."""
+    spec = importlib.util.spec_from_file_location("census_baseline", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    fn: Callable[..., Any] = module.take_census
+    return fn
+
+
+def compare_figures(baseline: Callable[..., Any]) -> list[list[Any]]:
+    """Rows of (type, count and bytes before, after): one census of each, back to back."""
+    old = {s.type_name: s for s in baseline().stats}
+    new = {s.type_name: s for s in take_census().stats}
+    names = [*COMPARED, Item.__module__ + ".Item", "__main__.Point"]
+    names += sorted(n for n in old if n.startswith("st_memwatch."))  # left out of the census since
+    rows = []
+    for name in names:
+        a, b = old.get(name), new.get(name)
+        ac, ab = (a.count, a.bytes) if a else (0, 0)
+        bc, bb = (b.count, b.bytes) if b else (0, 0)
+        rows.append([name, ac, bc, bc - ac, ab, bb, bb - ab])
+    return rows
+
+
 def longest_pause(fn: Callable[[], object]) -> tuple[float, float, object]:
     """(largest gap a heartbeat thread saw, wall time of fn, its result)."""
     worst = [0.0]
@@ -169,7 +207,20 @@ def main() -> int:
     p.add_argument("--sizes", default="100000,1000000,3000000", help="tracked-object counts, comma-separated")
     p.add_argument("--repeat", type=int, default=3, help="runs of each method at each size")
     p.add_argument("--json", type=Path, default=None, help=f"where the JSON goes (default: <results-dir>/{NAME}.json)")
+    p.add_argument("--baseline", type=Path, default=None, help="an older census.py to run side by side with this one")
     args = p.parse_args()
+    methods = list(METHODS)
+    baseline = load_baseline(args.baseline) if args.baseline is not None else None
+    if baseline is not None:
+        methods += [
+            ("census_baseline", "baseline take_census()", baseline),
+            (
+                "census_tracked_only_baseline",
+                "baseline take_census(untracked=False)",
+                lambda: baseline(untracked=False),
+            ),
+        ]
+        baseline()  # warm its first-use checks too
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     repeat = max(args.repeat, 1)
     if args.quick:
@@ -181,20 +232,23 @@ def main() -> int:
     heap = Heap()
     rows: list[dict[str, Any]] = []
     per_size: dict[int, dict[str, Any]] = {}
+    compared: dict[str, list[list[Any]]] = {}
     for target in sizes:
         tracked = heap.grow_to(target)
         rpt = referents_per_tracked()
         census = take_census()
         counted = sum(s.count for s in census.stats)
-        runs: dict[str, list[float]] = {key: [] for key, _, _ in METHODS}
+        runs: dict[str, list[float]] = {key: [] for key, _, _ in methods}
+        cpu: dict[str, list[float]] = {key: [] for key, _, _ in methods}  # this thread's CPU time
         for _ in range(repeat):
-            for key, _, fn in METHODS:
-                t0 = time.perf_counter()
+            for key, _, fn in methods:
+                t0, c0 = time.perf_counter(), time.thread_time()
                 fn()
                 runs[key].append(time.perf_counter() - t0)
+                cpu[key].append(time.thread_time() - c0)
         typestats_med = bu.median(runs["typestats"])
         table_rows = []
-        for key, label, _ in METHODS:
+        for key, label, _ in methods:
             med, lo, hi = bu.spread(runs[key])
             ratio = med / typestats_med if typestats_med else float("nan")
             rows.append(
@@ -209,11 +263,12 @@ def main() -> int:
                     "min_ms": lo * 1e3,
                     "max_ms": hi * 1e3,
                     "runs_ms": [r * 1e3 for r in runs[key]],
+                    "cpu_ms": [c * 1e3 for c in cpu[key]],
                     "x_typestats": ratio,
                 }
             )
             table_rows.append([label, med * 1e3, lo * 1e3, hi * 1e3, f"{ratio:.2f}x"])
-        per_size[target] = {"tracked": tracked, "runs": runs}
+        per_size[target] = {"tracked": tracked, "runs": runs, "cpu": cpu}
         print(
             bu.table(
                 ["method", "median ms", "min ms", "max ms", "vs typestats"],
@@ -225,6 +280,17 @@ def main() -> int:
             ),
             flush=True,
         )
+        if baseline is not None:
+            rows_cmp = compare_figures(baseline)
+            compared[str(target)] = rows_cmp
+            print(
+                bu.table(
+                    ["type", "count before", "count now", "Δ count", "bytes before", "bytes now", "Δ bytes"],
+                    rows_cmp,
+                    title=f"\nFigures, baseline then current census back to back, {tracked:,} tracked objects",
+                ),
+                flush=True,
+            )
 
     summary = []
     for d in per_size.values():
@@ -233,10 +299,26 @@ def main() -> int:
             med_, lo, hi = bu.spread(d["runs"][key])
             row.append(f"{med_ * 1e3:.0f} [{lo * 1e3:.0f}-{hi * 1e3:.0f}]")
         row.append(f"{bu.median(d['runs']['census']) / bu.median(d['runs']['typestats']):.2f}x")
+        if baseline is not None:
+            for key in ("census", "census_tracked_only"):
+                for kind in ("runs", "cpu"):
+                    row.append(f"{bu.median(d[kind][key]) / bu.median(d[kind][key + '_baseline']):.2f}x")
         summary.append(row)
+    headers = [
+        "tracked",
+        "census ms",
+        "tracked-only ms",
+        "typestats ms",
+        "growth ms",
+        "get_objects ms",
+        "census/typestats",
+    ]
+    if baseline is not None:
+        # Wall time suffers from other jobs on the machine; the census thread's CPU time much less.
+        headers += ["census/baseline", "(CPU)", "tracked-only/baseline", "(CPU)"]
     print(
         bu.table(
-            ["tracked", "census ms", "tracked-only ms", "typestats ms", "growth ms", "get_objects ms", "census/typestats"],
+            headers,
             summary,
             title="\nSummary: median [min-max] of the interleaved runs",
         ),
@@ -282,6 +364,18 @@ def main() -> int:
             "tracked_only_vs_typestats": bu.median(d["runs"]["census_tracked_only"])
             / bu.median(d["runs"]["typestats"]),
             "reach_vs_typestats": bu.median(d["runs"]["reach"]) / bu.median(d["runs"]["typestats"]),
+            **(
+                {
+                    "census_vs_baseline": bu.median(d["runs"]["census"]) / bu.median(d["runs"]["census_baseline"]),
+                    "census_vs_baseline_cpu": bu.median(d["cpu"]["census"]) / bu.median(d["cpu"]["census_baseline"]),
+                    "tracked_only_vs_baseline_cpu": bu.median(d["cpu"]["census_tracked_only"])
+                    / bu.median(d["cpu"]["census_tracked_only_baseline"]),
+                    "tracked_only_vs_baseline": bu.median(d["runs"]["census_tracked_only"])
+                    / bu.median(d["runs"]["census_tracked_only_baseline"]),
+                }
+                if baseline is not None
+                else {}
+            ),
         }
         for s, d in per_size.items()
     }
@@ -296,7 +390,9 @@ def main() -> int:
             )
             for d in per_size.values()
         ],
-        bu.budget(f"tracked-only census / typestats at {at}", meds["census_tracked_only"] / meds["typestats"], 1.0, "x"),
+        bu.budget(
+            f"tracked-only census / typestats at {at}", meds["census_tracked_only"] / meds["typestats"], 1.0, "x"
+        ),
         bu.budget(
             f"longest pause, automatic census ({AUTO_BUDGET_S} s budget), {tracked:,} tracked",
             pauses["census_default_budget"]["longest_pause_ms"],
@@ -329,11 +425,13 @@ def main() -> int:
             "repeat": repeat,
             "auto_budget_s": AUTO_BUDGET_S,
             "switch_interval_s": sys.getswitchinterval(),
+            "baseline": str(args.baseline) if args.baseline is not None else None,
         },
         rows,
         budgets,
         ratios=ratios,
         pause={"tracked_objects": tracked, **pauses},
+        baseline_figures=compared,
         elapsed_s=time.perf_counter() - t_start,
     )
     if args.json is not None and path != args.json:

@@ -15,7 +15,9 @@ repeated ``--repeat`` times, in thread CPU time:
   which gc does not track (found among the referents of tracked objects);
 - ``objgraph.find_backref_chain(one object, is-module)``: one ``gc.get_referrers``
   per object visited and a ``gc.collect()`` first (run once per point: it has
-  no time limit).
+  no time limit);
+- one ``gc.get_referrers`` call for a full level (``LEVEL_MAX`` objects): the
+  longest the search holds the GIL at once, so the longest pause other threads see.
 
     python benchmarks/bench_holders.py [--sizes 100000,1000000] [--depths 2,3,4] [--repeat 3] [--quick]
 """
@@ -34,7 +36,7 @@ import _benchutil as bu
 import objgraph
 
 from st_memwatch.core.census import type_name
-from st_memwatch.core.holders import SEARCH_BUDGET_S, find_holder, find_holder_of_type
+from st_memwatch.core.holders import LEVEL_MAX, SEARCH_BUDGET_S, find_holder, find_holder_of_type
 
 NAME = "bench_holders"
 TITLE = "Backref search to the holder (thread CPU time)"
@@ -135,6 +137,9 @@ def main() -> int:
                 ms, h = cpu(find_holder_of_type, "bytes", budget_s=SEARCH_BUDGET_S)
                 runs["bytes_default"].append(ms)
                 found["bytes_default"] = h is not None and h.name == f"{MODULE}.blobs"
+            ms, _ = cpu(gc.get_referrers, *heap[-LEVEL_MAX:])
+            runs["scan"] = [ms]
+            found["scan"] = True
             ms, chain = cpu(objgraph.find_backref_chain, leaked[0], _is_module, max_depth=depth + 1)
             runs["objgraph"] = [ms]
             found["objgraph"] = bool(chain) and chain[0] is mod
@@ -147,11 +152,12 @@ def main() -> int:
                 "bytes": "find_holder_of_type('bytes') (ample budget)",
                 "bytes_default": f"find_holder_of_type('bytes') (budget {SEARCH_BUDGET_S * 1000:.0f} ms)",
                 "objgraph": "objgraph.find_backref_chain",
+                "scan": f"one level's heap scan ({LEVEL_MAX} objects): the longest pause",
             }
             for method, xs in runs.items():
                 med, lo, hi = bu.spread(xs)
                 rows.append({"size": size, "tracked_objects": tracked, "depth": depth, "method": method, "median_ms": med, "min_ms": lo, "max_ms": hi, "runs_ms": xs, "found": found[method]})
-                table.append([tracked, depth, labels[method], med, lo, hi, "yes" if found[method] else "no"])
+                table.append([tracked, depth, labels[method], med, lo, hi, "-" if method == "scan" else "yes" if found[method] else "no"])
             del sys.modules[MODULE]
             del mod
     print(bu.table(["tracked objects", "depth", "method", "median ms", "min ms", "max ms", "holder named"], table, title=TITLE))

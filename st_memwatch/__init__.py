@@ -13,18 +13,25 @@ session sizes, and warnings while memory trends toward the hosting limit.
 
 from __future__ import annotations
 
+import atexit
+import logging
+import os
 import threading
+from collections.abc import Callable
 from typing import Any, Literal
 
+from st_memwatch.core import history as _history
 from st_memwatch.core.limits import parse_limit, parse_size
 from st_memwatch.core.models import CensusResult, Snapshot
 from st_memwatch.core.monitor import Monitor, Settings
+from st_memwatch.ui.gate import check_visible
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "census", "panel", "parse_size", "snapshot", "stop"]
 
 _monitor: Monitor | None = None
 _monitor_lock = threading.Lock()
+_follower: _history.Follower | None = None
 _LOCATIONS = ("sidebar", "main")
 
 
@@ -38,8 +45,26 @@ def _get_monitor() -> Monitor:
     return _monitor
 
 
-def panel(limit: int | str | None = None, *, location: Literal["sidebar", "main"] = "sidebar", toast: bool = True) -> None:
+def panel(
+    limit: int | str | None = None,
+    *,
+    location: Literal["sidebar", "main"] = "sidebar",
+    toast: bool = True,
+    visible: bool | Callable[[], bool] | None = None,
+    actions: bool = False,
+    history: str | os.PathLike[str] | None = None,
+) -> None:
     """Show the memory panel (in the sidebar by default) and record every rerun.
+
+    Who sees it: ``visible`` (a bool, or a callable returning one) decides when
+    given; otherwise, with ``ST_MEMWATCH_TOKEN`` (or ``st.secrets["st_memwatch"]
+    ["token"]``) set, sessions opened with ``?memwatch=<token>``; otherwise only a
+    browser on this machine (and AppTest). Runs are recorded either way.
+    ``actions=True`` adds buttons that act on the whole process (clear every cache,
+    a full collection, ``malloc_trim``) to the details, for whoever the gate lets in.
+    ``history`` is where samples, runs and warning episodes are kept so they survive
+    a crash (a file path, or ``"off"``); default ``ST_MEMWATCH_HISTORY``, else a
+    file per app in the user's cache directory when served by ``streamlit run``.
 
     ``limit`` overrides where the ceiling comes from (bytes, or a string such as
     ``"2.7GB"``); otherwise ``ST_MEMWATCH_LIMIT``, the container's cgroup limit,
@@ -52,6 +77,13 @@ def panel(limit: int | str | None = None, *, location: Literal["sidebar", "main"
     """
     if not isinstance(toast, bool):
         raise ValueError(f"invalid toast {toast!r}: expected True or False")
+    if not isinstance(actions, bool):
+        raise ValueError(f"invalid actions {actions!r}: expected True or False")
+    check_visible(visible)
+    try:
+        _history.check_setting(history)
+    except ValueError as exc:
+        raise ValueError(f"panel(history=...): {exc}") from None
     if location not in _LOCATIONS:
         raise ValueError(f"invalid location {location!r}: expected one of {', '.join(map(repr, _LOCATIONS))}")
     if limit is not None:
@@ -61,7 +93,62 @@ def panel(limit: int | str | None = None, *, location: Literal["sidebar", "main"
             raise ValueError(f"panel(limit=...): {exc}") from None
     from st_memwatch.ui.session import show_panel
 
-    show_panel(_get_monitor(), limit=limit, location=location, toast=toast)
+    monitor = _get_monitor()
+    _start_history(monitor, history)
+    show_panel(monitor, limit=limit, location=location, toast=toast, visible=visible, actions=actions)
+
+
+def _log_to_stderr_unless_configured() -> None:
+    """Episode ends and actions are INFO lines: show them where hosts collect output.
+
+    Only when nobody configured logging (no handler on ``st_memwatch`` or the root);
+    Python's last-resort handler would drop INFO and print WARNING without a time.
+    """
+    logger = logging.getLogger("st_memwatch")
+    if logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def _start_history(monitor: Monitor, setting: object) -> None:
+    """Once per monitor: open the history file (or not) and start the follower thread."""
+    global _follower
+    if _follower is not None and _follower.monitor is monitor:
+        return
+    with _monitor_lock:
+        if _follower is not None and _follower.monitor is monitor:
+            return
+        store = None
+        try:
+            from st_memwatch.streamlit_bridge import runs, visitor
+
+            path = _history.resolve_path(setting, runs.main_script_path(), default_on=visitor.has_server())
+            if path is not None:
+                store = _history.HistoryStore(path, monitor.resolve_limit(None).bytes)
+                for note in store.notes:
+                    monitor.note(note)
+                if store.problem:
+                    monitor.note(store.problem)
+                monitor.previous = store.previous
+        except Exception as exc:  # the app runs on without a history
+            monitor.note(f"history unavailable: {type(exc).__name__}: {exc}")
+        _log_to_stderr_unless_configured()
+        _follower = _history.Follower(monitor, store)
+        _follower.start()
+
+
+def _close_history() -> None:
+    global _follower
+    follower, _follower = _follower, None
+    if follower is not None:
+        follower.close(cleanly=True)
+
+
+atexit.register(_close_history)
 
 
 def snapshot() -> Snapshot:
@@ -73,7 +160,7 @@ def snapshot() -> Snapshot:
     """
     monitor = _get_monitor()
     monitor.flush()
-    if monitor.cache_reader is not None:
+    if monitor.has_readers:
         monitor.refresh_sizes("", with_session=False)  # cache figures are throttled in the app; read them fresh
     return monitor.snapshot()
 
@@ -81,22 +168,37 @@ def snapshot() -> Snapshot:
 def census(budget_s: float | None = None) -> CensusResult:
     """Live objects per type, with their shallow bytes (numpy buffers counted once).
 
+    ``budget_s`` is a CPU-time limit in seconds (None: no limit); anything but None
+    or a positive, finite number raises ValueError. st_memwatch's own objects are
+    left out.
+
     >>> import st_memwatch
     >>> st_memwatch.census().by_type()["dict"].count > 0
     True
     """
-    from st_memwatch.core.census import take_census
+    from st_memwatch.core.census import check_budget, take_census
 
-    return take_census(budget_s)
+    try:  # the author's mistake, named as they wrote it, before any work
+        budget = check_budget(budget_s)
+    except ValueError as exc:
+        raise ValueError(f"census(budget_s=...): {exc}") from None
+    return take_census(budget)
 
 
 def stop() -> None:
     """Stop the sampler thread and unhook Streamlit (tests, or switching the panel off)."""
     global _monitor
+    _close_history()
     with _monitor_lock:
         monitor, _monitor = _monitor, None
     if monitor is not None:
         monitor.close()
+    try:
+        from st_memwatch.ui.session import reset_gate
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        reset_gate()
     try:
         from st_memwatch.streamlit_bridge.runs import uninstall
     except ImportError:  # pragma: no cover

@@ -22,6 +22,7 @@ import numpy as np
 
 from st_memwatch.core.limits import format_bytes
 from st_memwatch.core.models import CacheUsage, Finding, Level, Suspect, SuspectKind, TypeGrowth, Verdict
+from st_memwatch.core.schedule import CensusStatus
 
 # A point of a per-run series: (run number, count, bytes).
 Point = tuple[float, int, int]
@@ -370,3 +371,31 @@ def diagnosis(verdict: Verdict | None, rss_now: int, limit_bytes: int) -> tuple[
     if share >= AMBER:
         return (Finding("warning", "high-usage", f"Memory is at {share:.0%} of the limit ({limit}).", "", "", ""),)
     return ()
+
+
+def census_note(status: CensusStatus) -> str:
+    """The census line of the details: what the last census did, or why it did not run."""
+    st = status
+    if st.state == "none":
+        return "no census yet"
+    if st.state == "spaced-out":
+        return (
+            f"census spaced out: listing ~{st.tracked:,} objects holds the app for ~{st.pause_s * 1000:.0f} ms "
+            f"(limit {st.pause_limit_s * 1000:.0f} ms), so at most one a minute; last one {st.since_s:.0f} s ago"
+        )
+    if st.state == "interrupted":
+        return "census interrupted by a script run; it runs again in the next quiet moment"
+    if st.state == "cut-short":
+        return f"census cut short by its {st.cpu_s * 1000:.0f} ms budget before counting; will retry"
+    if st.tracked_only:
+        note = (
+            f"full census too slow for ~{st.tracked:,} objects (~{st.cost_s * 1000:.0f} ms, "
+            f"budget {st.budget_s * 1000:.0f} ms): counting gc-tracked objects only"
+        )
+    else:
+        state = "complete" if st.complete else "partial (time budget reached)"
+        note = f"census of {st.tracked:,} objects in {st.cpu_s * 1000:.0f} ms CPU, {state}"
+    if st.spread:
+        note += f"; spaced out to one a minute (listing pauses the app ~{st.pause_s * 1000:.0f} ms)"
+    return note
+

@@ -659,7 +659,7 @@ def _step(parent: object, child: object, show_keys: bool) -> tuple[str, str | No
 def _describe(root: _Node, kind: str, name: str, owner: object, nodes: Mapping[int, _Node]) -> tuple[tuple[str, ...], str | None]:
     """The chain of steps from the root to the sampled objects, and the name under the root."""
     path = [root]
-    while path[-1].depth > 0 and len(path) <= MAX_DEPTH + 1:
+    while path[-1].depth > 0 and len(path) <= len(nodes):
         path.append(nodes[id(path[-1].child)])
     objs: list[object] = [owner] + [n.obj for n in path]
     if objs[1] is owner:

@@ -213,7 +213,8 @@ def rank_holders(
             # What the references lead to names the place in the code; the type's growth is its evidence.
             chained = chains[name]
             holder = replace(chained, bytes_per_run=rate, share=holder.share, evidence=f"{name} {evidence}")
-        found.append((_SPECIFIC.get(holder.kind, 0) + (1 if each else 0), holder))
+        # A type charged with what its instances keep names more than a bare type.
+        found.append((_SPECIFIC.get(holder.kind, 0) + (1 if each and holder.kind == "type" else 0), holder))
     return _ranked(found)
 
 

@@ -117,7 +117,15 @@ def resolve_limit(
         return Limit(value, "cgroup-v2" if version == "v2" else "cgroup-v1", "container memory limit", tuple(notes))
     if on_community_cloud(env, os.getcwd() if cwd is None else cwd):
         return Limit(COMMUNITY_CLOUD_LIMIT, "community-cloud", "Community Cloud ceiling (2.7 GB)", tuple(notes))
-    return Limit(total_ram(), "total-ram", "no container limit found; total RAM", tuple(notes))
+    try:
+        ram = total_ram()
+    except Exception as exc:  # noqa: BLE001 - /proc hidden, a sandbox: the figures of the process still count
+        notes.append(
+            f"limit unknown: total RAM unreadable ({type(exc).__name__}: {str(exc)[:80]}); "
+            f"set {ENV_VAR} or panel(limit=...)"
+        )
+        return Limit(0, "total-ram", "total RAM unreadable", tuple(notes))
+    return Limit(ram, "total-ram", "no container limit found; total RAM", tuple(notes))
 
 
 def format_bytes(n: float | None) -> str:

@@ -283,6 +283,9 @@ class Snapshot:
     unix_offset_s: float = 0.0
     verdict: Verdict | None = None
     sessions: SessionsUsage | None = None  # all sessions together, this one included
+    # The previous process of this app, read from the history file at start: its runs,
+    # samples and how it ended ("cleanly" / "abruptly"); None without history.
+    previous: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable data (numbers, names and short strings)."""
@@ -308,6 +311,7 @@ class Snapshot:
             "unix_offset_s": self.unix_offset_s,
             "verdict": asdict(self.verdict) if self.verdict else None,
             "sessions": asdict(self.sessions) if self.sessions else None,
+            "previous": self.previous,
         })
 
 

@@ -1,4 +1,4 @@
-"""The process-wide recorder: one sampler, bounded history, snapshots on demand.
+"""The process-wide recorder: one sampler, bounded history, one verdict, snapshots on demand.
 
 Why one object per process: Streamlit runs every session's script in its own
 thread of one process, and memory is a process-wide figure. However many
@@ -6,19 +6,23 @@ sessions call ``panel()``, there is one sampler thread and one history; each
 session reads its own view of it. Collectors that need Streamlit (cache and
 session sizes) are injected by the bridge, so this module stays pure.
 
+What it owns: the run records, the per-name series (``series.NameSeries``), and
+the verdict ``judgement.judge`` draws from them, refitted when figures change so
+that a snapshot only reads it and every tab reads the same. When the costly
+readings run is ``schedule``'s business (throttles, the census's policy); their
+wording is ``analysis``'s.
+
 Nothing slow runs on the script thread. A run's end only files its record and
-marks the figures stale; the sampler thread then refits the trend and suspects,
-and runs the census and cache sizes, while no script is running (so it adds no
-time to any rerun and its temporaries never count in a run's peak). The census
-and sizes are also throttled to a small share of wall time (``Throttle``), and
-the panel says when a census was skipped. ``check`` (``census_every_run``) and a
-monitor without a sampler do all of it at the run's end instead, in order.
+marks the figures stale; the sampler thread then runs the census, the cache sizes
+and the holder search when due, and refits the verdict, while no script is
+running (so it adds no time to any rerun and its temporaries never count in a
+run's peak). ``check`` (``census_every_run``) and a monitor without a sampler do
+all of it at the run's end instead, in order.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from collections import OrderedDict
@@ -26,9 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
-from st_memwatch.core import analysis, judgement, probes
+from st_memwatch.core import analysis, judgement, probes, type_growth
 from st_memwatch.core.limits import ENV_VAR, resolve_limit
 from st_memwatch.core.models import (
     CacheUsage,
@@ -44,7 +46,6 @@ from st_memwatch.core.models import (
     SessionUsage,
     Snapshot,
     Suspect,
-    SuspectKind,
     Trend,
     TypeGrowth,
     Verdict,
@@ -52,6 +53,8 @@ from st_memwatch.core.models import (
 from st_memwatch.core.recorder import RunRecorder
 from st_memwatch.core.runstore import PairRing, RunStore
 from st_memwatch.core.sampler import SampleHistory, Sampler
+from st_memwatch.core.schedule import CensusScheduler, Throttle
+from st_memwatch.core.series import NameSeries
 
 CacheReader = Callable[[float], tuple[list[CacheUsage], list[str]]]
 SessionReader = Callable[[str, float], SessionUsage | None]
@@ -61,31 +64,12 @@ LIMIT_TTL_S = 30.0
 ANALYSIS_MAX_WAIT_S = 1.0
 CENSUS_MAX_WAIT_S = 10.0
 CONTAINER_EVERY_S = 1.0
-CENSUS_SPREAD_S = 60.0  # a census whose listing pause exceeds the limit runs at most this often
 SESSIONS_WITH_SERIES = 50  # sessions whose session_state keys keep a series (the latest ones)
 HOLDER_SEARCH_EVERY_S = 30.0  # a type's holder, once found, is looked for again after this long
 CHAINS_KEPT = 16
 # The kinds of holder a reference search finds, in the verdict's vocabulary.
 _SEARCH_KINDS = {"global": "global", "library": "registry", "logging": "handlers", "lru_cache": "lru_cache",
                  "session_state": "session_state", "cache": "cache", "class": "class"}
-
-
-@dataclass(slots=True)
-class Throttle:
-    """Lets a task run only while its cost stays under ``duty`` of elapsed time."""
-
-    duty: float = 0.05
-    min_interval_s: float = 1.0
-    last_at: float = float("-inf")
-    last_cost_s: float = 0.0
-
-    def due(self, now: float) -> bool:
-        wait = max(self.min_interval_s, self.last_cost_s / self.duty if self.duty > 0 else 0.0)
-        return now - self.last_at >= wait
-
-    def done(self, now: float, cost_s: float) -> None:
-        self.last_at = now
-        self.last_cost_s = cost_s
 
 
 @dataclass(slots=True)
@@ -109,50 +93,17 @@ class Settings:
     thresholds: analysis.Thresholds = field(default_factory=analysis.Thresholds)
 
 
-class _Series:
-    """Bounded per-name series of (run number, count, bytes), one small int64 ring each.
+def _names_the_growth(found: Any) -> bool:
+    """Is a holder the reference search found the place to fix?
 
-    Keyed by (kind, name, session alias): a session_state key is a series per session,
-    so one session's growing key is not drowned by another's. A ring costs ~1 KB per
-    name where tuples of boxed numbers cost ~4 KB, and it adds no objects of its own
-    to the census it records.
+    Not a root that names no place in the code ("unknown"); not Streamlit's own cache
+    or session registries (the cache and session_state readers name those, with the
+    function or key); and not one that keeps only a few of the sampled objects (the
+    script's global that holds this run's object, while the rest are kept elsewhere).
     """
-
-    __slots__ = ("window", "data")
-
-    def __init__(self, window: int) -> None:
-        self.window = window
-        self.data: dict[tuple[str, str, str], list] = {}  # key -> [ring (window, 3), appended]
-
-    def add(self, kind: SuspectKind, name: str, x: float, count: int, size: int, session: str = "") -> None:
-        entry = self.data.get((kind, name, session))
-        if entry is None:
-            entry = self.data[(kind, sys.intern(name), session)] = [np.zeros((self.window, 3), dtype=np.int64), 0]
-        entry[0][entry[1] % self.window] = (int(x), count, size)
-        entry[1] += 1
-
-    def points(self, kind: SuspectKind, name: str, session: str = "") -> list[analysis.Point]:
-        entry = self.data.get((kind, name, session))
-        return [] if entry is None else self._ordered(entry)
-
-    def _ordered(self, entry: list) -> list[analysis.Point]:
-        ring, n = entry
-        rows = ring[:n] if n <= self.window else np.roll(ring, -(n % self.window), axis=0)
-        return [(float(x), int(c), int(b)) for x, c, b in rows.tolist()]
-
-    def all_points(self) -> dict[tuple[str, str, str], tuple[analysis.Point, ...]]:
-        return {key: tuple(self._ordered(entry)) for key, entry in self.data.items()}
-
-    def prune(self, kind: SuspectKind, keep: set[str], session: str = "") -> None:
-        for key in [k for k in self.data if k[0] == kind and k[2] == session and k[1] not in keep]:
-            del self.data[key]
-
-    def drop_session(self, session: str) -> None:
-        for key in [k for k in self.data if k[2] == session]:
-            del self.data[key]
-
-    def nbytes(self) -> int:
-        return sum(entry[0].nbytes for entry in self.data.values())
+    if found.kind == "library" and str(found.name).split(".", 1)[0] == "streamlit":
+        return False
+    return found.held >= 2 and 2 * found.held >= found.sampled
 
 
 class Monitor:
@@ -174,8 +125,6 @@ class Monitor:
         self.peak_note = "" if mark is None or mark.available else mark.reason
         self.history = SampleHistory()
         self._heap_blocks = 0
-        self._blocks_at_census = 0
-        self._last_census_at = float("-inf")
         self.recorder = RunRecorder(clock, rss, mark, self._heap_blocks_now)
         self.runs = RunStore(self.settings.max_runs)
         self.runs_total = 0
@@ -183,9 +132,12 @@ class Monitor:
         self.notes: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.RLock()
         self._work_lock = threading.Lock()  # one catch-up at a time (sampler thread or flush)
-        self._series = _Series(self.settings.series_window)
+        self._series = NameSeries(self.settings.series_window)
         self._series_dirty = False  # session_state points filed since the last fit
-        self._census_throttle = Throttle(self.settings.throttle_duty, self.settings.throttle_min_interval_s)
+        self._census = CensusScheduler(
+            clock, self._heap_blocks_now, self.settings.census_budget_s, self.settings.census_pause_s,
+            self.settings.throttle_duty, self.settings.throttle_min_interval_s,
+        )
         self._sizes_throttle = Throttle(self.settings.throttle_duty, self.settings.throttle_min_interval_s)
         self.last_census: CensusResult | None = None
         # Live bytes the census saw, per run: the Python-heap figure beside RSS, so
@@ -194,7 +146,6 @@ class Monitor:
         self.growth: tuple[TypeGrowth, ...] = ()
         self.growth_runs = 0.0  # runs between the two censuses ``growth`` compares
         self._census_x = 0.0
-        self.census_note = "no census yet"
         self.caches: tuple[CacheUsage, ...] = ()
         self.sessions: dict[str, SessionUsage] = {}
         self.seen_sessions: set[str] = set()
@@ -215,6 +166,7 @@ class Monitor:
         self.python_heap: int | None = None
         self.container: ContainerUsage | None = None
         self._container_at = float("-inf")
+        self.previous: dict[str, Any] | None = None  # set by the history, when one is kept
         # Work the sampler thread owes: refits since a run ended, at run number _pending_x.
         self._stale_since: float | None = None
         self._heavy_since: float | None = None  # census / cache sizes owed since (busy apps)
@@ -286,6 +238,37 @@ class Monitor:
                 self._analyse_safely(series_changed=False)
         finally:
             self._work_lock.release()
+
+    # -- wiring (the bridge and the panel call these; they never write the fields) --------
+    def connect_readers(self, cache_reader: CacheReader, session_reader: SessionReader) -> None:
+        """The cache and session_state readers of this Streamlit (the bridge's)."""
+        self.cache_reader = cache_reader
+        self.session_reader = session_reader
+
+    @property
+    def has_readers(self) -> bool:
+        return self.cache_reader is not None
+
+    def first_sight(self, session: str) -> bool:
+        """True the first time ``session`` renders the panel (bounded: a returning one may count again)."""
+        if session in self.seen_sessions:
+            return False
+        if len(self.seen_sessions) >= 1000:
+            self.seen_sessions.clear()
+        self.seen_sessions.add(session)
+        return True
+
+    def measure_between_calls(self, why: str) -> None:
+        """No run hooks on this Streamlit: runs are measured between the panel's own calls."""
+        self.mode = "panel-calls"
+        self.note(why)
+
+    def is_active(self, key: object) -> bool:
+        return self.recorder.is_active(key)
+
+    def active_run_id(self, session: str) -> tuple[int, int] | None:
+        """The newest active run of ``session``, unique in the process."""
+        return self.recorder.active_run_id(session)
 
     def note(self, text: str) -> None:
         """Keep a short, specific problem line for the panel (bounded, de-duplicated)."""
@@ -365,11 +348,11 @@ class Monitor:
         """
         now = self._clock()
         changed = False
-        if self.settings.census_every_run or self._census_throttle.due(now):
+        if self.settings.census_every_run or self._census.throttle.due(now):
             try:
                 changed |= self._run_census(x, background)
             except Exception as exc:
-                self._census_throttle.done(now, 0.0)
+                self._census.throttle.done(now, 0.0)
                 self.note(f"census failed: {type(exc).__name__}: {exc}")
         if self.settings.census_every_run or self._sizes_throttle.due(now):
             t0 = time.perf_counter()
@@ -383,78 +366,31 @@ class Monitor:
         return changed
 
     def _run_census(self, x: float, background: bool = False) -> bool:
-        """One census if the app can afford it; otherwise a note that says why not.
-
-        The census runs between script runs and stops the moment one starts, so its
-        budget is total time, spent in chunks that each hold the GIL briefly. What no
-        chunking can shorten is ``gc.get_objects()`` itself (~66 ms at 1M objects):
-        when that pause would exceed ``census_pause_s`` the census runs at most once
-        every ``CENSUS_SPREAD_S``.
-        """
-        from st_memwatch.core import census  # deferred: the census module is only needed once runs happen
-
-        if self.settings.census_every_run:
-            return self._record_census(census.take_census(None), x, census)
-        budget = self.settings.census_budget_s
-        tracked = self._estimated_tracked()
-        spread_note = ""
-        if tracked is not None:
-            pause = census.estimate_pause_s(tracked)
-            if pause > self.settings.census_pause_s:
-                # Spread out rather than skipped for good: one such pause a minute at most,
-                # and each census re-measures the pause (a busy moment inflates it).
-                since = self._clock() - self._last_census_at
-                if since < CENSUS_SPREAD_S:
-                    self.census_note = (
-                        f"census spaced out: listing ~{tracked:,} objects holds the app for ~{pause * 1000:.0f} ms "
-                        f"(limit {self.settings.census_pause_s * 1000:.0f} ms), so at most one a minute; "
-                        f"last one {since:.0f} s ago"
-                    )
-                    self._census_throttle.done(self._clock(), 0.0)
-                    return False
-                spread_note = f"; spaced out to one a minute (listing pauses the app ~{pause * 1000:.0f} ms)"
+        """One census if the app can afford it (``schedule.CensusScheduler`` decides), filed at run ``x``."""
         cancel = (lambda: self.recorder.active_count() > 0) if background else None
-        if tracked is not None and census.estimate_cost_s(tracked) > budget * 4:
-            # Too big to finish in the budget: a tracked-only census gives comparable
-            # counts and bytes at a fraction of the cost, so the suspects stay fresh.
-            result = census.take_census(budget, untracked=False, cancel=cancel)
-            note = (
-                f"full census too slow for ~{tracked:,} objects (~{census.estimate_cost_s(tracked) * 1000:.0f} ms, "
-                f"budget {budget * 1000:.0f} ms): counting gc-tracked objects only"
-            )
-        else:
-            result = census.take_census(budget, cancel=cancel)
-            note = ""
-        if cancel is not None and cancel():
-            self._census_throttle.done(self._clock(), result.cpu_s)
-            self.census_note = "census interrupted by a script run; it runs again in the next quiet moment"
-            return False
-        recorded = self._record_census(result, x, census)
-        if note:
-            self.census_note = note
-        self.census_note += spread_note
-        return recorded
+        result = self._census.take(self.settings.census_every_run, cancel)
+        return result is not None and self._record_census(result, x)
 
-    def _estimated_tracked(self) -> int | None:
-        """Tracked objects now, scaled from the last census by the allocator's block count (45 µs, not 66 ms)."""
-        last = self.last_census
-        if last is None or not self._blocks_at_census:
-            return None
-        return int(last.tracked_objects * max(self._heap_blocks_now(), 1) / self._blocks_at_census)
+    @property
+    def census_note(self) -> str:
+        return analysis.census_note(self._census.status)
 
-    def _record_census(self, result: CensusResult, x: float, census: Any) -> bool:
-        self._census_throttle.done(self._clock(), result.cpu_s)
-        if not result.stats:  # cut before it counted anything: keep the previous figures
-            self.census_note = f"census cut short by its {result.cpu_s * 1000:.0f} ms budget before counting; will retry"
+    @property
+    def _census_throttle(self) -> Throttle:
+        return self._census.throttle
+
+    def _record_census(self, result: CensusResult, x: float) -> bool:
+        """File a census: per-type series, the Python-heap figure, and growth against the last comparable one."""
+        if not result.stats:
             return False
-        self._last_census_at = self._clock()
+        if self._census.status.state != "done" or self._census.status.tracked != result.tracked_objects:
+            self._census.learn(result)  # a census taken by the caller, not by the scheduler
         with self._lock:
             previous = self.last_census
             self.last_census = result
-            self._blocks_at_census = probes.heap_blocks()
             if previous is not None and previous.complete == result.complete:
                 # A full census against a partial one would report every array as new.
-                self.growth = census.diff(previous, result, top=10)
+                self.growth = type_growth.diff(previous, result, top=10)
                 self.growth_runs = x - self._census_x
             elif previous is not None:
                 self.growth, self.growth_runs = (), 0.0
@@ -468,8 +404,6 @@ class Monitor:
                 self.heap_totals.append((x, total))
             self.python_heap = total
             self._series.prune("type", {s.type_name for s in result.stats})
-            state = "complete" if result.complete else "partial (time budget reached)"
-            self.census_note = f"census of {result.tracked_objects:,} objects in {result.cpu_s * 1000:.0f} ms CPU, {state}"
         return True
 
     def _read_caches(self, x: float) -> bool:
@@ -562,7 +496,7 @@ class Monitor:
                 self.chains.pop(name, None)
             for name, h in found.items():
                 kind = _SEARCH_KINDS.get(h.kind)
-                if kind is None:  # a root that names no place in the code ("unknown"): the type stays the cause
+                if kind is None or not _names_the_growth(h):
                     continue
                 label = (h.key or h.name) if kind == "session_state" else h.name if kind == "cache" else h.label
                 advice, action = analysis.advice_for(kind, label, None)
@@ -675,6 +609,7 @@ class Monitor:
             unix_offset_s=time.time() - self._clock() if self._clock is time.monotonic else 0.0,
             verdict=verdict,
             sessions=everyone,
+            previous=self.previous,
         )
 
     def close(self) -> None:

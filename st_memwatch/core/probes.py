@@ -71,7 +71,17 @@ def rss() -> int:
 
 
 def total_ram() -> int:
-    return int(psutil.virtual_memory().total)
+    """Physical memory: psutil, else the C library's page count; raises when neither can tell."""
+    try:
+        return int(psutil.virtual_memory().total)
+    except (OSError, RuntimeError, ValueError, psutil.Error) as exc:
+        try:
+            pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, AttributeError):
+            raise exc from None
+        if pages <= 0 or size <= 0:
+            raise
+        return int(pages * size)
 
 
 def heap_blocks() -> int:
@@ -160,3 +170,25 @@ def container_usage(root: Path = CGROUP_ROOT) -> ContainerUsage | None:
         if value is not None:
             return ContainerUsage(value, "v1", limit)
     return None
+
+
+def trim_allocator() -> str:
+    """Return freed heap memory to the OS with glibc's ``malloc_trim(0)``; "" or why not.
+
+    Python's allocator and glibc keep freed pages for reuse, so RSS can stay high
+    after objects are gone; trimming hands back what is free. Process-wide.
+    """
+    import ctypes
+    import ctypes.util
+
+    if not sys.platform.startswith("linux"):
+        return f"malloc_trim is glibc's (Linux); not available on {sys.platform}"
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError) as exc:
+        return f"malloc_trim unavailable (not glibc?): {exc}"
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    trim(0)
+    return ""

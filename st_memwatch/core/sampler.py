@@ -53,6 +53,12 @@ class RingBuffer:
         order = np.r_[self._next : self._capacity, 0 : self._next]
         return self._t[order], self._v[order]
 
+    def since(self, t0: float) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the pairs with t > t0, in time order."""
+        t, v = self.arrays()
+        keep = t > t0
+        return t[keep], v[keep]
+
     def max_since(self, t0: float) -> int | None:
         t, v = self._t[: self._size], self._v[: self._size]
         mask = t >= t0
@@ -92,6 +98,12 @@ class SampleHistory:
     def max_since(self, t0: float) -> int | None:
         with self._lock:
             return self.recent.max_since(t0)
+
+    def since(self, t0: float) -> tuple[Sample, ...]:
+        """The raw samples newer than ``t0`` (for a reader that follows the history, e.g. persistence)."""
+        with self._lock:
+            t, v = self.recent.since(t0)
+        return tuple(map(Sample, t.tolist(), v.tolist()))
 
     def timeline(self, max_points: int = 600) -> tuple[Sample, ...]:
         """Long-term maxima before the recent window, then recent samples, downsampled.

@@ -8,18 +8,15 @@ from st_memwatch.core.monitor import Monitor
 
 def wire_sizes(monitor: Monitor, session: str) -> None:
     """Give the monitor its cache/session readers, and read sizes at a session's first render."""
-    if monitor.cache_reader is None:
+    if not monitor.has_readers:
         wire_readers(monitor)
-    if session not in monitor.seen_sessions:
-        if len(monitor.seen_sessions) >= 1000:  # bounded: a returning session only reads its sizes again
-            monitor.seen_sessions.clear()
-        monitor.seen_sessions.add(session)
+    if monitor.first_sight(session):
         monitor.refresh_sizes(session)
 
 
 def wire_readers(monitor: Monitor) -> None:
     """Connect the cache and session_state readers of this Streamlit to the monitor."""
-    if monitor.cache_reader is None:
+    if not monitor.has_readers:
         from st_memwatch.streamlit_bridge import caches
 
         def session_of_this_run(session: str, budget_s: float) -> SessionUsage | None:
@@ -31,5 +28,24 @@ def wire_readers(monitor: Monitor) -> None:
                 monitor.note(problem)
             return usage
 
-        monitor.cache_reader = caches.read_caches
-        monitor.session_reader = session_of_this_run
+        monitor.connect_readers(caches.read_caches, session_of_this_run)
+
+
+def clear_all_caches() -> None:
+    """Empty every ``st.cache_data`` and ``st.cache_resource`` cache (every session's)."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def in_form(container: object) -> bool:
+    """Is ``container`` inside an ``st.form``? (Buttons and downloads raise there; a toggle waits for submit.)"""
+    try:
+        from streamlit.elements.lib.form_utils import is_in_form
+    except ImportError:
+        return False
+    try:
+        return bool(is_in_form(container))  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - an unknown container: assume not
+        return False

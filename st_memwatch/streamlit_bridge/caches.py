@@ -47,7 +47,7 @@ Names
     prefixed (``pages.stats.load_model``); if that still collides (the function's
     source changed while the app ran, leaving the old cache behind), the first 8
     characters of Streamlit's function key are appended (``load_model@3fa2b1c9``).
-    Session-scoped caches carry ``[session abcd1234]``. Results are sorted by kind
+    Session-scoped caches carry ``[session s3]``, the session's alias (never its id). Results are sorted by kind
     and name, so the same caches always get the same names.
 
 Session state
@@ -246,13 +246,42 @@ def _resource_usage(f: _Found, name: str, budget_s: float, sink: list[str]) -> C
         return _usage(name, "resource", 0, None, "unknown", True, ttl, max_entries)
     with _locked(getattr(cache, "_mem_cache_lock", None), f"cache {name!r}"):
         entries = _live_values(mem)
+    count = len(entries)
+    key = (f.kind, f.key, f.session_id)
+    carried = _unfinished.get(key)
+    if carried is not None and carried[0] == count:
+        budget_s = max(budget_s, carried[1])
     try:
         # Outside the lock: deep-sizing may take the whole budget.
         size, exact = DeepSizer().measure_many(entries, budget_s)
-        count = len(entries)
+    except Exception as exc:  # noqa: BLE001 - a value that breaks introspection: its count still stands
+        _note(sink, f"size of cache {name!r} unknown ({count:,} entries)", exc)
+        return _usage(name, "resource", count, None, "unknown", True, ttl, max_entries)
     finally:
         del entries  # never keep cached values beyond the call
+    if exact:
+        _unfinished.pop(key, None)
+    else:
+        best = max(size, carried[2]) if carried is not None and carried[0] == count else size
+        _carry(key, count, min(max(budget_s, 1e-3) * 2, MAX_CARRIED_BUDGET_S), best)
+        size = best
     return _usage(name, "resource", count, size, "deep-size", exact, ttl, max_entries)
+
+
+# A cache too big for one read's budget gets twice the budget at the next read, until its
+# walk completes (at most MAX_CARRIED_BUDGET_S of CPU; the sizes throttle spaces such reads
+# out), and keeps the largest lower bound seen meanwhile: "149 MiB" after a few ticks,
+# not "1.2 MiB+" for ever. Keyed by cache; forgotten when its entry count changes.
+MAX_CARRIED_BUDGET_S = 1.0
+_MAX_CARRIED = 256
+_unfinished: dict[tuple[str, str, str | None], tuple[int, float, int]] = {}
+
+
+def _carry(key: tuple[str, str, str | None], count: int, budget_s: float, best: int) -> None:
+    _unfinished.pop(key, None)
+    _unfinished[key] = (count, budget_s, best)
+    while len(_unfinished) > _MAX_CARRIED:
+        _unfinished.pop(next(iter(_unfinished)))
 
 
 def _live_values(mem: Any) -> list[Any]:
@@ -323,7 +352,7 @@ def _names(found: list[_Found]) -> dict[int, str]:
     ]
     names: dict[int, str] = {}
     for f in found:
-        suffix = f" [session {f.session_id[:8]}]" if f.session_id is not None else ""
+        suffix = f" [session {_alias(f.session_id)}]" if f.session_id is not None else ""
         for level in levels:
             name = level(f) + suffix
             clash = [
@@ -372,7 +401,7 @@ def _read_session(session_id: str | None, budget_s: float, sink: list[str]) -> S
         sink.append(f"session_state size is a lower bound: the {budget_s * 1000:.0f} ms budget ran out")
     largest = tuple(sorted(sizes, key=lambda kv: (-kv[1], kv[0]))[:LARGEST_KEYS])
     return SessionUsage(
-        session=sid,
+        session=_alias(sid),
         keys=len(sizes),
         bytes=sum(s for _, s in sizes),
         active_sessions=active,
@@ -405,7 +434,7 @@ def _find_session_state(session_id: str | None, sink: list[str]) -> tuple[Any, s
                 break
     session = getattr(info, "session", None)
     if session is None:
-        sink.append(f"session_state size unavailable: no live session {session_id[:8]}")
+        sink.append(f"session_state size unavailable: no live session {_alias(session_id)}")
         return None, session_id
     state = getattr(session, "session_state", None)
     if state is None:
@@ -521,6 +550,13 @@ def _count(value: Any) -> int | None:
     """``max_entries``; None for unbounded (Streamlit uses None or infinity)."""
     seconds = _seconds(value)
     return None if seconds is None else int(seconds)
+
+
+def _alias(session_id: object) -> str:
+    """The session's alias: a real session id never leaves the bridge."""
+    from st_memwatch.streamlit_bridge.runs import session_alias
+
+    return session_alias(session_id)
 
 
 def _kind_label(kind: CacheKind) -> str:

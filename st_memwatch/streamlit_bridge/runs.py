@@ -10,13 +10,20 @@ Streamlit) and return at once for the per-element ENQUEUE_FORWARD_MSG events.
 
 Where any of this is missing, ``install`` says why and the panel measures
 between its own calls instead (``measured_by="panel-calls"``).
+
+Session ids never leave this package. A client that knows one can take over that
+session, so the core, and everything it feeds (panel, exports, logs, metrics,
+history), sees only a short per-process alias ("s1", "s2", ...) from
+``session_alias``; the bounded map from real id to alias lives here alone.
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -28,12 +35,59 @@ _ATTR = "_st_memwatch_watch"
 _lock = threading.Lock()
 _installed_for: Monitor | None = None
 _install_problem = ""
+# Sessions remembered at once: beyond it the longest-unused one is forgotten (a session
+# that returns after that gets a new alias; its old runs keep the old one).
+MAX_ALIASES = 10_000
+_aliases: OrderedDict[str, str] = OrderedDict()
+_alias_numbers = itertools.count(1)
+_alias_lock = threading.Lock()
+
+
+def session_alias(session_id: object) -> str:
+    """The short alias ("s1", "s2", ...) of a real session id; "" for none.
+
+    The one way a session id crosses into st_memwatch: aliases are numbered in
+    order of first sight and say nothing about the id.
+    """
+    key = str(session_id) if session_id else ""
+    if not key:
+        return ""
+    with _alias_lock:
+        alias = _aliases.get(key)
+        if alias is None:
+            alias = sys.intern(f"s{next(_alias_numbers)}")
+            _aliases[key] = alias
+            while len(_aliases) > MAX_ALIASES:
+                _aliases.popitem(last=False)
+        else:
+            _aliases.move_to_end(key)
+    return alias
+
+
+# The watch whose runner started the newest run of each session (bounded like the aliases).
+_newest_watch: OrderedDict[str, _RunnerWatch] = OrderedDict()
+
+
+def _supersede(watch: _RunnerWatch) -> None:
+    """A new run of this session started: a run still active on another runner was interrupted by it.
+
+    Streamlit stops the old runner and starts a new one for a rerun that arrives
+    mid-run; the old run then ends as a premature stop (or with SHUTDOWN), which
+    would read "stopped" as if the stop button had been pressed.
+    """
+    with _alias_lock:
+        before = _newest_watch.pop(watch.session, None)
+        _newest_watch[watch.session] = watch
+        while len(_newest_watch) > MAX_ALIASES:
+            _newest_watch.popitem(last=False)
+    if before is not None and before is not watch and before.active:
+        before.superseded = True
 
 
 class _RunnerWatch:
-    """Receives one runner's events; holds its session id, never the runner."""
+    """Receives one runner's events; holds its session's alias, never the runner or the id."""
 
-    __slots__ = ("monitor", "session", "active", "premature", "events", "run_ok_key", "collect")
+    __slots__ = ("monitor", "session", "active", "premature", "superseded", "events", "run_ok_key", "collect")
 
     def __init__(self, monitor: Monitor, session: str, events: Any, run_ok_key: str | None, collect: bool = False) -> None:
         self.monitor = monitor
@@ -41,6 +95,7 @@ class _RunnerWatch:
         self.session = session
         self.active: list[tuple[int, int]] = []
         self.premature = False
+        self.superseded = False  # a newer run of the session started on another runner meanwhile
         self.events = events
         self.run_ok_key = run_ok_key
 
@@ -60,10 +115,12 @@ class _RunnerWatch:
                 kind: RunKind = "fragment" if payload.get("fragment_ids_this_run") else "full"
                 key = (id(self), id(payload.get("run_descriptor")))
                 self.active.append(key)
+                self.superseded = False
+                _supersede(self)
                 self.monitor.run_started(key, self.session, kind)
             elif event is ev.SHUTDOWN:
                 while self.active:
-                    self.monitor.run_finished(self.active.pop(), "stopped")
+                    self.monitor.run_finished(self.active.pop(), "rerun" if self.superseded else "stopped")
             elif self.active:
                 outcome = self._outcome(sender, event)
                 rd = payload.get("run_descriptor")
@@ -90,7 +147,9 @@ class _RunnerWatch:
             except Exception:
                 pass
         # Streamlit marks uncaught exceptions as premature stops too: test them first.
-        return "stopped" if self.premature else "success"
+        if self.premature:
+            return "rerun" if self.superseded else "stopped"
+        return "success"
 
 
 def _wrap_finish(runner: Any, watch: _RunnerWatch) -> None:
@@ -118,8 +177,8 @@ def _attach(runner: Any, monitor: Monitor) -> _RunnerWatch | None:
         run_ok_key: str | None = None
     else:
         run_ok_key = SCRIPT_RUN_WITHOUT_ERRORS_KEY
-    # One string per session, not per runner (a runner lives for one run): 10k runs, 20 strings.
-    session = sys.intern(str(getattr(runner, "_session_id", "?")))
+    # One interned alias per session, not a string per runner (a runner lives for one run).
+    session = session_alias(getattr(runner, "_session_id", None)) or "?"
     watch = _RunnerWatch(monitor, session, ScriptRunnerEvent, run_ok_key, _collects_like_the_server(runner))
     runner.on_event.connect(watch.on_event, weak=False)
     _wrap_finish(runner, watch)
@@ -219,11 +278,11 @@ def uninstall() -> None:
 
 
 def current_session_id() -> str:
-    """This script run's session id ("" outside a script run)."""
+    """This script run's session alias ("" outside a script run); never the real id."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
-    return str(ctx.session_id) if ctx is not None else ""
+    return session_alias(ctx.session_id) if ctx is not None else ""
 
 
 _between_calls: dict[str, tuple[int, int]] = {}
@@ -232,8 +291,16 @@ _between_calls: dict[str, tuple[int, int]] = {}
 def measure_between_calls(monitor: Monitor, session: str) -> None:
     """Fallback without hooks: a "run" spans from one panel call to the next in a session."""
     key = _between_calls.get(session)
-    if key is not None and monitor.recorder.is_active(key):
+    if key is not None and monitor.is_active(key):
         monitor.run_finished(key, "success")
     key = (id(monitor), hash(session))
     _between_calls[session] = key
     monitor.run_started(key, session, "full", measured_by="panel-calls")
+
+
+def main_script_path() -> str:
+    """The app's main script (what names its history file); "" outside a script run."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return str(getattr(ctx, "main_script_path", "") or "") if ctx is not None else ""

@@ -5,10 +5,15 @@ line in the panel. Toasts fire once per warning episode and session: a warning
 that stays on does not toast again on every rerun, and one that flickers off for a
 render or two (a run whose memory dipped while the fit was still short) does not
 either; one that stayed clear for EPISODE_GAP renders and returns does.
+
+The gate (``ui.gate``) decides per session whether anything is drawn; the run
+hooks and size readers are wired first, so a hidden panel still records every
+visitor's runs for the author's view.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -17,6 +22,11 @@ from typing import Any
 from st_memwatch.core.models import Finding
 from st_memwatch.core.monitor import Monitor
 from st_memwatch.ui.export import Exporter
+from st_memwatch.ui.gate import HOW_TO_OPEN, Decision, Gate, Visible
+
+log = logging.getLogger("st_memwatch")
+gate = Gate()
+_told_how_to_open = threading.Event()
 
 DETAILS_KEY = "st_memwatch_details"
 SUMMARY_RUNS = 1  # the always-visible part shows the last run and nothing older
@@ -61,25 +71,55 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
 
 
-def show_panel(monitor: Monitor, limit: object, location: str, toast: bool) -> None:
+def reset_gate() -> None:
+    """Forget granted sessions and the log line already written (``st_memwatch.stop()``, tests)."""
+    gate.forget()
+    _told_how_to_open.clear()
+
+
+def decide(session: str, visible: Visible) -> Decision:
+    """The gate's answer for this run; says once per process how to open a hidden panel."""
+    from st_memwatch.streamlit_bridge import visitor
+
+    decision = gate.decide(session, visible, visitor.configured_token(), visitor.read_visitor())
+    if not decision.show and visible is None and not _told_how_to_open.is_set():
+        _told_how_to_open.set()
+        log.warning(HOW_TO_OPEN)
+    return decision
+
+
+def show_panel(
+    monitor: Monitor, limit: object, location: str, toast: bool, visible: Visible = None, actions: bool = False
+) -> None:
     import streamlit as st
 
     from st_memwatch.streamlit_bridge import runs, wire_sizes
     from st_memwatch.ui import panel as view
 
     area: Any = st.sidebar if location == "sidebar" else st.container()
+    moved = False
+    try:
+        from st_memwatch.streamlit_bridge import in_form
+
+        if location != "sidebar" and in_form(area):
+            # Inside st.form the toggle waits for the submit button and downloads raise:
+            # the panel goes to the sidebar, which no form contains.
+            area, moved = st.sidebar, True
+    except Exception:  # noqa: BLE001 - keep the requested place
+        pass
     try:
         session = runs.current_session_id()
         problem = runs.install(monitor)
         if problem:
-            monitor.mode = "panel-calls"
-            monitor.note(problem)
+            monitor.measure_between_calls(problem)
             runs.measure_between_calls(monitor, session)
-        run_id = monitor.recorder.active_run_id(session)
+        run_id = monitor.active_run_id(session)
         if run_id is not None and _already_drawn(session, run_id):
             area.caption("st_memwatch: panel() is already shown in this run; this second call is ignored")
             return
         wire_sizes(monitor, session)
+        if not decide(session, visible).show:
+            return  # recorded above; nothing about the process reaches this browser
         resolved = monitor.resolve_limit(limit)
         # The toggle's state from the last interaction is known before the toggle is
         # drawn: with the details on, one snapshot (timeline included) serves both parts.
@@ -90,15 +130,26 @@ def show_panel(monitor: Monitor, limit: object, location: str, toast: bool) -> N
             else monitor.snapshot(session, resolved, timeline_points=0, max_runs=SUMMARY_RUNS)
         )
         fresh = new_episodes(session, snap.warnings)
-        with area:
-            view.render_summary(st, snap, fresh, toast)
-            details = st.toggle("Memory details", key=DETAILS_KEY)
+        # Elements are drawn through the container itself (``area.toggle``), not inside
+        # ``with area:``: a module-level call inside ``st.form`` belongs to the form even
+        # in the sidebar, where downloads raise and the toggle waits for the submit button.
+        if moved:
+            area.caption("st_memwatch: shown in the sidebar, since panel() was called inside st.form")
+        view.render_summary(area, snap, fresh, toast)
+        if snap.previous:
+            from st_memwatch.core.history import previous_line
+
+            area.caption(previous_line(snap.previous))
+        details = area.toggle("Memory details", key=DETAILS_KEY)
         exports = Exporter(monitor, session, resolved)
         if details:
             if not wanted:
                 snap = monitor.snapshot(session, resolved, timeline_points=DETAIL_POINTS, max_runs=DETAIL_RUNS)
-            with area:
-                view.render_details(st, snap, exports)
+            view.render_details(area, snap, exports)
+            if actions:
+                from st_memwatch.ui.actions import render_actions
+
+                render_actions(area, session)
         else:
             exports.discard()
     except Exception as exc:  # the boundary: the user's script carries on

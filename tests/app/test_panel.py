@@ -534,6 +534,10 @@ def test_asides_are_dropped_code_is_kept(text, short):
 @pytest.mark.parametrize("snap", [make_snapshot(), make_snapshot(runs=(), samples=())])
 def test_exports_are_plain_json_and_csv(snap):
     record = json.loads(to_json(snap))
+    # The snapshot's own data, plus ISO 8601 UTC times beside the monotonic ones.
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record.pop("taken_at_utc"))
+    for run in record["runs"]:
+        assert run.pop("started_at_utc").endswith("Z")
     assert record == snap.to_dict()
     rows = list(csv.reader(io.StringIO(runs_to_csv(snap))))
     assert tuple(rows[0]) == RUN_COLUMNS and len(rows) == len(snap.runs) + 1

@@ -126,6 +126,7 @@ def app_url(server_log: Path) -> Iterator[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     env.pop("ST_MEMWATCH_LIMIT", None)  # the demo shows whatever limit the machine has
+    env["ST_MEMWATCH_HISTORY"] = "off"  # no file in the user's cache dir, no "previous process" from another run
     cmd = [
         sys.executable,
         "-m",

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_holders.py"
-METHODS = {"search", "search_default", "of_type", "of_type_default", "bytes", "bytes_default", "objgraph"}
+METHODS = {"search", "search_default", "of_type", "of_type_default", "bytes", "bytes_default", "objgraph", "scan"}
 
 
 def test_quick_run_prints_the_table_and_writes_json(tmp_path: Path) -> None:

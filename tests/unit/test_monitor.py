@@ -8,7 +8,8 @@ import time
 import numpy as np
 
 from st_memwatch.core.models import CacheUsage
-from st_memwatch.core.monitor import Monitor, Settings, _Series
+from st_memwatch.core.monitor import Monitor, Settings
+from st_memwatch.core.series import NameSeries
 
 
 class _Mark:
@@ -101,7 +102,7 @@ def test_without_a_sampler_everything_happens_at_the_run_end_in_order():
 
 
 def test_series_ring_keeps_the_last_window_in_order():
-    series = _Series(window=4)
+    series = NameSeries(window=4)
     for i in range(1, 11):
         series.add("type", "list", i, i * 10, i * 100)
     points = series.points("type", "list")
@@ -175,7 +176,6 @@ def test_snapshot_times_can_be_turned_into_unix_time():
 
 
 def test_census_growth_compares_like_with_like_and_counts_the_runs_between():
-    from st_memwatch.core import census
     from st_memwatch.core.models import CensusResult, TypeStat
 
     monitor = Monitor(Settings(), mark=_Mark(), start_sampler=False)
@@ -183,11 +183,11 @@ def test_census_growth_compares_like_with_like_and_counts_the_runs_between():
     def result(ndarray_bytes: int, complete: bool) -> CensusResult:
         return CensusResult(0.0, 0.01, 10, (TypeStat("numpy.ndarray", 4, ndarray_bytes),), complete)
 
-    monitor._record_census(result(100, True), 1.0, census)
-    monitor._record_census(result(400, True), 4.0, census)
+    monitor._record_census(result(100, True), 1.0)
+    monitor._record_census(result(400, True), 4.0)
     assert [g.type_name for g in monitor.growth] == ["numpy.ndarray"] and monitor.growth_runs == 3.0
     # A partial (tracked-only) census after a full one would read every array as gone or new.
-    monitor._record_census(result(0, False), 5.0, census)
+    monitor._record_census(result(0, False), 5.0)
     assert monitor.growth == () and monitor.growth_runs == 0.0
-    monitor._record_census(result(0, False), 7.0, census)
+    monitor._record_census(result(0, False), 7.0)
     assert monitor.growth == () and monitor.growth_runs == 2.0  # compared, nothing grew

@@ -1,0 +1,110 @@
+"""What the gate needs to know about this session's browser, read from Streamlit.
+
+The remote address is the websocket's TCP peer: ``client.client_context.remote_ip``
+on recent Streamlit (Tornado and Starlette servers alike), the Tornado handler's
+``request.remote_ip`` on 1.40. ``st.context.ip_address`` is not used: it returns
+None both for a loopback peer and when it knows nothing. Headers come from
+``st.context.headers`` (the websocket request's), the token from
+``st.query_params``. Any of it missing reads as "not known", which the gate
+treats as not local: unknown never opens the panel.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from st_memwatch.ui.gate import QUERY_PARAM, TOKEN_ENV, Visitor
+
+
+def _runtime() -> Any | None:
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return None
+    runtime = Runtime.instance()
+    # AppTest installs a MagicMock(spec=Runtime): no server, no browser.
+    return runtime if issubclass(type(runtime), Runtime) else None
+
+
+def has_server() -> bool:
+    """Is this a real ``streamlit run`` server (not AppTest, not bare mode)?"""
+    try:
+        return _runtime() is not None
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _client(runtime: Any, session_id: str) -> Any | None:
+    get_client = getattr(runtime, "get_client", None)
+    if callable(get_client):
+        return get_client(session_id)
+    mgr = getattr(runtime, "_session_mgr", None)
+    info = mgr.get_session_info(session_id) if mgr is not None else None
+    return getattr(info, "client", None)
+
+
+def _remote_ip(client: Any) -> str | None:
+    context = getattr(client, "client_context", None)
+    ip = getattr(context, "remote_ip", None)
+    if ip is None:
+        ip = getattr(getattr(client, "request", None), "remote_ip", None)
+    return str(ip) if ip else None
+
+
+def _headers() -> dict[str, str]:
+    import streamlit as st
+
+    try:
+        return {str(k).lower(): str(v) for k, v in st.context.headers.items()}
+    except Exception:  # noqa: BLE001 - an old or mocked context: no headers known
+        return {}
+
+
+def _token_given() -> str | None:
+    import streamlit as st
+
+    try:
+        value = st.query_params.get(QUERY_PARAM)
+    except Exception:  # noqa: BLE001
+        return None
+    return str(value) if value else None
+
+
+def read_visitor() -> Visitor:
+    """This script run's browser as the gate sees it (call on the script thread)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    runtime = _runtime()
+    if ctx is None or runtime is None:
+        return Visitor(server=False, token_given=_token_given() if ctx is not None else None)
+    try:
+        ip = _remote_ip(_client(runtime, ctx.session_id))
+    except Exception:  # noqa: BLE001
+        ip = None
+    return Visitor(server=True, remote_ip=ip, headers=_headers(), token_given=_token_given())
+
+
+def configured_token() -> str:
+    """``ST_MEMWATCH_TOKEN``, else ``st.secrets["st_memwatch"]["token"]``, else ""."""
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if token:
+        return token
+    try:
+        import streamlit as st
+
+        secrets: Any = st.secrets
+        if not _has_secrets_file(secrets):
+            return ""
+        section = secrets.get("st_memwatch")
+        value = section.get("token") if section is not None else None
+    except Exception:  # noqa: BLE001 - no secrets file, or a malformed one
+        return ""
+    return str(value).strip() if value else ""
+
+
+def _has_secrets_file(secrets: Any) -> bool:
+    """Ask first, so that an app without a secrets file sees no "No secrets found" error."""
+    probe = getattr(secrets, "load_if_toml_exists", None)
+    return bool(probe()) if callable(probe) else False
