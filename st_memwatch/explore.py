@@ -634,7 +634,10 @@ def build_driver(spec: dict[str, Any] | None) -> Callable[[Any, int], Any] | Non
 def _holder(report: dict[str, Any]) -> str | None:
     for s in report.get("suspects", []):
         if s.get("leaking"):
-            return f"{s['kind']} {s['name']}"
+            name = str(s["name"])
+            # "session_state blobs", "cache render_tile"; a holder the search describes
+            # itself ("module pkg.registry") reads without its kind in front
+            return name if " " in name else f"{s['kind']} {name}"
     return None
 
 
