@@ -559,10 +559,14 @@ class Focus:
         self.rng = random.Random(seed)
         self._watch = _page_watch()
         self.acted = 0
+        self._census: object = None
 
     def __call__(self, at: Any, i: int) -> str | None:
         if i == 0:
             return None
+        # Let the last run's census finish before the next run starts (AppTest can
+        # return first): a census cut short by the next run is a gap in the verdict's series.
+        self._census, _ = live_bytes(after=self._census)
         it = self.interaction
         if i == 1 and it.page is not None:
             self._watch.switch(at, it.page)
