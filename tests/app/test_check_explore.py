@@ -20,7 +20,7 @@ from st_memwatch.testing import LeakFound, assert_no_leak, check_app
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "explore"
 MANIFEST = {e["app"]: e for e in json.loads((CORPUS / "manifest.json").read_text())}
-RUNS = 10
+RUNS = 12  # the verdict needs eight points after warm-up for a leak RSS does not show (1.40 reuses freed pages)
 
 
 @functools.cache
