@@ -6,8 +6,10 @@ VENV_OLDEST ?= .venv-st140
 OLDEST_STREAMLIT ?= 1.40.0
 CHROMIUM ?= /usr/bin/chromium
 PORT ?= 8501
+FRONTEND_BUILD := st_memwatch/ui/frontend_build
+FRONTEND_CHECK := .frontend-check
 
-.PHONY: demo test test-newest test-oldest unit bench lint chromium clean
+.PHONY: demo test test-newest test-oldest unit bench lint chromium clean frontend frontend-check
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +32,30 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } ; \
 	test -x $(CHROMIUM) || { echo "Chromium not found at $(CHROMIUM): install Debian's 'chromium' package (or set CHROMIUM=...)"; exit 1; }
 
+# The live gauge's bundle is built from frontend/ and committed inside the package, so
+# `pip install .` needs no Node.js. `make frontend` rebuilds it after a change to
+# frontend/; `make frontend-check` (part of `make test`) builds it afresh elsewhere
+# and fails when the committed bundle differs from what the sources give.
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Debian's 'nodejs' and 'npm' packages"; exit 1; }
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+frontend: frontend/node_modules/.installed
+	cd frontend && npm run --silent build
+
+frontend-check: frontend/node_modules/.installed
+	rm -rf $(FRONTEND_CHECK)
+	cd frontend && ST_MEMWATCH_BUILD_DIR="$(CURDIR)/$(FRONTEND_CHECK)" npm run --silent build >/dev/null
+	@diff -r $(FRONTEND_CHECK) $(FRONTEND_BUILD) >/dev/null || { \
+	  echo "The committed gauge bundle ($(FRONTEND_BUILD)) is stale: run 'make frontend' and commit it."; \
+	  diff -rq $(FRONTEND_CHECK) $(FRONTEND_BUILD); exit 1; }
+	rm -rf $(FRONTEND_CHECK)
+	@echo "gauge bundle is up to date with frontend/"
+
 # Both suites at once (each is mostly one busy core): about half the wall time on CI.
 # --output-sync keeps each suite's output together; either failing fails `make test`.
-test:
+test: frontend-check
 	$(MAKE) -j2 --output-sync=target test-newest test-oldest
 
 test-newest: $(VENV)/.installed chromium
@@ -52,4 +75,4 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) $(VENV_OLDEST) .pytest_cache benchmarks/results
+	rm -rf $(VENV) $(VENV_OLDEST) .pytest_cache benchmarks/results frontend/node_modules $(FRONTEND_CHECK)

@@ -18,6 +18,12 @@ What is timed, per rerun:
 
 Without the panel, st_memwatch's ScriptRunner hook is switched off for that run,
 so the baseline is a truly un-monitored rerun.
+
+Variants: ``panel`` is the native panel (``panel(component=False)``); ``gauge`` is
+the live gauge (``panel()``, components v2 or v1 as the installed Streamlit has),
+mounted under AppTest as in a browser session (AppTest itself would draw the native
+figures: there is no browser to draw a component). The gauge's polling of
+``/_stcore/metrics`` happens outside script runs and is timed apart (``metrics``).
 """
 
 from __future__ import annotations
@@ -131,13 +137,14 @@ class _Unhooked:
 
 
 class Variant:
-    def __init__(self, app: str, name: str, panel: bool, details: bool) -> None:
+    def __init__(self, app: str, name: str, panel: bool, details: bool, gauge: bool = False) -> None:
         from streamlit.testing.v1 import AppTest
 
-        self.name, self.panel, self.details = name, panel, details
+        self.name, self.panel, self.details, self.gauge = name, panel, details, gauge
+        call = "st_memwatch.panel()" if gauge else "st_memwatch.panel(component=False)"
         src = APPS[app].format(
             imp="import st_memwatch" if panel else "",
-            call="st_memwatch.panel()" if panel else "pass",
+            call=call if panel else "pass",
             box=BOX,
             variant=name,
         )
@@ -152,7 +159,10 @@ class Variant:
         hook_clock.total = 0.0
         _timings.last = None
         t0 = time.perf_counter()
-        if self.panel:
+        if self.gauge:
+            with _AsInBrowser():
+                self.at.run()
+        elif self.panel:
             self.at.run()
         else:
             with _Unhooked():
@@ -182,6 +192,19 @@ class Variant:
 
     def switch_details_on(self) -> None:
         self.at.sidebar.toggle[0].set_value(True)
+
+
+class _AsInBrowser:
+    """Let the panel mount its component under AppTest, as it does for a browser session."""
+
+    def __enter__(self) -> None:
+        from st_memwatch.streamlit_bridge import runs
+
+        self.runs, self.original = runs, runs.under_apptest
+        runs.under_apptest = lambda: False  # type: ignore[assignment]
+
+    def __exit__(self, *exc: object) -> None:
+        self.runs.under_apptest = self.original  # type: ignore[assignment]
 
 
 class _HookClock:
@@ -369,7 +392,7 @@ def breakdown(app: str, n_hist: int, details: bool, runs: int, sample_hours: flo
 
 # -- measurement --------------------------------------------------------------------------
 def measure(
-    app: str, n_hist: int, variants: list[tuple[str, bool, bool]], rounds: int, repeats: int, warmup: int,
+    app: str, n_hist: int, variants: list[tuple[Any, ...]], rounds: int, repeats: int, warmup: int,
     sample_hours: float, censuses: int, pace_s: float = 0.0,
 ) -> dict[str, Any]:
     import streamlit as st
@@ -385,7 +408,7 @@ def measure(
     prefill(monitor, n_hist, sample_hours)
     prefill_census(monitor, n_hist, censuses)
     fill_s = time.perf_counter() - t_fill
-    vs = [Variant(app, name, panel, details) for name, panel, details in variants]
+    vs = [Variant(app, *spec) for spec in variants]
     for v in vs:
         for k in range(warmup):
             if k == 1 and v.details:
@@ -417,9 +440,29 @@ def measure(
         "history_samples": len(monitor.history.recent) + len(monitor.history.long),
         "census_series": len(monitor._series.data),
         "pace_s": pace_s,
+        "metrics_ms": metrics_cost_ms(monitor),
     }
     st_memwatch.stop()
     return {"blocks": blocks, "extra": extra}
+
+
+def metrics_cost_ms(monitor: Any, n: int = 200) -> dict[str, float]:
+    """One metrics request's work (snapshot + text), uncached and cached (the gauge polls ~1/s per tab)."""
+    from st_memwatch.streamlit_bridge import metrics
+
+    source = metrics._Source()
+    source.monitor = monitor
+    fresh, cached = [], []
+    for _ in range(n):
+        source._at = float("-inf")
+        t0 = time.perf_counter()
+        families = source.families()
+        "\n".join(metrics.family_text(f) for f in families)
+        fresh.append((time.perf_counter() - t0) * 1e3)
+        t0 = time.perf_counter()
+        source.families()
+        cached.append((time.perf_counter() - t0) * 1e3)
+    return {"uncached_median_ms": bu.median(fresh), "cached_median_ms": bu.median(cached)}
 
 
 def analyse(app: str, n_hist: int, result: dict[str, Any], base: str, others: list[str]) -> list[dict[str, Any]]:
@@ -472,6 +515,7 @@ def main() -> int:
     p.add_argument("--breakdown", choices=["summary", "details"], default=None,
                    help="instead of the comparison: time spent per st_memwatch/Streamlit function in panel reruns")
     p.add_argument("--app", choices=list(APPS), default="trivial", help="app for --breakdown")
+    p.add_argument("--gauge-only", action="store_true", help="only the gauge against the native panel and no panel")
     args = p.parse_args()
     quick = args.quick
     rounds = args.rounds or (4 if quick else 80)
@@ -514,7 +558,15 @@ def main() -> int:
         print(f"  {text} ({time.perf_counter() - t_start:.0f} s)", file=sys.stderr, flush=True)
 
     common = {"warmup": warmup, "sample_hours": sample_hours, "censuses": censuses}
+    gauge_history = 1_000 if not quick else histories[0]
     for app in APPS:
+        # The live gauge beside the native panel, side by side in one run, at 1,000 runs of history.
+        res = measure(app, gauge_history, [("none", False, False), ("panel", True, False), ("gauge", True, False, True)], rounds, repeats, **common)
+        rows += [dict(r, scenario="back-to-back") for r in analyse(app, gauge_history, res, "none", ["panel", "gauge"])]
+        rows += [dict(r, scenario="back-to-back") for r in analyse(app, gauge_history, res, "panel", ["gauge"])]
+        progress(f"{app} history={gauge_history} gauge vs native, metrics request {res['extra']['metrics_ms']}")
+        if args.gauge_only:
+            continue
         for n_hist in histories:
             res = measure(app, n_hist, [("none", False, False), ("panel", True, False)], rounds, repeats, **common)
             rows += [dict(r, scenario="back-to-back") for r in analyse(app, n_hist, res, "none", ["panel"])]
@@ -555,8 +607,10 @@ def main() -> int:
     for r in rows:
         if r["scenario"] != "back-to-back":
             continue
-        if r["variant"] == "panel":
+        if r["variant"] == "panel" and r["baseline"] == "none":
             budgets.append(bu.budget(f"always-visible, {r['app']}, {r['history_runs']} runs: median delta", r["thread"]["delta_median_ms"], 1.0, "ms"))
+        elif r["variant"] == "gauge" and r["baseline"] == "none":
+            budgets.append(bu.budget(f"always-visible with the gauge, {r['app']}, {r['history_runs']} runs: median delta", r["thread"]["delta_median_ms"], 1.0, "ms"))
         elif r["variant"] == "details" and r["baseline"] == "none" and r["history_runs"] == 1_000:
             budgets.append(bu.budget(f"details on, {r['app']}, 1,000 runs: median delta vs no panel", r["thread"]["delta_median_ms"], 5.0, "ms"))
     bu.print_budgets(budgets)

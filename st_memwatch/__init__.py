@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, Literal
@@ -53,6 +54,7 @@ def panel(
     visible: bool | Callable[[], bool] | None = None,
     actions: bool = False,
     history: str | os.PathLike[str] | None = None,
+    component: bool = True,
 ) -> None:
     """Show the memory panel (in the sidebar by default) and record every rerun.
 
@@ -72,6 +74,10 @@ def panel(
     raises ValueError; any failure inside st_memwatch is shown as one line in the
     panel and the script carries on.
 
+    ``component=True`` draws the figures as a live gauge that keeps moving while
+    the script is busy (it polls the app's ``/_stcore/metrics``); ``component=False``
+    gives the native panel, drawn once per run.
+
     >>> import st_memwatch
     >>> st_memwatch.panel(limit="2.7GB")  # doctest: +SKIP
     """
@@ -84,6 +90,8 @@ def panel(
         _history.check_setting(history)
     except ValueError as exc:
         raise ValueError(f"panel(history=...): {exc}") from None
+    if not isinstance(component, bool):
+        raise ValueError(f"invalid component {component!r}: expected True or False")
     if location not in _LOCATIONS:
         raise ValueError(f"invalid location {location!r}: expected one of {', '.join(map(repr, _LOCATIONS))}")
     if limit is not None:
@@ -95,7 +103,7 @@ def panel(
 
     monitor = _get_monitor()
     _start_history(monitor, history)
-    show_panel(monitor, limit=limit, location=location, toast=toast, visible=visible, actions=actions)
+    show_panel(monitor, limit=limit, location=location, toast=toast, visible=visible, actions=actions, component=component)
 
 
 def _log_to_stderr_unless_configured() -> None:
@@ -206,6 +214,12 @@ def stop() -> None:
     uninstall()
 
 
+def _hook_runs_at_import() -> None:
+    from st_memwatch.streamlit_bridge.runs import install_at_import
+
+    install_at_import(_get_monitor)
+
+
 def _reset_for_tests(**settings: Any) -> Monitor:
     """A fresh Monitor with the given Settings (used by the test-suite and ``check``)."""
     global _monitor
@@ -213,3 +227,7 @@ def _reset_for_tests(**settings: Any) -> Monitor:
     with _monitor_lock:
         _monitor = Monitor(Settings(**settings))
     return _monitor
+
+
+if "streamlit" in sys.modules:  # imported by a running app: record its first run whole
+    _hook_runs_at_import()

@@ -62,6 +62,7 @@ class RunRecorder:
         self._active: dict[object, _ActiveRun] = {}
         self._lock = threading.Lock()
         self._next_id = 1
+        self._finished: dict[str, int] = {}  # finished runs per outcome, since this recorder began
         # Runs begun per session (bounded): a session's first runs are its warm-up.
         self._session_runs: dict[str, int] = {}
         self.epoch = next(_recorders)  # run ids restart with each recorder; this tells them apart
@@ -113,6 +114,22 @@ class RunRecorder:
             ids = [run.run_id for run in self._active.values() if run.session == session]
         return (self.epoch, max(ids)) if ids else None
 
+    def oldest_active(self) -> tuple[int, float, int] | None:
+        """(active runs, start time and RSS before of the oldest one), or None when no run is active.
+
+        For live readers (metrics, the gauge): "run in progress, 12 s, +310 MiB so far".
+        """
+        with self._lock:
+            if not self._active:
+                return None
+            oldest = min(self._active.values(), key=lambda run: run.started_at)
+            return len(self._active), oldest.started_at, oldest.rss_before
+
+    def finished_by_outcome(self) -> dict[str, int]:
+        """How many runs ended with each outcome (a counter: it never goes down)."""
+        with self._lock:
+            return dict(self._finished)
+
     def is_active(self, key: object) -> bool:
         return key in self._active
 
@@ -122,6 +139,8 @@ class RunRecorder:
         with self._lock:
             self._fold_mark()
             run = self._active.pop(key, None)
+            if run is not None:
+                self._finished[outcome] = self._finished.get(outcome, 0) + 1
         if run is None:
             return None
         peak = max(run.peak, rss)

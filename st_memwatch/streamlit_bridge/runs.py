@@ -304,3 +304,43 @@ def main_script_path() -> str:
 
     ctx = get_script_run_ctx(suppress_warning=True)
     return str(getattr(ctx, "main_script_path", "") or "") if ctx is not None else ""
+
+
+def install_at_import(get_monitor: Callable[[], Monitor]) -> None:
+    """Hook runs (and serve the metrics) as soon as st_memwatch is imported inside a script run.
+
+    The run under way then begins at the import, usually the script's first lines,
+    so the first run is recorded whole wherever ``panel()`` sits (a 5 s load above
+    a ``panel()`` on the last line was never recorded before). Outside a script run
+    (tests, ``check``, a plain ``python``) it does nothing. Never raises.
+    """
+    if "streamlit" not in sys.modules:
+        return
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        if get_script_run_ctx(suppress_warning=True) is None:
+            return
+        monitor = get_monitor()
+        problem = install(monitor)
+        if problem:
+            monitor.note(problem)
+        from st_memwatch.streamlit_bridge import metrics
+
+        metrics.register(monitor)
+    except Exception:  # the user's import must succeed whatever happens here
+        return
+
+
+def under_apptest() -> bool:
+    """Is this script run driven by ``streamlit.testing``'s AppTest (no browser, so no component)?"""
+    module = sys.modules.get("streamlit.testing.v1.local_script_runner")
+    runner_class = getattr(module, "LocalScriptRunner", None)
+    if runner_class is None:
+        return False
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if isinstance(frame.f_locals.get("self"), runner_class):
+            return True
+        frame = frame.f_back
+    return False

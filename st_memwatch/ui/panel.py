@@ -203,8 +203,10 @@ def toast_text(w: Finding) -> str:
     return short_message(w)
 
 
-def render_summary(st: Any, snap: Snapshot, new_warnings: Sequence[Finding], toast: bool) -> None:
-    st.markdown(summary_html(snap), unsafe_allow_html=True)
+def render_summary(st: Any, snap: Snapshot, new_warnings: Sequence[Finding], toast: bool, *, headline: bool = True) -> None:
+    """The always-visible part; ``headline=False`` leaves the figures to the live gauge and keeps the diagnosis."""
+    if headline:
+        st.markdown(summary_html(snap), unsafe_allow_html=True)
     for w in snap.warnings[:1]:  # one box: the diagnosis carries the state, the rate, the cause and the fix
         (st.error if w.level == "error" else st.warning)(warning_text(w))
     if toast and new_warnings:

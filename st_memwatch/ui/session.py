@@ -88,12 +88,46 @@ def decide(session: str, visible: Visible) -> Decision:
     return decision
 
 
+_NO_GAUGE = object()  # the gauge failed in this run: the native figures stand in
+
+
+def _gauge_usable(monitor: Monitor) -> bool:
+    """Can the gauge be drawn? When not, the panel says why once (as a note) and is native."""
+    from st_memwatch.ui import component as gauge_view
+
+    problem = gauge_view.bundle_problem()
+    if problem:
+        monitor.note(problem)
+    return not problem
+
+
+def _render_gauge(monitor: Monitor, snap: Any) -> object:
+    """The gauge in the panel's place; the run selected on it, None, or _NO_GAUGE when it failed."""
+    from st_memwatch.streamlit_bridge import metrics
+    from st_memwatch.ui import component as gauge_view
+
+    live = metrics.metrics_enabled()
+    reason = "" if live else f"live figures are off ({metrics.ENV_VAR}=off): figures are from the last script run"
+    try:
+        return gauge_view.render_gauge(snap, None, live, reason)
+    except Exception as exc:
+        monitor.note(f"gauge failed ({_short(exc)}); showing the native panel")
+        return _NO_GAUGE
+
+
 def show_panel(
-    monitor: Monitor, limit: object, location: str, toast: bool, visible: Visible = None, actions: bool = False
+    monitor: Monitor,
+    limit: object,
+    location: str,
+    toast: bool,
+    visible: Visible = None,
+    actions: bool = False,
+    component: bool = True,
 ) -> None:
     import streamlit as st
 
-    from st_memwatch.streamlit_bridge import runs, wire_sizes
+    from st_memwatch.streamlit_bridge import metrics, runs, wire_sizes
+    from st_memwatch.ui import component as gauge_view
     from st_memwatch.ui import panel as view
 
     area: Any = st.sidebar if location == "sidebar" else st.container()
@@ -120,22 +154,35 @@ def show_panel(
         wire_sizes(monitor, session)
         if not decide(session, visible).show:
             return  # recorded above; nothing about the process reaches this browser
+        metrics_problem = metrics.register(monitor) or metrics.env_problem()
+        if metrics_problem:
+            monitor.note(metrics_problem)
+        # AppTest has no browser to draw a component: an app's own tests read the native figures.
+        gauge = component and not runs.under_apptest() and _gauge_usable(monitor)
         resolved = monitor.resolve_limit(limit)
         # The toggle's state from the last interaction is known before the toggle is
         # drawn: with the details on, one snapshot (timeline included) serves both parts.
         wanted = bool(st.session_state.get(DETAILS_KEY, False))
-        snap = (
-            monitor.snapshot(session, resolved, timeline_points=DETAIL_POINTS, max_runs=DETAIL_RUNS)
-            if wanted
-            else monitor.snapshot(session, resolved, timeline_points=0, max_runs=SUMMARY_RUNS)
-        )
+        if wanted:
+            snap = monitor.snapshot(session, resolved, timeline_points=DETAIL_POINTS, max_runs=DETAIL_RUNS)
+        elif gauge:  # the sparkline's run boundaries; its history only at the session's first render
+            points = gauge_view.GAUGE_POINTS if gauge_view.wants_history(session) else 0
+            snap = monitor.snapshot(session, resolved, timeline_points=points, max_runs=gauge_view.GAUGE_RUNS)
+        else:
+            snap = monitor.snapshot(session, resolved, timeline_points=0, max_runs=SUMMARY_RUNS)
         fresh = new_episodes(session, snap.warnings)
         # Elements are drawn through the container itself (``area.toggle``), not inside
         # ``with area:``: a module-level call inside ``st.form`` belongs to the form even
         # in the sidebar, where downloads raise and the toggle waits for the submit button.
         if moved:
             area.caption("st_memwatch: shown in the sidebar, since panel() was called inside st.form")
-        view.render_summary(area, snap, fresh, toast)
+        picked: object = None
+        if gauge:
+            with area:  # the component's mount draws into the surrounding container
+                picked = _render_gauge(monitor, snap)
+        view.render_summary(area, snap, fresh, toast, headline=picked is _NO_GAUGE or not gauge)
+        if isinstance(picked, int):
+            area.caption(gauge_view.run_details_markdown(snap, picked))
         if snap.previous:
             from st_memwatch.core.history import previous_line
 

@@ -26,7 +26,9 @@ LEAKY_RUNS = 10
 CAUSE_WAIT_S = 90.0  # typically found within 15 s; the margin is for a loaded CI machine
 UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 SUMMARY_RE = re.compile(r"Memory\s+[\d.]+ (?:B|KiB|MiB|GiB) of [\d.]+ (?:B|KiB|MiB|GiB) \(\d+%\)")
-LAST_RUN_RE = re.compile(r"Last run: ([+-]?)([\d.]+) (B|KiB|MiB|GiB)")
+# The native panel writes "Last run: +8.0 MiB", the live gauge "Last run #12: +8.0 MiB".
+LAST_RUN_RE = re.compile(r"Last run(?: #\d+)?: ([+-]?)([\d.]+) (B|KiB|MiB|GiB)")
+GAUGE_SUMMARY_RE = re.compile(r"Memory\s+[\d.]+ (?:B|KiB|MiB|GiB)\s+of [\d.]+ (?:B|KiB|MiB|GiB)\s+\d+%")
 KEPT_RE = re.compile(r"(\d+) arrays kept \(")
 # What the panel prints when one of its own steps raised (notes and the boundary's caption).
 PANEL_FAILURE_RE = re.compile(r"(?:failed|unavailable): \w+(?:Error|Exception)\b|st_memwatch: \w+(?:Error|Exception)\b")
@@ -36,8 +38,28 @@ def sidebar(page: Any) -> Any:
     return page.locator(SIDEBAR)
 
 
+def gauge(page: Any) -> Any | None:
+    """The live gauge when the panel draws one (in the page, or in its iframe on older Streamlit)."""
+    inline = sidebar(page).locator(".smw")
+    if inline.count():
+        return inline
+    frames = sidebar(page).locator("iframe")
+    if frames.count():
+        framed = sidebar(page).frame_locator("iframe").locator(".smw")
+        if framed.count():
+            return framed
+    return None
+
+
+def gauge_text(page: Any) -> str:
+    """The gauge's text with plain spaces ("" without a gauge)."""
+    g = gauge(page)
+    return " ".join(g.inner_text().replace("\u00a0", " ").split()) if g is not None else ""
+
+
 def sidebar_text(page: Any) -> str:
-    return " | ".join(sidebar(page).inner_text().split("\n"))
+    text = " | ".join(sidebar(page).inner_text().split("\n"))
+    return f"{gauge_text(page)} | {text}" if gauge(page) is not None else text
 
 
 def wait_idle(page: Any, timeout: float = 15_000) -> None:
@@ -130,11 +152,17 @@ def assert_no_panel_failure(page: Any, where: str) -> None:
 
 
 def test_panel_renders_in_sidebar(page: Any, shot: Callable[[str], str]) -> None:
-    panel = sidebar(page).locator(".st-memwatch")
-    panel.wait_for()
-    text = panel.inner_text()
-    assert SUMMARY_RE.search(text), f"no 'Memory X of Y (NN%)' line in the panel: {text!r}"
-    assert re.search(r"limit: \S", text), f"no limit line in the panel: {text!r}"
+    g = gauge(page)
+    if g is not None:  # the live gauge stands in for the native figures
+        text = gauge_text(page)
+        assert GAUGE_SUMMARY_RE.search(text), f"no 'Memory X of Y NN%' line in the gauge: {text!r}"
+        assert g.locator(".smw-of").get_attribute("title"), "the gauge does not say where the limit comes from"
+    else:
+        panel = sidebar(page).locator(".st-memwatch")
+        panel.wait_for()
+        text = panel.inner_text()
+        assert SUMMARY_RE.search(text), f"no 'Memory X of Y (NN%)' line in the panel: {text!r}"
+        assert re.search(r"limit: \S", text), f"no limit line in the panel: {text!r}"
     assert sidebar(page).get_by_text("Memory details", exact=True).is_visible()
     screenshot(page, shot("01_panel"))
     assert_no_exception(page, "first load")
@@ -154,8 +182,8 @@ def test_leaky_path_shows_growth_and_warns(page: Any, shot: Callable[[str], str]
     assert sign == "+" and delta >= 1024**2, (
         f"expected a positive delta of at least 1 MiB, got {last.group(0)!r}: {text}"
     )
-    trend = re.search(r"Trend \((\d+) runs\): \+", text)
-    assert trend, f"no positive 'Trend (N runs): +...' line: {text}"
+    trend = re.search(r"Trend \((\d+) runs\): \+|Growing \+", text)
+    assert trend, f"no positive 'Trend (N runs): +...' (native) or 'Growing +...' (gauge) line: {text}"
 
     warning = sidebar(page).get_by_test_id("stAlert").filter(has_text="grows steadily")
     assert warning.count() >= 1, (

@@ -83,3 +83,23 @@ def test_real_high_water_mark_catches_a_freed_64mb_temporary():
     run = rec.end("a", "success")
     assert run.peak - before >= 60 * 2**20
     assert run.delta < 32 * 2**20
+
+
+def test_oldest_active_and_outcome_counts() -> None:
+    clock = [100.0]
+    rss = [1000]
+    rec = RunRecorder(lambda: clock[0], lambda: rss[0], None)
+    assert rec.oldest_active() is None
+    rec.begin("a", "s1", "full")
+    clock[0] = 101.0
+    rss[0] = 1500
+    rec.begin("b", "s2", "full")
+    assert rec.oldest_active() == (2, 100.0, 1000)
+    rec.end("a", "success")
+    assert rec.oldest_active() == (1, 101.0, 1500)
+    rec.end("b", "exception")
+    rec.begin("c", "s1", "full")
+    rec.end("c", "success")
+    rec.end("c", "success")  # already ended: not counted twice
+    assert rec.oldest_active() is None
+    assert rec.finished_by_outcome() == {"success": 2, "exception": 1}

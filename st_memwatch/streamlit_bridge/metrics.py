@@ -1,0 +1,367 @@
+"""st_memwatch's gauges on Streamlit's own ``/_stcore/metrics`` endpoint.
+
+One provider, registered with the runtime's stats manager, serves Prometheus and
+the live gauge alike: both read the same OpenMetrics text, so what a dashboard
+alerts on is what the sidebar shows. The figures come from ``Monitor.snapshot``
+(the same judgement as the panel: ``leak``, ``trend``, ``warnings``), remembered
+for ``CACHE_S`` so that many polling tabs and a scraper cost one snapshot.
+
+Labels carry fixed words only (an outcome, a level), never app data: no function,
+key or session names. ``ST_MEMWATCH_METRICS=off`` keeps the provider out.
+
+Streamlit's stats API differs by version and is guarded here:
+
+- 1.40 (Tornado): ``register_provider(p)`` and ``p.get_stats() -> list``; the
+  handler writes one fixed ``cache_memory_bytes`` header and then each stat's
+  ``to_metric_str()``, so our one stat writes whole families, headers included.
+- newer (Starlette in 1.67): providers name their ``stats_families`` and return
+  a mapping of family to stats; the server writes the headers from each stat.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from st_memwatch.core.models import Snapshot
+from st_memwatch.core.monitor import Monitor
+
+ENV_VAR = "ST_MEMWATCH_METRICS"
+CACHE_S = 0.5
+PREFIX = "st_memwatch_"
+OUTCOMES = ("success", "exception", "rerun", "stopped")
+LEVELS = ("info", "warning", "error")
+FAMILY_NAMES = tuple(
+    PREFIX + name
+    for name in (
+        "rss_bytes",
+        "limit_bytes",
+        "python_heap_bytes",
+        "container_usage_bytes",
+        "runs",
+        "run_peak_bytes",
+        "last_run_delta_bytes",
+        "last_run_duration_seconds",
+        "last_run_end_timestamp_seconds",
+        "last_run_id",
+        "leak",
+        "seconds_to_limit",
+        "growth_bytes_per_run",
+        "growth_bytes_per_second",
+        "runs_in_progress",
+        "run_in_progress_seconds",
+        "run_in_progress_delta_bytes",
+        "warnings",
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One metric family: its samples are (fixed-word labels, value)."""
+
+    name: str
+    kind: Literal["gauge", "counter"]
+    help: str
+    unit: str
+    samples: tuple[tuple[tuple[tuple[str, str], ...], float], ...]
+
+    def sample_name(self) -> str:
+        return f"{self.name}_total" if self.kind == "counter" else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRuns:
+    """What the recorder knows between snapshots: the run under way and the outcome counter."""
+
+    active: int
+    active_started_at: float | None  # monotonic seconds, like the snapshot's times
+    active_rss_before: int | None
+    finished: Mapping[str, int]
+
+
+def metrics_enabled() -> bool:
+    value = os.environ.get(ENV_VAR, "").strip().lower()
+    return value not in ("off", "0", "false", "no")
+
+
+def env_problem() -> str:
+    """A note when ``ST_MEMWATCH_METRICS`` holds something other than on/off ("" otherwise)."""
+    value = os.environ.get(ENV_VAR, "").strip().lower()
+    if value in ("", "on", "1", "true", "yes", "off", "0", "false", "no"):
+        return ""
+    return f"{ENV_VAR}={os.environ.get(ENV_VAR)!r} not understood (expected on or off); metrics stay on"
+
+
+def live_runs(monitor: Monitor) -> LiveRuns:
+    oldest = monitor.recorder.oldest_active()
+    finished = monitor.recorder.finished_by_outcome()
+    if oldest is None:
+        return LiveRuns(0, None, None, finished)
+    return LiveRuns(oldest[0], oldest[1], oldest[2], finished)
+
+
+def _g(name: str, help: str, value: float | None, unit: str = "") -> Family | None:
+    if value is None:
+        return None
+    return Family(PREFIX + name, "gauge", help, unit, (((), float(value)),))
+
+
+def build_families(snap: Snapshot, live: LiveRuns) -> list[Family]:
+    """Every family, from one snapshot and the recorder's live state (pure: no I/O)."""
+    offset = snap.unix_offset_s
+    trend = snap.trend
+    if snap.rss >= snap.limit.bytes:
+        seconds_to_limit = 0.0
+    elif trend is not None and trend.seconds_to_limit is not None:
+        seconds_to_limit = trend.seconds_to_limit
+    else:
+        seconds_to_limit = math.inf  # not heading for the limit (or not known yet)
+    last = snap.runs[-1] if snap.runs else None
+    busy_s = None if live.active_started_at is None else max(0.0, snap.taken_at - live.active_started_at)
+    busy_delta = None if live.active_rss_before is None else snap.rss - live.active_rss_before
+    levels = {level: 0 for level in LEVELS}
+    for w in snap.warnings:
+        levels[w.level] = levels.get(w.level, 0) + 1
+    out = [
+        _g("rss_bytes", "Resident set size of the Streamlit process.", snap.rss, "bytes"),
+        _g("limit_bytes", "The memory limit the panel measures against.", snap.limit.bytes, "bytes"),
+        _g("python_heap_bytes", "Bytes of live Python objects at the last census.", snap.python_heap, "bytes"),
+        _g(
+            "container_usage_bytes",
+            "The cgroup's memory usage (what the out-of-memory killer counts).",
+            snap.container.bytes if snap.container is not None else None,
+            "bytes",
+        ),
+        Family(
+            PREFIX + "runs",
+            "counter",
+            "Script runs that ended, by outcome.",
+            "",
+            tuple(((("outcome", o),), float(live.finished.get(o, 0))) for o in OUTCOMES),
+        ),
+        _g("run_peak_bytes", "Peak RSS during the last finished run.", last.peak if last else None, "bytes"),
+        _g("last_run_delta_bytes", "RSS after minus before the last finished run.", last.delta if last else None, "bytes"),
+        _g("last_run_duration_seconds", "Duration of the last finished run.", last.duration_s if last else None, "seconds"),
+        _g(
+            "last_run_end_timestamp_seconds",
+            "Unix time at which the last finished run ended.",
+            (last.started_at + last.duration_s + offset) if last else None,
+            "seconds",
+        ),
+        _g("last_run_id", "Number of the last finished run (the panel's run column).", last.run_id if last else None),
+        _g("leak", "1 while the judgement calls the growth a leak, else 0.", 1.0 if snap.leak else 0.0),
+        _g(
+            "seconds_to_limit",
+            "Seconds until the limit at the current trend; +Inf when not heading there, 0 when over it.",
+            seconds_to_limit,  # no UNIT line: OpenMetrics wants the unit as the name's suffix
+        ),
+        _g("growth_bytes_per_run", "Fitted RSS growth per run (0 before a trend is known).", trend.bytes_per_run if trend else 0.0),
+        _g(
+            "growth_bytes_per_second",
+            "Fitted RSS growth per second of the runs' time span (0 before a trend is known).",
+            trend.bytes_per_second if trend else 0.0,
+        ),
+        _g("runs_in_progress", "Script runs under way now.", live.active),
+        _g(
+            "run_in_progress_seconds",
+            "How long the oldest run under way has been running (0 when idle).",
+            busy_s if busy_s is not None else 0.0,
+            "seconds",
+        ),
+        _g(
+            "run_in_progress_delta_bytes",
+            "RSS now minus before the oldest run under way (0 when idle).",
+            busy_delta if busy_delta is not None else 0.0,
+            "bytes",
+        ),
+        Family(
+            PREFIX + "warnings",
+            "gauge",
+            "Warnings the panel shows now, by level.",
+            "",
+            tuple(((("level", level),), float(n)) for level, n in levels.items()),
+        ),
+    ]
+    return [f for f in out if f is not None]
+
+
+def _number(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+
+
+def _labels(labels: tuple[tuple[str, str], ...]) -> str:
+    return "{" + ",".join(f'{k}="{v}"' for k, v in labels) + "}" if labels else ""
+
+
+def sample_lines(family: Family) -> list[str]:
+    name = family.sample_name()
+    return [f"{name}{_labels(labels)} {_number(value)}" for labels, value in family.samples]
+
+
+def family_text(family: Family) -> str:
+    """One family in the OpenMetrics text format, headers included (no trailing newline)."""
+    head = [f"# TYPE {family.name} {family.kind}"]
+    if family.unit:
+        head.append(f"# UNIT {family.name} {family.unit}")
+    head.append(f"# HELP {family.name} {family.help}")
+    return "\n".join(head + sample_lines(family))
+
+
+# -- the provider ---------------------------------------------------------------------
+class _Source:
+    """The current monitor's families, remembered for CACHE_S (many tabs poll once a second)."""
+
+    def __init__(self) -> None:
+        self.monitor: Monitor | None = None
+        self._lock = threading.Lock()
+        self._at = float("-inf")
+        self._families: list[Family] = []
+        self._for: Monitor | None = None
+
+    def families(self) -> list[Family]:
+        monitor = self.monitor
+        if monitor is None or not metrics_enabled():
+            return []
+        now = time.monotonic()
+        with self._lock:
+            if monitor is self._for and now - self._at < CACHE_S:
+                return self._families
+            try:
+                snap = monitor.snapshot(None, None, timeline_points=0, max_runs=1)
+                families = build_families(snap, live_runs(monitor))
+            except Exception as exc:  # a scrape must never raise into Streamlit's server
+                monitor.note(f"metrics failed: {type(exc).__name__}: {exc}")
+                families = []
+            self._at, self._families, self._for = now, families, monitor
+            return families
+
+
+_source = _Source()
+_registered: set[int] = set()  # stats managers we registered with (one per runtime)
+_register_lock = threading.Lock()
+
+
+class _Stat:
+    """One sample as newer Streamlit's ``Stat`` protocol wants it (family headers from attributes)."""
+
+    __slots__ = ("family", "labels", "value")
+
+    def __init__(self, family: Family, labels: tuple[tuple[str, str], ...], value: float) -> None:
+        self.family, self.labels, self.value = family, labels, value
+
+    @property
+    def family_name(self) -> str:
+        return self.family.name
+
+    @property
+    def type(self) -> str:
+        return self.family.kind
+
+    @property
+    def unit(self) -> str:
+        return self.family.unit
+
+    @property
+    def help(self) -> str:
+        return self.family.help
+
+    def to_metric_str(self) -> str:
+        return f"{self.family.sample_name()}{_labels(self.labels)} {_number(self.value)}"
+
+    def marshall_metric_proto(self, metric: Any) -> None:
+        for name, value in self.labels:
+            label = metric.labels.add()
+            label.name, label.value = name, value
+        point = metric.metric_points.add()
+        target = point.counter_value if self.family.kind == "counter" else point.gauge_value
+        target.double_value = self.value
+
+
+class _Block:
+    """Streamlit 1.40's handler joins ``to_metric_str()`` lines: one block writes all our families."""
+
+    __slots__ = ("families",)
+
+    def __init__(self, families: list[Family]) -> None:
+        self.families = families
+
+    def to_metric_str(self) -> str:
+        return "\n".join(family_text(f) for f in self.families)
+
+    def marshall_metric_proto(self, metric: Any) -> None:
+        """1.40's protobuf output has room for cache figures only: ours are in the text format."""
+
+
+class ModernProvider:
+    """``StatsProvider`` of newer Streamlit: families by name."""
+
+    @property
+    def stats_families(self) -> Sequence[str]:
+        return FAMILY_NAMES
+
+    def get_stats(self, family_names: Sequence[str] | None = None) -> Mapping[str, Sequence[Any]]:
+        wanted = set(family_names) if family_names else None
+        return {
+            f.name: [_Stat(f, labels, value) for labels, value in f.samples]
+            for f in _source.families()
+            if wanted is None or f.name in wanted
+        }
+
+
+class LegacyProvider:
+    """``CacheStatsProvider`` of Streamlit 1.40: a flat list of stats."""
+
+    def get_stats(self) -> list[Any]:
+        families = _source.families()
+        return [_Block(families)] if families else []
+
+
+def register(monitor: Monitor) -> str:
+    """Serve ``monitor``'s gauges on this runtime's ``/_stcore/metrics``; "" or why not.
+
+    Cheap enough for every panel call: after the first registration it only
+    points the provider at the current monitor.
+    """
+    if not metrics_enabled():
+        _source.monitor = None
+        return ""
+    _source.monitor = monitor
+    try:
+        from streamlit.runtime import Runtime
+
+        if not Runtime.exists():
+            return ""
+        manager: Any = Runtime.instance().stats_mgr  # its API differs by version: probed below
+    except Exception:  # AppTest and bare mode have no serving runtime: nothing to serve
+        return ""
+    if id(manager) in _registered:
+        return ""
+    with _register_lock:
+        if id(manager) in _registered:
+            return ""
+        try:
+            if hasattr(manager, "registered_families") or hasattr(manager, "_providers_by_family"):
+                manager.register_provider(ModernProvider())
+            elif hasattr(manager, "_cache_stats_providers"):
+                manager.register_provider(LegacyProvider())
+            else:
+                return "metrics unavailable: this Streamlit's stats manager is not one st_memwatch knows"
+        except Exception as exc:
+            return f"metrics unavailable: {type(exc).__name__}: {exc}"
+        _registered.add(id(manager))
+    return ""
+
+
+def current_families() -> list[Family]:
+    """What the endpoint serves now (tests and the benchmark)."""
+    return _source.families()
