@@ -16,9 +16,10 @@ class keeps alive (``measure_holders``), measured while the app's objects live.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,10 @@ HOLDER_SEARCH_BUDGET_S = 1.0
 
 class CheckError(Exception):
     """The app could not be checked (exit status 2)."""
+
+
+class StopChecking(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a driver that has nothing left to do: the check ends after the runs made."""
 
 
 @dataclass
@@ -78,13 +83,23 @@ def check_thresholds(runs: int) -> analysis.Thresholds:
     return analysis.Thresholds(warmup=max(3, runs // 5), window=max(runs, MIN_RUNS))
 
 
-def run_check(app: str | os.PathLike[str], runs: int = DEFAULT_RUNS, limit: object = None, timeout_s: float = 60.0) -> CheckReport:
-    """Run ``app`` ``runs`` times and return the report; raises CheckError if it cannot run."""
+Driver = Callable[[Any, int], "str | None"]
+"""Acts on the AppTest before run ``run_index`` (0-based) and says in a few words what it did."""
+
+SCRIPT_SUFFIXES = (".py", ".pyw")
+
+
+def validate_app(app: str | os.PathLike[str]) -> Path:
+    """The app's script path, or CheckError saying why it cannot be a Streamlit script."""
     path = Path(app)
     if path.is_dir():
         raise CheckError(f"{str(app)!r} is a directory: expected the path to the app's script")
     if not path.is_file():
         raise CheckError(f"app script not found: {str(app)!r}")
+    if path.suffix.lower() not in SCRIPT_SUFFIXES:
+        raise CheckError(
+            f"{path.name!r} is not a Python script: expected the app's .py file (the one you pass to `streamlit run`)"
+        )
     # AppTest reports a compile error as an empty page, not an exception: catch it here,
     # or a script that cannot even start would pass as "no leak".
     try:
@@ -93,6 +108,77 @@ def run_check(app: str | os.PathLike[str], runs: int = DEFAULT_RUNS, limit: obje
         raise CheckError(f"the script does not compile: SyntaxError: {exc.msg} ({path.name}, line {exc.lineno})") from None
     except (OSError, ValueError) as exc:
         raise CheckError(f"cannot read the script {str(app)!r}: {type(exc).__name__}: {exc}") from None
+    return path
+
+
+class _QuietLogs(logging.Filter):
+    """Streamlit's log lines that say nothing to someone checking an app.
+
+    "missing ScriptRunContext" is Streamlit noticing it runs outside a server,
+    which is the point of a headless check. A script that raises on every run
+    would print one traceback per run: the first of each distinct error is kept,
+    the repeats are counted and summed up in one line when the check ends.
+    """
+
+    CONTEXT_WARNING = "missing ScriptRunContext"
+
+    def __init__(self) -> None:
+        super().__init__("st_memwatch.check")
+        self.repeats: dict[str, int] = {}
+        self._loggers: list[logging.Logger] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if self.CONTEXT_WARNING in message:
+            return False
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            key = f"{type(exc).__name__}: {_first_line(str(exc))}"
+            if key in self.repeats:
+                self.repeats[key] += 1
+                return False
+            self.repeats[key] = 0
+        return True
+
+    def install(self) -> None:
+        import streamlit.logger as st_logger
+
+        registry = getattr(st_logger, "_loggers", {})
+        self._loggers = [logging.getLogger("streamlit"), *registry.values()]
+        for log in self._loggers:
+            log.addFilter(self)
+
+    def close(self) -> None:
+        for log in self._loggers:
+            log.removeFilter(self)
+        self._loggers = []
+        for key, count in self.repeats.items():
+            if count:
+                print(f"st-memwatch: the same error in {count} more run{'s' if count != 1 else ''} ({key})", file=sys.stderr)
+        self.repeats.clear()
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0][:200] if lines else ""
+
+
+def run_check(
+    app: str | os.PathLike[str],
+    runs: int = DEFAULT_RUNS,
+    limit: object = None,
+    timeout_s: float = 60.0,
+    driver: Driver | None = None,
+    on_run_end: Callable[[int], None] | None = None,
+) -> CheckReport:
+    """Run ``app`` ``runs`` times and return the report; raises CheckError if it cannot run.
+
+    ``driver(at, i)`` is called before run ``i`` to act on the app as a visitor would
+    (click, select, type); its answer says what it did, and StopChecking from it ends
+    the runs early. ``on_run_end(i)`` is told when run ``i`` has finished (the
+    sandbox's per-run deadline listens to it).
+    """
+    path = validate_app(app)
     if not isinstance(runs, int) or isinstance(runs, bool) or runs < MIN_RUNS:
         raise CheckError(f"invalid --runs {runs!r}: expected a whole number >= {MIN_RUNS}")
     resolved_limit = None
@@ -104,6 +190,12 @@ def run_check(app: str | os.PathLike[str], runs: int = DEFAULT_RUNS, limit: obje
         resolved_limit = limit
     if not isinstance(timeout_s, (int, float)) or isinstance(timeout_s, bool) or not 0 < timeout_s < float("inf"):
         raise CheckError(f"invalid --timeout {timeout_s!r}: expected seconds per run, a number greater than 0")
+
+    quiet = _QuietLogs()
+    try:
+        quiet.install()
+    except ImportError as exc:  # pragma: no cover - streamlit is a dependency
+        raise CheckError(f"streamlit is unavailable: {exc}") from None
 
     import st_memwatch
     from st_memwatch.streamlit_bridge import runs as run_hooks
@@ -120,6 +212,7 @@ def run_check(app: str | os.PathLike[str], runs: int = DEFAULT_RUNS, limit: obje
     limit_obj = monitor.resolve_limit(resolved_limit)
     problem = run_hooks.install(monitor)
     if problem:
+        quiet.close()
         raise CheckError(f"cannot observe runs on this streamlit: {problem}")
     wire_readers(monitor)
 
@@ -130,17 +223,26 @@ def run_check(app: str | os.PathLike[str], runs: int = DEFAULT_RUNS, limit: obje
     failed = 0
     try:
         at = AppTest.from_file(str(path.resolve()), default_timeout=timeout_s)
-        for _ in range(runs):
+        for i in range(runs):
+            if driver is not None:
+                try:
+                    driver(at, i)
+                except StopChecking:
+                    break
+                except Exception as exc:  # the scenario's own bug: a clear stop, not a verdict
+                    raise CheckError(f"the driver raised before run {i + 1}: {type(exc).__name__}: {_first_line(str(exc))}") from None
             try:
                 at.run()
             except Exception as exc:  # a timeout or a crash inside the harness
                 failed += 1
                 errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
                 continue
+            finally:
+                if on_run_end is not None:
+                    on_run_end(i)
             if at.exception:
                 failed += 1
-                first_line = str(at.exception[0].value).strip().splitlines()[0][:200] if at.exception[0].value else ""
-                errors.append(first_line or "exception")
+                errors.append(_first_line(str(at.exception[0].value or "")) or "exception")
         if failed < runs:
             # While the app's objects are still alive: what one more instance of a growing class keeps.
             monitor.set_holdings(measure_holders(monitor.series_points(), th))
@@ -148,6 +250,7 @@ def run_check(app: str | os.PathLike[str], runs: int = DEFAULT_RUNS, limit: obje
                 monitor.set_holdings(monitor.held)
         snap = monitor.snapshot(limit=limit_obj, timeline_points=0)
     finally:
+        quiet.close()
         st_memwatch.stop()
     if failed == runs:
         first = errors[0] if errors else "unknown error"
