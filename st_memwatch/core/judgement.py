@@ -240,12 +240,13 @@ def _ranked(found: list[tuple[int, Holder]]) -> tuple[Holder, ...]:
             out.insert(i, out.pop(best))
     # A place that grows by at least half what a bare type grows is where that type's bytes are
     # kept (the pickled bytes of a cache, the arrays of a session_state list): it is named first.
-    for i, h in enumerate(out):
-        if h.kind != "type":
+    for i in range(len(out)):
+        if out[i].kind != "type":
             continue
-        j = next((j for j in range(i + 1, len(out)) if out[j].kind != "type" and out[j].bytes_per_run >= HOLDER_OVER_TYPE * h.bytes_per_run), None)
-        if j is not None:
-            out.insert(i, out.pop(j))
+        rate = out[i].bytes_per_run
+        place = next((k for k in range(i + 1, len(out)) if out[k].kind != "type" and out[k].bytes_per_run >= HOLDER_OVER_TYPE * rate), None)
+        if place is not None:
+            out.insert(i, out.pop(place))
     specific = [h for h in out if h.kind != "type"]
     result: list[Holder] = []
     named: set[tuple[str, str, str]] = set()
