@@ -148,6 +148,10 @@ def _regime_rate(points: Sequence[Point], onset_x: float) -> tuple[float, float,
     The base is the last point before the onset when there is one, so that a holder
     read only every few runs still has a growth to show from the first readings.
     """
+    latest: dict[float, Point] = {}
+    for p in points:  # a reading taken mid-run files at the last run's number: the newest per run counts
+        latest[p[0]] = p
+    points = list(latest.values())
     before = [p for p in points if p[0] < onset_x]
     inside = [p for p in points if p[0] >= onset_x]
     pts = ([before[-1]] if before else []) + inside

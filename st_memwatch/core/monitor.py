@@ -93,6 +93,9 @@ class Settings:
     thresholds: analysis.Thresholds = field(default_factory=analysis.Thresholds)
 
 
+_READERS_NAME_THESE = ("streamlit.runtime.state.", "streamlit.runtime.caching.")
+
+
 def _names_the_growth(found: Any) -> bool:
     """Is a holder the reference search found the place to fix?
 
@@ -103,6 +106,8 @@ def _names_the_growth(found: Any) -> bool:
     """
     if found.kind == "library" and str(found.name).split(".", 1)[0] == "streamlit":
         return False
+    if any(step.find(inner) >= 0 for step in found.chain for inner in _READERS_NAME_THESE):
+        return False  # through a session's state or a cache's storage: their readers name the key or function
     return found.held >= 2 and 2 * found.held >= found.sampled
 
 
