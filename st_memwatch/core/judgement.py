@@ -90,14 +90,36 @@ def _eligible(run: RunRecord) -> bool:
 
 
 def find_regime(runs: Sequence[RunRecord], first_x: float = 1.0) -> Regime:
-    """The latest regime of the finished ``runs`` (in the order they ended; ``first_x`` is the first's number)."""
+    """The latest regime of the finished ``runs`` (in the order they ended; ``first_x`` is the first's number).
+
+    A run's step (settled RSS after it, less after the run before it) is that run's doing
+    when runs do not overlap. When the process's steps do not grow steadily, each
+    session's own steps are judged too: a leak in one visitor's session, interleaved with
+    another visitor's quiet runs, grows in every run of its own session and in only some
+    of the process's. Its rate is then per run of that session.
+    """
     done = [(first_x + i, r) for i, r in enumerate(runs) if r.outcome != "running"][-LOOKBACK_RUNS:]
     settled = done[-1][1].rss_after if done else 0
     last_x = done[-1][0] if done else 0.0
     steps: list[tuple[float, float, float]] = []  # (x, step, end time) for eligible steps
+    sessions: dict[str, list[tuple[float, float, float]]] = {}
     for (_, prev), (x, run) in zip(done, done[1:], strict=False):
         if _eligible(run):
-            steps.append((x, float(run.rss_after - prev.rss_after), run.started_at + run.duration_s))
+            step = (x, float(run.rss_after - prev.rss_after), run.started_at + run.duration_s)
+            steps.append(step)
+            sessions.setdefault(run.session, []).append(step)
+    whole = _regime_of(steps, last_x, settled)
+    if whole.growing or len(sessions) < 2:
+        return whole
+    for own in sessions.values():
+        mine = _regime_of(own, last_x, settled)
+        if mine.growing:
+            return mine
+    return whole
+
+
+def _regime_of(steps: Sequence[tuple[float, float, float]], last_x: float, settled: int) -> Regime:
+    """The latest regime of these steps (the process's, or one session's)."""
     quiet = Regime(False, None, last_x, 0, 0, 0.0, 0.0, 0.0, len(steps) < 2, settled)
     if len(steps) < MIN_GROWING_STEPS:
         return quiet

@@ -180,3 +180,17 @@ def test_types_followed_to_one_module_global_name_it_once_with_its_fix():
     assert [h.name for h in v.holders] == ["module corpus_models._LIVE"]
     assert v.cause == "module corpus_models._LIVE" and v.holders[0].chain[1] == "._LIVE (list)"
     assert "deque(maxlen=N)" in v.action
+
+
+def test_a_leak_in_one_session_between_another_sessions_quiet_runs_is_found():
+    # Two tabs click in turn: s2 keeps 2 MiB per click, s1 keeps nothing.
+    settled, sessions, level = [], [], 200 * MB
+    for i in range(24):
+        leaky = i % 2 == 1 and i >= 6
+        level += 2 * MB if leaky else 4096
+        settled.append(level)
+        sessions.append("s2" if i % 2 else "s1")
+    series = {("session_state", "messages", "s2"): [(float(x), 1, max(0, (x - 6) // 2) * 2 * MB) for x in range(2, 25, 2)]}
+    v = judge(settled, sessions=sessions, series=series)
+    assert v.leak and v.bytes_per_run == pytest.approx(2 * MB, rel=0.25), v.reason
+    assert v.cause == "st.session_state['messages'] in session s2", v.cause
