@@ -237,7 +237,9 @@ def sample_instances(
     return objs
 
 
-def _sample(name: str, k: int, deadline: float, clock: Callable[[], float]) -> tuple[list[object], dict[int, object]]:
+def _sample(
+    name: str, k: int, deadline: float, clock: Callable[[], float], skip: Collection[int] = ()
+) -> tuple[list[object], dict[int, object]]:
     """``sample_instances``, and for each object found inside an untracked dict or tuple, that container.
 
     ``gc.get_referrers`` cannot see an untracked container, so the search has to
@@ -260,7 +262,7 @@ def _sample(name: str, k: int, deadline: float, clock: Callable[[], float]) -> t
     def offer(obj: object, carrier: object) -> None:
         nonlocal order
         i = id(obj)
-        if i in seen:
+        if i in seen or i in skip:  # the caller's own bookkeeping (the monitor's numpy rings) is no sample
             return
         seen.add(i)
         if carrier is not None:
@@ -550,13 +552,14 @@ def find_holder_of_type(
     *,
     sample: int = SAMPLE_SIZE,
     clock: Callable[[], float] = time.thread_time,
+    skip: Collection[int] = (),
 ) -> Holder | None:
     """``find_holder`` from a sample of the live objects of the family ``name`` (a census name).
 
     Sampling and search share ``budget_s``; sampling takes at most half of it.
     """
     start = clock()
-    objs, carriers = _sample(name, sample, start + budget_s / 2, clock)
+    objs, carriers = _sample(name, sample, start + budget_s / 2, clock, skip)
     if not objs:
         return None
     try:
@@ -572,6 +575,7 @@ def find_holders(
     budget_s: float = SEARCH_BUDGET_S,
     *,
     clock: Callable[[], float] = time.thread_time,
+    skip: Collection[int] = (),
 ) -> dict[str, Holder]:
     """The holder of each family in ``names`` (most important first) that one is found for.
 
@@ -584,7 +588,7 @@ def find_holders(
         left = deadline - clock()
         if left <= 0:
             break
-        holder = find_holder_of_type(name, labels, left / (len(names) - i), clock=clock)
+        holder = find_holder_of_type(name, labels, left / (len(names) - i), clock=clock, skip=skip)
         if holder is not None:
             out[name] = holder
     return out

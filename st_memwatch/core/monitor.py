@@ -30,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from st_memwatch.core import analysis, judgement, probes, type_growth
 from st_memwatch.core.limits import ENV_VAR, resolve_limit
 from st_memwatch.core.models import (
@@ -93,6 +95,20 @@ class Settings:
     thresholds: analysis.Thresholds = field(default_factory=analysis.Thresholds)
 
 
+def _arrays_of(owner: object, depth: int = 2) -> list[np.ndarray]:
+    """The numpy arrays an object of ours holds in its attributes (and theirs, ``depth`` levels down)."""
+    found: list[np.ndarray] = []
+    values = list(getattr(owner, "__dict__", {}).values()) + [getattr(owner, n, None) for n in getattr(type(owner), "__slots__", ())]
+    for v in values:
+        if isinstance(v, np.ndarray):
+            found.append(v)
+        elif isinstance(v, dict):
+            found.extend(x for x in v.values() if isinstance(x, np.ndarray))
+        elif depth > 0 and type(v).__module__.startswith("st_memwatch."):
+            found.extend(_arrays_of(v, depth - 1))
+    return found
+
+
 _READERS_NAME_THESE = ("streamlit.runtime.state.", "streamlit.runtime.caching.")
 
 
@@ -106,7 +122,7 @@ def _names_the_growth(found: Any) -> bool:
     """
     if found.kind == "library" and str(found.name).split(".", 1)[0] == "streamlit":
         return False
-    if any(step.find(inner) >= 0 for step in found.chain for inner in _READERS_NAME_THESE):
+    if any(step.find(inner) >= 0 for step in found.chain for inner in (*_READERS_NAME_THESE, analysis.OWN_PREFIX)):
         return False  # through a session's state or a cache's storage: their readers name the key or function
     return found.held >= 2 and 2 * found.held >= found.sampled
 
@@ -490,7 +506,7 @@ class Monitor:
 
         t0 = time.thread_time()
         try:
-            found = holders.find_holders(names, None, budget_s or self.settings.holder_search_budget_s)
+            found = holders.find_holders(names, None, budget_s or self.settings.holder_search_budget_s, skip=self._own_arrays())
         except Exception as exc:
             self.note(f"holder search failed: {type(exc).__name__}: {exc}")
             found = {}
@@ -511,6 +527,14 @@ class Monitor:
             while len(self._chains_at) > 4 * CHAINS_KEPT:
                 self._chains_at.pop(next(iter(self._chains_at)))
         return bool(found)
+
+    def _own_arrays(self) -> set[int]:
+        """Ids of the numpy arrays the monitor keeps: its rings are the newest arrays in many a process."""
+        with self._lock:
+            ids = {id(entry[0]) for entry in self._series.data.values()}
+        for owner in (self.runs, self.heap_totals, self.history):
+            ids.update(id(v) for v in _arrays_of(owner))
+        return ids
 
     def set_holdings(self, held: dict[str, float]) -> None:
         """What one instance of each growing type keeps alive (measured by ``check``); refits the verdict."""
