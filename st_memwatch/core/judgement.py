@@ -80,6 +80,7 @@ class Regime:
     span_s: float
     warming_up: bool  # too few eligible steps yet to judge at all
     settled: int  # settled RSS at the last run
+    last_growth_x: float | None = None  # the latest run whose step grew by MIN_STEP or more
 
 
 def _eligible(run: RunRecord) -> bool:
@@ -108,13 +109,14 @@ def find_regime(runs: Sequence[RunRecord], first_x: float = 1.0) -> Regime:
             step = (x, float(run.rss_after - prev.rss_after), run.started_at + run.duration_s)
             steps.append(step)
             sessions.setdefault(run.session, []).append(step)
-    whole = _regime_of(steps, last_x, settled)
+    grew_at = next((x for x, d, _ in reversed(steps) if d >= MIN_STEP), None)
+    whole = replace(_regime_of(steps, last_x, settled), last_growth_x=grew_at)
     if whole.growing or len(sessions) < 2:
         return whole
     for own in sessions.values():
         mine = _regime_of(own, last_x, settled)
         if mine.growing:
-            return mine
+            return replace(mine, last_growth_x=grew_at)
     return whole
 
 
@@ -343,7 +345,9 @@ def judge(
             reason = f"memory grows {format_bytes(rate)}/run since run {regime.onset_x:.0f} ({regime.growing_steps} of {regime.steps} runs grew)"
     if suspects is None:
         suspects = suspects_for_details(series, caches, th, held)
-    sustained = tuple(s for s in suspects if analysis.is_leaking(s, th) and _still_growing(series, s, regime.last_x))
+    sustained = tuple(
+        s for s in suspects if analysis.is_leaking(s, th) and _still_growing(series, s, regime.last_x, regime.last_growth_x)
+    )
     if not leak and sustained:
         top = sustained[0]
         leak, rate = True, top.growth_bytes_per_run
@@ -385,13 +389,18 @@ def judge(
     )
 
 
-def _still_growing(series: Mapping[SeriesKey, Sequence[Point]], suspect: Suspect, last_x: float) -> bool:
-    """Enough points, and growth at the latest step, measured within the last FRESH_RUNS runs."""
+def _still_growing(series: Mapping[SeriesKey, Sequence[Point]], suspect: Suspect, last_x: float, rss_grew_at: float | None) -> bool:
+    """Enough points, and growth at the latest step, measured within the last FRESH_RUNS runs.
+
+    When RSS grew and then went flat, the series must have grown since: a census from the
+    days of the leak does not keep it alive once RSS says it stopped.
+    """
     points = max((p for (k, n, _), p in series.items() if k == suspect.kind and n == suspect.name), key=len, default=())
     if len(points) < SUSTAINED_MIN_POINTS:
         return False
     (_, c0, b0), (x1, c1, b1) = points[-2], points[-1]
-    return x1 >= last_x - FRESH_RUNS and (b1 > b0 or c1 > c0)
+    fresh = x1 >= last_x - FRESH_RUNS and (rss_grew_at is None or x1 > rss_grew_at)
+    return fresh and (b1 > b0 or c1 > c0)
 
 
 def _heap_rate(heap: Sequence[tuple[float, int]], regime: Regime) -> float | None:

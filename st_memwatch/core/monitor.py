@@ -513,7 +513,6 @@ class Monitor:
         self._search_throttle.done(now, time.thread_time() - t0)
         with self._lock:
             for name in names:
-                self._chains_at[name] = now
                 self.chains.pop(name, None)
             for name, h in found.items():
                 kind = _SEARCH_KINDS.get(h.kind)
@@ -522,6 +521,7 @@ class Monitor:
                 label = (h.key or h.name) if kind == "session_state" else h.name if kind == "cache" else h.label
                 advice, action = analysis.advice_for(kind, label, None)
                 self.chains[name] = Holder(kind, label, 0.0, 0.0, "", advice, action, chain=tuple(h.chain))  # type: ignore[arg-type]
+                self._chains_at[name] = now  # found: looked for again only later; not found: when the throttle allows
             while len(self.chains) > CHAINS_KEPT:
                 self.chains.pop(next(iter(self.chains)))
             while len(self._chains_at) > 4 * CHAINS_KEPT:
