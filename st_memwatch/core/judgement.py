@@ -44,7 +44,7 @@ MIN_GROWING_STEPS = 3  # a regime needs this many growing steps before it is a l
 MIN_REGIME_SHARE = 0.7  # share of growing steps over the regime
 STOPPED_STEPS = 4  # this many flat steps in a row end a regime
 RESET_DROP_BYTES = 32 * 2**20  # a drop this large (something big was freed) ends one too
-LEADING_NOISE = 0.25  # a step under this share of the latest growing steps' median does not grow
+LEADING_NOISE = 0.5  # a step under this share of the latest growing steps' median does not grow
 # A leak the RSS does not show (freed pages being reused) is called from a series that
 # grows over the window, has this many points, and grew at its latest step, taken
 # within the last FRESH_RUNS runs: one that stopped growing is not a leak any more.
@@ -398,9 +398,9 @@ def _still_growing(series: Mapping[SeriesKey, Sequence[Point]], suspect: Suspect
     points = max((p for (k, n, _), p in series.items() if k == suspect.kind and n == suspect.name), key=len, default=())
     if len(points) < SUSTAINED_MIN_POINTS:
         return False
-    (_, c0, b0), (x1, c1, b1) = points[-2], points[-1]
+    (_, cm, bm), (_, c0, b0), (x1, c1, b1) = points[-3], points[-2], points[-1]
     fresh = x1 >= last_x - FRESH_RUNS and (rss_grew_at is None or x1 > rss_grew_at)
-    return fresh and (b1 > b0 or c1 > c0)
+    return fresh and (b1 > b0 or c1 > c0) and (b0 > bm or c0 > cm)  # the last two steps, not a one-off
 
 
 def _heap_rate(heap: Sequence[tuple[float, int]], regime: Regime) -> float | None:
