@@ -36,6 +36,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from st_memwatch.streamlit_bridge import pages
+
 BLOCK_RUNS = 4  # runs per interaction while exploring: one to set it, three steps to watch
 MAX_BLOCKS = 24  # interactions explored per check (about 100 runs); the rest are listed as not explored
 MAX_OPTIONS = 5  # other options tried per choice widget
@@ -117,28 +119,6 @@ class Interaction:
 # ---------------------------------------------------------------- pages
 
 
-_LAST_MANAGER: list[Any] = [None]
-
-
-def _install_page_hook() -> bool:
-    """Keep the PagesManager each AppTest run builds (once per process)."""
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # pragma: no cover - present on every supported version
-        return False
-    original = PagesManager.__init__
-    if getattr(original, "_st_memwatch", False):
-        return True
-
-    def init(pm: Any, *args: Any, **kwargs: Any) -> None:
-        original(pm, *args, **kwargs)
-        _LAST_MANAGER[0] = pm
-
-    init._st_memwatch = True  # type: ignore[attr-defined]
-    setattr(PagesManager, "__init__", init)  # noqa: B010 - mypy forbids assigning a method directly
-    return True
-
-
 class _PageWatch:
     """The page registry of the last run, read from Streamlit's PagesManager.
 
@@ -149,11 +129,11 @@ class _PageWatch:
     """
 
     def __init__(self) -> None:
-        self.ok = _install_page_hook()
+        self.ok = pages.install_page_hook()
 
     @property
     def manager(self) -> Any:
-        return _LAST_MANAGER[0]
+        return pages.last_manager()
 
     def pages(self) -> dict[str, str]:
         """Page hash -> page name, in the app's order; empty for a one-page app."""

@@ -109,10 +109,7 @@ def _arrays_of(owner: object, depth: int = 2) -> list[np.ndarray]:
     return found
 
 
-_READERS_NAME_THESE = ("streamlit.runtime.state.", "streamlit.runtime.caching.")
-
-
-def _names_the_growth(found: Any) -> bool:
+def _names_the_growth(found: Any, named_elsewhere: tuple[str, ...]) -> bool:
     """Is a holder the reference search found the place to fix?
 
     Not a root that names no place in the code ("unknown"); not Streamlit's own cache
@@ -120,9 +117,9 @@ def _names_the_growth(found: Any) -> bool:
     function or key); and not one that keeps only a few of the sampled objects (the
     script's global that holds this run's object, while the rest are kept elsewhere).
     """
-    if found.kind == "library" and str(found.name).split(".", 1)[0] == "streamlit":
+    if found.kind == "library" and any(str(found.name).startswith(p) for p in named_elsewhere):
         return False
-    if any(step.find(inner) >= 0 for step in found.chain for inner in (*_READERS_NAME_THESE, analysis.OWN_PREFIX)):
+    if any(step.find(inner) >= 0 for step in found.chain for inner in (*named_elsewhere, analysis.OWN_PREFIX)):
         return False  # through a session's state or a cache's storage: their readers name the key or function
     return found.held >= 2 and 2 * found.held >= found.sampled
 
@@ -171,6 +168,7 @@ class Monitor:
         self.sessions: dict[str, SessionUsage] = {}
         self.seen_sessions: set[str] = set()
         self.cache_reader: CacheReader | None = None
+        self.named_elsewhere: tuple[str, ...] = ()
         self.session_reader: SessionReader | None = None
         self.limit: Limit | None = None
         self._limit_cache: dict[tuple[str, str | None], tuple[float, Limit]] = {}
@@ -261,10 +259,15 @@ class Monitor:
             self._work_lock.release()
 
     # -- wiring (the bridge and the panel call these; they never write the fields) --------
-    def connect_readers(self, cache_reader: CacheReader, session_reader: SessionReader) -> None:
-        """The cache and session_state readers of this Streamlit (the bridge's)."""
+    def connect_readers(self, cache_reader: CacheReader, session_reader: SessionReader, named_elsewhere: tuple[str, ...] = ()) -> None:
+        """The cache and session_state readers of this Streamlit (the bridge's).
+
+        ``named_elsewhere``: module prefixes of the framework's own state and cache storage; a
+        reference search that ends there names nothing, since these readers name the key or function.
+        """
         self.cache_reader = cache_reader
         self.session_reader = session_reader
+        self.named_elsewhere = named_elsewhere
 
     @property
     def has_readers(self) -> bool:
@@ -516,7 +519,7 @@ class Monitor:
                 self.chains.pop(name, None)
             for name, h in found.items():
                 kind = _SEARCH_KINDS.get(h.kind)
-                if kind is None or not _names_the_growth(h):
+                if kind is None or not _names_the_growth(h, self.named_elsewhere):
                     continue
                 label = (h.key or h.name) if kind == "session_state" else h.name if kind == "cache" else h.label
                 advice, action = analysis.advice_for(kind, label, None)

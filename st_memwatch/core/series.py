@@ -34,8 +34,12 @@ class NameSeries:
         entry = self.data.get((kind, name, session))
         if entry is None:
             entry = self.data[(kind, sys.intern(name), session)] = [np.zeros((self.window, 3), dtype=np.int64), 0]
-        entry[0][entry[1] % self.window] = (int(x), count, size)
-        entry[1] += 1
+        n = entry[1]
+        if n and entry[0][(n - 1) % self.window][0] == int(x):
+            entry[0][(n - 1) % self.window] = (int(x), count, size)  # read again in the same run: the newest counts
+            return
+        entry[0][n % self.window] = (int(x), count, size)
+        entry[1] = n + 1
 
     def points(self, kind: SuspectKind, name: str, session: str = "") -> list[Point]:
         entry = self.data.get((kind, name, session))

@@ -28,7 +28,9 @@ def wire_readers(monitor: Monitor) -> None:
                 monitor.note(problem)
             return usage
 
-        monitor.connect_readers(caches.read_caches, session_of_this_run)
+        # Streamlit's own session state, caches and runners: what a reference search ending there
+        # found is named by these readers (the key, the function) or is no place in the app at all.
+        monitor.connect_readers(caches.read_caches, session_of_this_run, ("streamlit.",))
 
 
 def clear_all_caches() -> None:

@@ -239,7 +239,8 @@ def test_the_candidates_are_the_families_whose_counts_grow_fastest(module):
 
 
 def test_untracked_leaves_are_sampled_largest_and_newest(module):
-    blobs = [os.urandom(200_000 + i) for i in range(10)]  # bytes are not tracked by gc
+    # Bytes are not tracked by gc; larger than what earlier tests of the process may keep (a corpus lru_cache).
+    blobs = [os.urandom(3_000_000 + i) for i in range(10)]
     module("app_blobs_t12", blobs=blobs)
     sample = sample_instances("bytes", 8, budget_s=BUDGET)
     assert len(sample) == 8
@@ -317,7 +318,7 @@ def test_proxies_and_lazy_objects_on_the_way_are_never_evaluated(module):
 
 
 def test_several_families_share_one_budget(module):
-    blobs = [os.urandom(100_000 + i) for i in range(6)]
+    blobs = [os.urandom(2_000_000 + i) for i in range(6)]
     kept = [Payload() for _ in range(6)]
     module("app_registry_t17", blobs=blobs, kept=kept)
     found = holders.find_holders([type_name(Payload), "bytes", "no_such_module.Nothing"], budget_s=BUDGET)
