@@ -399,7 +399,7 @@ def _still_growing(series: Mapping[SeriesKey, Sequence[Point]], suspect: Suspect
     if len(points) < SUSTAINED_MIN_POINTS:
         return False
     (_, cm, bm), (_, c0, b0), (x1, c1, b1) = points[-3], points[-2], points[-1]
-    fresh = x1 >= last_x - FRESH_RUNS and (rss_grew_at is None or x1 > rss_grew_at)
+    fresh = x1 >= last_x - FRESH_RUNS and (rss_grew_at is None or x1 >= rss_grew_at)
     return fresh and (b1 > b0 or c1 > c0) and (b0 > bm or c0 > cm)  # the last two steps, not a one-off
 
 
