@@ -80,7 +80,7 @@ class Regime:
     span_s: float
     warming_up: bool  # too few eligible steps yet to judge at all
     settled: int  # settled RSS at the last run
-    last_growth_x: float | None = None  # the latest run whose step grew by MIN_STEP or more
+    last_growth_x: float | None = None  # the last growing run of a stretch RSS says has stopped
 
 
 def _eligible(run: RunRecord) -> bool:
@@ -109,7 +109,11 @@ def find_regime(runs: Sequence[RunRecord], first_x: float = 1.0) -> Regime:
             step = (x, float(run.rss_after - prev.rss_after), run.started_at + run.duration_s)
             steps.append(step)
             sessions.setdefault(run.session, []).append(step)
-    grew_at = next((x for x, d, _ in reversed(steps) if d >= MIN_STEP), None)
+    # A growing stretch that RSS says has stopped (flat lately, growing just before): its last
+    # growing run, after which any census evidence of growth must have been taken.
+    recent = [d >= MIN_STEP for _, d, _ in steps[-3 * STOPPED_STEPS :]]
+    stopped = len(recent) > STOPPED_STEPS and not any(recent[-STOPPED_STEPS:]) and sum(recent) >= MIN_GROWING_STEPS
+    grew_at = next((x for x, d, _ in reversed(steps) if d >= MIN_STEP), None) if stopped else None
     whole = replace(_regime_of(steps, last_x, settled), last_growth_x=grew_at)
     if whole.growing or len(sessions) < 2:
         return whole
@@ -392,14 +396,15 @@ def judge(
 def _still_growing(series: Mapping[SeriesKey, Sequence[Point]], suspect: Suspect, last_x: float, rss_grew_at: float | None) -> bool:
     """Enough points, and growth at the latest step, measured within the last FRESH_RUNS runs.
 
-    When RSS grew and then went flat, the series must have grown since: a census from the
-    days of the leak does not keep it alive once RSS says it stopped.
+    When RSS grew and then went flat, the series must have grown since (between two
+    readings taken after its last growing run): a census from the days of the leak does
+    not keep it alive once RSS says it stopped.
     """
     points = max((p for (k, n, _), p in series.items() if k == suspect.kind and n == suspect.name), key=len, default=())
     if len(points) < SUSTAINED_MIN_POINTS:
         return False
     (_, cm, bm), (_, c0, b0), (x1, c1, b1) = points[-3], points[-2], points[-1]
-    fresh = x1 >= last_x - FRESH_RUNS and (rss_grew_at is None or x1 >= rss_grew_at)
+    fresh = x1 >= last_x - FRESH_RUNS and (rss_grew_at is None or points[-2][0] > rss_grew_at)
     return fresh and (b1 > b0 or c1 > c0) and (b0 > bm or c0 > cm)  # the last two steps, not a one-off
 
 
