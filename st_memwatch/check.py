@@ -32,7 +32,7 @@ from st_memwatch.core.models import Snapshot
 DEFAULT_RUNS = 30
 MIN_RUNS = 10  # three warm-up runs, then enough to tell what Streamlit keeps from its first runs from a leak
 SUSPECTS_SHOWN = 8
-HOLDER_SEARCH_BUDGET_S = 1.0
+HOLDER_SEARCH_BUDGET_S = 2.0
 
 
 class CheckError(Exception):

@@ -114,14 +114,14 @@ def _names_the_growth(found: Any, named_elsewhere: tuple[str, ...]) -> bool:
 
     Not a root that names no place in the code ("unknown"); not Streamlit's own cache
     or session registries (the cache and session_state readers name those, with the
-    function or key); and not one that keeps only a few of the sampled objects (the
+    function or key); and not one that keeps under a third of the sampled objects (the
     script's global that holds this run's object, while the rest are kept elsewhere).
     """
     if found.kind == "library" and any(str(found.name).startswith(p) for p in named_elsewhere):
         return False
     if any(step.find(inner) >= 0 for step in found.chain for inner in (*named_elsewhere, analysis.OWN_PREFIX)):
         return False  # through a session's state or a cache's storage: their readers name the key or function
-    return found.held >= 2 and 2 * found.held >= found.sampled
+    return found.held >= 2 and 3 * found.held >= found.sampled
 
 
 class Monitor:
