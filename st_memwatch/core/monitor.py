@@ -119,7 +119,7 @@ def _names_the_growth(found: Any, named_elsewhere: tuple[str, ...]) -> bool:
     """
     if found.kind == "library" and any(str(found.name).startswith(p) for p in named_elsewhere):
         return False
-    if any(step.find(inner) >= 0 for step in found.chain for inner in (*named_elsewhere, analysis.OWN_PREFIX)):
+    if any(inner in step for step in found.chain for inner in (*named_elsewhere, analysis.OWN_PREFIX)):
         return False  # through a session's state or a cache's storage: their readers name the key or function
     return found.held >= 2 and 3 * found.held >= found.sampled
 
