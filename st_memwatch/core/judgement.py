@@ -394,18 +394,27 @@ def judge(
 
 
 def _still_growing(series: Mapping[SeriesKey, Sequence[Point]], suspect: Suspect, last_x: float, rss_grew_at: float | None) -> bool:
-    """Enough points, and growth at the latest step, measured within the last FRESH_RUNS runs.
+    """Enough points, and growth at the latest two steps, measured within the last FRESH_RUNS runs.
 
-    When RSS grew and then went flat, the series must have grown since (between two
-    readings taken after its last growing run): a census from the days of the leak does
-    not keep it alive once RSS says it stopped.
+    A step grows when it adds at least LEADING_NOISE of what the suspect's rate predicts
+    for it, in bytes for a suspect that grows by bytes (a few more small arrays of the
+    framework's own are no step of an 8 MiB-a-run leak), else in count. When RSS grew
+    and then went flat, the series must have grown since (between two readings taken
+    after its last growing run): a census from the days of the leak does not keep it
+    alive once RSS says it stopped.
     """
     points = max((p for (k, n, _), p in series.items() if k == suspect.kind and n == suspect.name), key=len, default=())
     if len(points) < SUSTAINED_MIN_POINTS:
         return False
-    (_, cm, bm), (_, c0, b0), (x1, c1, b1) = points[-3], points[-2], points[-1]
-    fresh = x1 >= last_x - FRESH_RUNS and (rss_grew_at is None or points[-2][0] > rss_grew_at)
-    return fresh and (b1 > b0 or c1 > c0) and (b0 > bm or c0 > cm)  # the last two steps, not a one-off
+    fresh = points[-1][0] >= last_x - FRESH_RUNS and (rss_grew_at is None or points[-2][0] > rss_grew_at)
+    by_bytes = suspect.growth_bytes_per_run >= MIN_HOLDER_BYTES
+    rate = suspect.growth_bytes_per_run if by_bytes else suspect.growth_count_per_run
+    column = 2 if by_bytes else 1
+
+    def grew(a: Point, b: Point) -> bool:
+        return b[column] - a[column] >= max(LEADING_NOISE * rate * (b[0] - a[0]), 1)
+
+    return fresh and rate > 0 and grew(points[-3], points[-2]) and grew(points[-2], points[-1])
 
 
 def _heap_rate(heap: Sequence[tuple[float, int]], regime: Regime) -> float | None:

@@ -71,6 +71,20 @@ def test_the_verdict_goes_quiet_within_four_runs_after_the_leak_stops():
     assert trend is not None and trend.bytes_per_run == 0.0  # no stale "+1.1 MiB/run" after the fix
 
 
+def test_a_few_more_small_arrays_after_the_fix_do_not_keep_the_leak_alive():
+    # Measured on the leak-after-quiet scenario: 8 MiB arrays kept in runs 14-23, then the
+    # fix; the census of numpy.ndarray (run, count, MiB) keeps counting a few small arrays more.
+    measured = [(3, 523, 9.42), (5, 558, 9.45), (7, 558, 9.45), (9, 558, 9.45), (11, 558, 9.45), (13, 558, 9.45),
+                (15, 560, 25.45), (18, 561, 49.45), (20, 564, 65.45), (22, 564, 81.45), (24, 565, 89.45),
+                (26, 566, 89.45), (28, 570, 89.45), (30, 570, 89.45)]
+    settled = leak_after_quiet(13, 10)
+    settled += [settled[-1] + k * 4096 for k in range(1, 8)]
+    for n in range(27, 31):  # four flat steps ended the regime at run 27
+        points = tuple((float(x), c, int(mib * MB)) for x, c, mib in measured if x <= n)
+        v = judge(settled[:n], series={("type", "numpy.ndarray", ""): points})
+        assert not v.leak, (n, v.reason)
+
+
 def test_a_leak_with_allocator_reuse_keeps_its_rate():
     # 3 MiB kept per run, the allocator handing back pages every fifth run.
     settled, level = [], 200 * MB
