@@ -479,9 +479,14 @@ class Monitor:
         return True
 
     def refresh_sizes(self, session: str, with_session: bool = True) -> None:
-        """Read cache (and this session's) sizes now: first render, or an explicit snapshot."""
+        """Read cache (and this session's) sizes now: first render, or an explicit snapshot.
+
+        Read while a run of ``session`` is in progress, the sizes already hold that run's
+        work: they are filed at the run in progress, which its own end-of-run reading then
+        overwrites. Filed at the last finished run, they made the next run look flat.
+        """
         t0 = time.perf_counter()
-        x = float(self.runs_total)
+        x = float(self.runs_total + (1 if self.active_run_id(session) is not None else 0))
         try:
             self._read_caches(x)
             if with_session:

@@ -191,3 +191,22 @@ def test_census_growth_compares_like_with_like_and_counts_the_runs_between():
     assert monitor.growth == () and monitor.growth_runs == 0.0
     monitor._record_census(result(0, False), 7.0)
     assert monitor.growth == () and monitor.growth_runs == 2.0  # compared, nothing grew
+
+
+def test_sizes_read_during_a_run_are_filed_at_that_run_not_the_last_finished_one():
+    # A lesson's readout reads session_state after the run appended to it: that reading
+    # is the running run's, so the end-of-run reading must not look like a flat step.
+    from st_memwatch.core.models import SessionUsage
+
+    state: list[int] = []
+    monitor = Monitor(Settings(throttle_min_interval_s=0.0), mark=_Mark(), start_sampler=False)
+    monitor.cache_reader = lambda budget: ([], [])
+    monitor.session_reader = lambda session, budget: SessionUsage(session, 1, sum(state), 1, (("results", sum(state)),))
+    for _ in range(4):
+        monitor.run_started("k", "s1", "full")
+        state.append(2**20)
+        monitor.refresh_sizes("s1")  # mid-run, after this run's append
+        monitor.run_finished("k", "success")
+        monitor.refresh_sizes("s1")
+    sizes = [b for _, _, b in monitor._series.points("session_state", "results", "s1")]
+    assert sizes == [2**20, 2 * 2**20, 3 * 2**20, 4 * 2**20], sizes
