@@ -165,6 +165,7 @@ class Monitor:
         self.growth_runs = 0.0  # runs between the two censuses ``growth`` compares
         self._census_x = 0.0
         self.caches: tuple[CacheUsage, ...] = ()
+        self._bytes_per_entry: dict[str, float] = {}  # cache function -> bytes per entry at its last exact reading
         self.sessions: dict[str, SessionUsage] = {}
         self.seen_sessions: set[str] = set()
         self.cache_reader: CacheReader | None = None
@@ -442,13 +443,31 @@ class Monitor:
         with self._lock:
             marked = []
             for cache in caches:
-                self._series.add("cache", cache.function, x, cache.entries, cache.bytes or 0)
+                size = self._comparable_bytes(cache)
+                if size is not None:
+                    self._series.add("cache", cache.function, x, cache.entries, size)
                 entries = [p[1] for p in self._series.points("cache", cache.function)]
                 growing = len(entries) >= 3 and analysis.steady_share(entries[-6:]) >= 0.5 and entries[-1] > entries[0]
                 marked.append(replace(cache, growing=growing))
             self._series.prune("cache", {c.function for c in caches})
             self.caches = tuple(marked)
         return True
+
+    def _comparable_bytes(self, cache: CacheUsage) -> int | None:
+        """The bytes to file for ``cache``: what it measured, or an estimate when the budget cut it short.
+
+        A cut-short reading is a lower bound that rises as each read gets more budget, so
+        filed as measured it looked like growth in a cache that never changed. It is filed
+        as its entries times the bytes per entry of the last exact reading, or not at all.
+        """
+        if cache.bytes is not None and cache.bytes_exact:
+            if cache.entries > 0:
+                self._bytes_per_entry[cache.function] = cache.bytes / cache.entries
+                while len(self._bytes_per_entry) > 4 * CHAINS_KEPT:
+                    self._bytes_per_entry.pop(next(iter(self._bytes_per_entry)))
+            return cache.bytes
+        each = self._bytes_per_entry.get(cache.function)
+        return None if each is None else int(each * cache.entries)
 
     def _read_session(self, session: str, x: float) -> bool:
         if self.session_reader is None:

@@ -210,3 +210,20 @@ def test_sizes_read_during_a_run_are_filed_at_that_run_not_the_last_finished_one
         monitor.refresh_sizes("s1")
     sizes = [b for _, _, b in monitor._series.points("session_state", "results", "s1")]
     assert sizes == [2**20, 2 * 2**20, 3 * 2**20, 4 * 2**20], sizes
+
+
+def test_a_cache_sized_in_ever_longer_budgets_does_not_look_like_growth():
+    # A big cache_resource measured within a budget reads a little more each time (a lower
+    # bound); the verdict must not see that as a cache that grows.
+    readings = iter([(1, 6, False), (1, 9, False), (1, 15, False), (1, 26, False), (1, 46, True), (2, 92, False)])
+
+    def reader(budget):
+        entries, mib, exact = next(readings)
+        return [CacheUsage("catalogue", "resource", entries, mib * 2**20, "deep-size", exact)], []
+
+    monitor = Monitor(Settings(throttle_min_interval_s=0.0), mark=_Mark(), start_sampler=False)
+    monitor.cache_reader = reader
+    for x in range(1, 7):
+        monitor._read_caches(float(x))
+    points = monitor._series.points("cache", "catalogue")
+    assert [(x, c, b // 2**20) for x, c, b in points] == [(5.0, 1, 46), (6.0, 2, 92)], points
