@@ -225,6 +225,20 @@ def _quiet_then(n_quiet: int, leaky: int, fixed: int) -> list[tuple[str, int, Ac
     ]
 
 
+# The same leak in an app whose heap is big from the start: a catalogue of half a million
+# small objects in @st.cache_resource (a deployed app's reference data). Too big to size
+# or to count in one budget, the catalogue must not be taken for what grows.
+BIG_HEAP = LEAK_AFTER_QUIET.replace(
+    "st_memwatch.panel()",
+    """st_memwatch.panel()
+
+@st.cache_resource
+def catalogue():
+    return [{"id": i, "name": f"item {i}", "tags": [i, str(i)]} for i in range(500_000)]
+
+catalogue()""",
+)
+
 # name -> (source, phases, past runs, true rate of the leak phase in bytes per run, holder expected)
 SCENARIOS: dict[str, tuple[str, list[tuple[str, int, Action]], int, float, str]] = {
     "trivial-fresh": (TRIVIAL, [("quiet", 20, _click("go"))], 0, 0.0, ""),
@@ -232,6 +246,7 @@ SCENARIOS: dict[str, tuple[str, list[tuple[str, int, Action]], int, float, str]]
     "widgets-fresh": (WIDGETS, [("quiet", 10, _click("go")), ("quiet", 10, _click("frag"))], 0, 0.0, ""),
     "leak-after-quiet": (LEAK_AFTER_QUIET, _quiet_then(12, 10, 8), 0, 8 * MIB, "scenario_models"),
     "leak-after-long-past": (LEAK_AFTER_QUIET, _quiet_then(12, 10, 8), 120, 8 * MIB, "scenario_models"),
+    "leak-in-a-big-heap": (BIG_HEAP, _quiet_then(6, 10, 6), 0, 8 * MIB, "scenario_models"),
     "session-state-chat": (CHAT, [("quiet", 3, lambda at, i: None), ("leak", 16, _click("go"))], 0, 400_000.0, "messages"),
     "session-state-blobs": (BLOBS, [("quiet", 3, lambda at, i: None), ("leak", 10, _click("go"))], 0, 8 * MIB, "blobs"),
     "cache-unbounded": (CACHE, [("quiet", 3, lambda at, i: None), ("leak", 14, _set("slider", "day", lambda i: i))], 0, 2 * MIB, "load_frame"),
@@ -260,6 +275,7 @@ def summarise(record: Record, true_rate: float, holder: str) -> dict[str, Any]:
             holder_named_at_leak_run=named,
             cause=leak[-1].cause,
             toasts_in_leak=sum(1 for c in leak if c.toast),
+            causes_in_leak=list(dict.fromkeys(c.cause for c in leak if c.cause)),
         )
     fixed = [c for c in clicks if c.phase == "fixed"]
     if fixed:
