@@ -101,7 +101,10 @@ class Holder:
     ``("module app.registry", "._kept (list)", "numpy.ndarray x12")``. ``held`` of
     the ``sampled`` objects the search started from are kept by this holder.
     ``key`` is the name under the root (the global, the attribute, the
-    session_state key) when there is one.
+    session_state key) when there is one. ``kept`` counts the objects of the
+    sampled family that the last container of the chain holds directly (the
+    "x12"): a container that collects many is what a leak looks like, even when
+    few of the sample happened to be its.
     """
 
     kind: str
@@ -110,6 +113,7 @@ class Holder:
     held: int
     sampled: int
     key: str | None = None
+    kept: int = 0
 
     @property
     def label(self) -> str:
@@ -534,12 +538,12 @@ def find_holder(
         nodes.clear()
         return None
     node, kind, name, owner = max(roots, key=lambda r: (_count(r[0].mask), r[1] != "unknown", -r[0].depth))
-    chain, key = _describe(node, kind, name, owner, nodes)
+    chain, key, kept = _describe(node, kind, name, owner, nodes)
     if kind in ("global", "library") and key is not None:
         name = f"{name}.{key}"
     elif kind == "session_state" and not name and key is not None:
         name = key
-    result = Holder(kind=kind, name=name, chain=chain, held=_count(node.mask), sampled=len(samples), key=key)
+    result = Holder(kind=kind, name=name, chain=chain, held=_count(node.mask), sampled=len(samples), key=key, kept=kept)
     nodes.clear()
     roots.clear()
     return result
@@ -660,8 +664,10 @@ def _step(parent: object, child: object, show_keys: bool) -> tuple[str, str | No
     return "->", None
 
 
-def _describe(root: _Node, kind: str, name: str, owner: object, nodes: Mapping[int, _Node]) -> tuple[tuple[str, ...], str | None]:
-    """The chain of steps from the root to the sampled objects, and the name under the root."""
+def _describe(
+    root: _Node, kind: str, name: str, owner: object, nodes: Mapping[int, _Node]
+) -> tuple[tuple[str, ...], str | None, int]:
+    """The chain of steps from the root to the sampled objects, the name under the root, and what its last container keeps."""
     path = [root]
     while path[-1].depth > 0 and len(path) <= len(nodes):
         path.append(nodes[id(path[-1].child)])
@@ -679,6 +685,7 @@ def _describe(root: _Node, kind: str, name: str, owner: object, nodes: Mapping[i
     chain = [head]
     key: str | None = None
     leaf = objs[-1]
+    kept = 0
     i = 0
     while i < len(objs) - 1:
         parent, child = objs[i], objs[i + 1]
@@ -692,12 +699,16 @@ def _describe(root: _Node, kind: str, name: str, owner: object, nodes: Mapping[i
             i += 1
         if len(chain) == 1:
             key = here
-        chain.append(_leaf_count(parent, leaf) if child is leaf else f"{step} ({type_name(type(child))})")
-    return tuple(chain), key
+        if child is leaf:
+            kept = _kept_by(parent, leaf)
+            chain.append(f"{type_name(type(leaf))} x{kept}")
+        else:
+            chain.append(f"{step} ({type_name(type(child))})")
+    return tuple(chain), key, kept
 
 
-def _leaf_count(parent: object, leaf: object) -> str:
-    """ "numpy.ndarray x12": how many objects of the leaf's family its container holds directly."""
+def _kept_by(parent: object, leaf: object) -> int:
+    """How many objects of the leaf's family its container holds directly (the "x12" of a chain)."""
     family = type_name(type(leaf))
     same: dict[type, bool] = {type(leaf): True}
     n = 0
@@ -707,4 +718,4 @@ def _leaf_count(parent: object, leaf: object) -> str:
         if m is None:
             m = same[t] = type_name(t) == family
         n += m
-    return f"{family} x{max(n, 1)}"
+    return max(n, 1)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -69,6 +70,7 @@ CONTAINER_EVERY_S = 1.0
 SESSIONS_WITH_SERIES = 50  # sessions whose session_state keys keep a series (the latest ones)
 HOLDER_SEARCH_EVERY_S = 30.0  # a type's holder, once found, is looked for again after this long
 CHAINS_KEPT = 16
+HOLDER_COLLECTS = 6  # a container that keeps this many of the growing type collects them
 # The kinds of holder a reference search finds, in the verdict's vocabulary.
 _SEARCH_KINDS = {"global": "global", "library": "registry", "logging": "handlers", "lru_cache": "lru_cache",
                  "session_state": "session_state", "cache": "cache", "class": "class"}
@@ -115,13 +117,18 @@ def _names_the_growth(found: Any, named_elsewhere: tuple[str, ...]) -> bool:
     Not a root that names no place in the code ("unknown"); not Streamlit's own cache
     or session registries (the cache and session_state readers name those, with the
     function or key); and not one that keeps under a third of the sampled objects (the
-    script's global that holds this run's object, while the rest are kept elsewhere).
+    script's global that holds this run's object, while the rest are kept elsewhere) unless
+    its container collects many of them: in a process with a long past, most of a sample
+    are other code's objects of the same type, while the leak's list holds a dozen.
     """
     if found.kind == "library" and any(str(found.name).startswith(p) for p in named_elsewhere):
         return False
     if any(inner in step for step in found.chain for inner in (*named_elsewhere, analysis.OWN_PREFIX)):
         return False  # through a session's state or a cache's storage: their readers name the key or function
-    return found.held >= 2 and 3 * found.held >= found.sampled
+    return found.held >= 2 and (3 * found.held >= found.sampled or found.kept >= HOLDER_COLLECTS)
+
+
+_LIVE_MONITORS: weakref.WeakSet[Monitor] = weakref.WeakSet()
 
 
 class Monitor:
@@ -138,6 +145,7 @@ class Monitor:
         self.settings = settings or Settings()
         self._clock = clock
         self._rss = rss
+        _LIVE_MONITORS.add(self)
         if mark is None and start_sampler:
             mark = probes.HighWaterMark()
         self.peak_note = "" if mark is None or mark.available else mark.reason
@@ -556,11 +564,19 @@ class Monitor:
         return bool(found)
 
     def _own_arrays(self) -> set[int]:
-        """Ids of the numpy arrays the monitor keeps: its rings are the newest arrays in many a process."""
-        with self._lock:
-            ids = {id(entry[0]) for entry in self._series.data.values()}
-        for owner in (self.runs, self.heap_totals, self.history):
-            ids.update(id(v) for v in _arrays_of(owner))
+        """Ids of the numpy arrays every live monitor keeps: their rings are the newest arrays in many a process.
+
+        Every monitor's, not this one's only: one replaced by ``stop()`` / a new ``panel()``
+        lives on while a run hook still holds it.
+        """
+        ids: set[int] = set()
+        for monitor in list(_LIVE_MONITORS):
+            if "heap_totals" not in vars(monitor):
+                continue  # still being built on another thread
+            with monitor._lock:
+                ids.update(id(entry[0]) for entry in monitor._series.data.values())
+            for owner in (monitor.runs, monitor.heap_totals, monitor.history):
+                ids.update(id(v) for v in _arrays_of(owner))
         return ids
 
     def set_holdings(self, held: dict[str, float]) -> None:

@@ -67,6 +67,7 @@ def test_a_module_global_list_is_named_with_its_module_and_its_chain(module):
     assert found is not None
     assert (found.kind, found.name, found.key) == ("global", "app_registry_t1.kept", "kept")
     assert found.chain == ("module app_registry_t1", ".kept (list)", f"{type_name(Payload)} x12")
+    assert found.kept == 12
     assert (found.held, found.sampled) == (5, 5)
     assert found.label == "module app_registry_t1.kept"
     _only_names(found)

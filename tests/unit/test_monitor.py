@@ -227,3 +227,16 @@ def test_a_cache_sized_in_ever_longer_budgets_does_not_look_like_growth():
         monitor._read_caches(float(x))
     points = monitor._series.points("cache", "catalogue")
     assert [(x, c, b // 2**20) for x, c, b in points] == [(5.0, 1, 46), (6.0, 2, 92)], points
+
+
+def test_a_container_that_collects_the_type_names_the_growth_though_few_of_the_sample_are_its():
+    from st_memwatch.core.holders import Holder
+    from st_memwatch.core.monitor import _names_the_growth
+
+    registry = Holder("global", "lab.modellib._registry", ("module lab.modellib", "._registry (list)", "numpy.ndarray x13"), 2, 8, "_registry", 13)
+    this_run = Holder("global", "app.current", ("module app", ".current (list)", "numpy.ndarray x2"), 2, 8, "current", 2)
+    most = Holder("global", "app.kept", ("module app", ".kept (list)", "numpy.ndarray x3"), 3, 8, "kept", 3)
+    assert _names_the_growth(registry, ())
+    assert not _names_the_growth(this_run, ())
+    assert _names_the_growth(most, ())
+    assert not _names_the_growth(Holder("global", "app.one", ("module app", "numpy.ndarray x40"), 1, 8, "one", 40), ())
