@@ -24,7 +24,7 @@ is made of) is named, with its fix.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -90,11 +90,16 @@ def _eligible(run: RunRecord) -> bool:
     return not (0 < run.session_run <= SESSION_WARMUP_RUNS)
 
 
-def find_regime(runs: Sequence[RunRecord], first_x: float = 1.0) -> Regime:
+def find_regime(runs: Sequence[RunRecord], first_x: float = 1.0, own: Mapping[float, int] | None = None) -> Regime:
     """The latest regime of the finished ``runs`` (in the order they ended; ``first_x`` is the first's number).
 
     A run's step (settled RSS after it, less after the run before it) is that run's doing
-    when runs do not overlap. When the process's steps do not grow steadily, each
+    when runs do not overlap. A rise that RSS's growth during st_memwatch's own work since
+    the run before explains (``own``: bytes by the number of the run after which the work
+    was done) cannot start a regime: a census or a sizing of a big heap leaves a MiB or
+    two of freed pages behind, the monitor's footprint, not the app's growth. Inside a
+    regime steps count as measured (the app reuses those pages next, so taking them off
+    would count them twice). When the process's steps do not grow steadily, each
     session's own steps are judged too: a leak in one visitor's session, interleaved with
     another visitor's quiet runs, grows in every run of its own session and in only some
     of the process's. Its rate is then per run of that session.
@@ -104,9 +109,13 @@ def find_regime(runs: Sequence[RunRecord], first_x: float = 1.0) -> Regime:
     last_x = done[-1][0] if done else 0.0
     steps: list[tuple[float, float, float]] = []  # (x, step, end time) for eligible steps
     sessions: dict[str, list[tuple[float, float, float]]] = {}
-    for (_, prev), (x, run) in zip(done, done[1:], strict=False):
+    own = own or {}
+    ours: set[float] = set()  # steps the monitor's own growth explains
+    for (prev_x, prev), (x, run) in zip(done, done[1:], strict=False):
         if _eligible(run):
             step = (x, float(run.rss_after - prev.rss_after), run.started_at + run.duration_s)
+            if _explained_by_own_work(step[1], own, prev_x, x):
+                ours.add(x)
             steps.append(step)
             sessions.setdefault(run.session, []).append(step)
     # A growing stretch that RSS says has stopped (flat lately, growing just before): its last
@@ -114,18 +123,24 @@ def find_regime(runs: Sequence[RunRecord], first_x: float = 1.0) -> Regime:
     recent = [d >= MIN_STEP for _, d, _ in steps[-3 * STOPPED_STEPS :]]
     stopped = len(recent) > STOPPED_STEPS and not any(recent[-STOPPED_STEPS:]) and sum(recent) >= MIN_GROWING_STEPS
     grew_at = next((x for x, d, _ in reversed(steps) if d >= MIN_STEP), None) if stopped else None
-    whole = replace(_regime_of(steps, last_x, settled), last_growth_x=grew_at)
+    whole = replace(_regime_of(steps, last_x, settled, ours), last_growth_x=grew_at)
     if whole.growing or len(sessions) < 2:
         return whole
-    for own in sessions.values():
-        mine = _regime_of(own, last_x, settled)
+    for session_steps in sessions.values():
+        mine = _regime_of(session_steps, last_x, settled, ours)
         if mine.growing:
             return replace(mine, last_growth_x=grew_at)
     return whole
 
 
-def _regime_of(steps: Sequence[tuple[float, float, float]], last_x: float, settled: int) -> Regime:
-    """The latest regime of these steps (the process's, or one session's)."""
+def _explained_by_own_work(step: float, own: Mapping[float, int], prev_x: float, x: float) -> bool:
+    """Is this rise no larger (within MIN_STEP) than what RSS grew during the monitor's own work since the run before?"""
+    ours = sum(own.get(k, 0) for k in range(int(prev_x), int(x)))
+    return ours > 0 and 0 < step <= ours + MIN_STEP
+
+
+def _regime_of(steps: Sequence[tuple[float, float, float]], last_x: float, settled: int, ours: Collection[float] = ()) -> Regime:
+    """The latest regime of these steps (the process's, or one session's); ``ours``: the x of steps that cannot start one."""
     quiet = Regime(False, None, last_x, 0, 0, 0.0, 0.0, 0.0, len(steps) < 2, settled)
     if len(steps) < MIN_GROWING_STEPS:
         return quiet
@@ -154,7 +169,7 @@ def _regime_of(steps: Sequence[tuple[float, float, float]], last_x: float, settl
     onset, count = None, 0
     for i in range(len(steps) - 1, start - 1, -1):
         count += grows[i]
-        if grows[i] and count / (len(steps) - i) >= MIN_REGIME_SHARE:
+        if grows[i] and count / (len(steps) - i) >= MIN_REGIME_SHARE and steps[i][0] not in ours:
             onset = i
     if onset is None or count == 0:
         return quiet
@@ -208,6 +223,17 @@ def _holder_from_suspect(s: Suspect, rss_rate: float, session: str = "", evidenc
     )
 
 
+def _with_chain(holder: Holder, chains: Mapping[str, Holder] | None) -> Holder:
+    """A type's holder as the place its objects are kept, when references were followed there.
+
+    The place names what to fix; the type's growth stays its evidence.
+    """
+    chained = chains.get(holder.name) if chains and holder.kind == "type" else None
+    if chained is None:
+        return holder
+    return replace(chained, bytes_per_run=holder.bytes_per_run, share=holder.share, evidence=f"{holder.name} {holder.evidence}")
+
+
 def rank_holders(
     series: Mapping[SeriesKey, Sequence[Point]],
     regime: Regime,
@@ -241,11 +267,7 @@ def rank_holders(
         where = f" of session {session}" if session else ""
         evidence = f"grew {format_bytes(rate)}/run{where} over the last {steps} reading{'s' if steps != 1 else ''}"
         share_of_rss = rate / rss_rate if rss_rate > 0 else 0.0
-        holder = Holder(kind, name, rate, share_of_rss, evidence, advice, action, session)  # type: ignore[arg-type]
-        if kind == "type" and chains and name in chains:
-            # What the references lead to names the place in the code; the type's growth is its evidence.
-            chained = chains[name]
-            holder = replace(chained, bytes_per_run=rate, share=holder.share, evidence=f"{name} {evidence}")
+        holder = _with_chain(Holder(kind, name, rate, share_of_rss, evidence, advice, action, session), chains)  # type: ignore[arg-type]
         # A type charged with what its instances keep names more than a bare type.
         found.append((_SPECIFIC.get(holder.kind, 0) + (1 if each and holder.kind == "type" else 0), holder))
     return _ranked(found)
@@ -322,6 +344,7 @@ def judge(
     hint: Suspect | None = None,
     th: analysis.Thresholds = DEFAULT_THRESHOLDS,
     suspects: Sequence[Suspect] | None = None,
+    own: Mapping[float, int] | None = None,
 ) -> Verdict:
     """The verdict from the recorded series; see the module docstring for the rules.
 
@@ -330,9 +353,10 @@ def judge(
     by following references from a type's objects; ``hint`` the type that grew most
     between the last two censuses, the provisional cause while nothing else is named.
     The sustained series (``th``'s window) decide a leak the RSS does not show yet
-    (freed pages being reused).
+    (freed pages being reused). ``own``: RSS growth during the monitor's own work, by run
+    number (see ``find_regime``).
     """
-    regime = find_regime(runs, first_x)
+    regime = find_regime(runs, first_x, own)
     holders = rank_holders(series, regime, caches, held, chains) if regime.growing else ()
     leak, reason, rate = False, "no growth in the current regime", 0.0
     if regime.warming_up:
@@ -356,7 +380,7 @@ def judge(
         top = sustained[0]
         leak, rate = True, top.growth_bytes_per_run
         reason = f"{top.kind} {top.name} grows {format_bytes(rate)}/run in {top.steady:.0%} of runs (RSS has not shown it yet)"
-        holders = tuple(_holder_from_suspect(s, rate, evidence="sustained over the window") for s in sustained)
+        holders = tuple(_with_chain(_holder_from_suspect(s, rate, evidence="sustained over the window"), chains) for s in sustained)
     if leak and not holders and hint is not None:
         holders = (_holder_from_suspect(hint, rate, evidence="grew most between the last two censuses"),)
     headroom = max(0, limit_bytes - regime.settled)

@@ -27,7 +27,8 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -160,6 +161,9 @@ class Monitor:
         self._work_lock = threading.Lock()  # one catch-up at a time (sampler thread or flush)
         self._series = NameSeries(self.settings.series_window)
         self._series_dirty = False  # session_state points filed since the last fit
+        # RSS growth during the monitor's own work, by the run after which it was done:
+        # the judgement takes it out of the app's steps (see judgement.find_regime).
+        self._own_growth: OrderedDict[float, int] = OrderedDict()
         self._census = CensusScheduler(
             clock, self._heap_blocks_now, self.settings.census_budget_s, self.settings.census_pause_s,
             self.settings.throttle_duty, self.settings.throttle_min_interval_s,
@@ -334,7 +338,8 @@ class Monitor:
         now = self._clock()
         if self.session_reader is not None and self._session_throttle.due(now):
             t0 = time.perf_counter()
-            self._read_session(record.session, x)
+            with self._own_footprint():
+                self._read_session(record.session, x)
             self._session_throttle.done(now, time.perf_counter() - t0)
         self._pending_x = x
         if self._stale_since is None:
@@ -344,6 +349,26 @@ class Monitor:
         # No wake-up: the next regular tick (<= 0.1 s) does the work once for all the
         # runs that ended meanwhile, so back-to-back reruns pay for one refit, not one each.
         return record
+
+    @contextmanager
+    def _own_footprint(self, runs_allowed: int = 0) -> Iterator[None]:
+        """Measure what RSS grows by during the work inside: the monitor's footprint, not the app's.
+
+        Counted only while at most ``runs_allowed`` runs are active (the one on whose thread
+        the work is done), so that no script's allocations are taken for the monitor's.
+        """
+        before = self._rss() if self.recorder.active_count() <= runs_allowed else None
+        try:
+            yield
+        finally:
+            if before is not None and self.recorder.active_count() <= runs_allowed:
+                grew = self._rss() - before
+                if grew > 0:
+                    with self._lock:
+                        x = float(self.runs_total)
+                        self._own_growth[x] = self._own_growth.get(x, 0) + grew
+                        while len(self._own_growth) > 2 * judgement.LOOKBACK_RUNS:
+                            self._own_growth.popitem(last=False)
 
     def _analyse_safely(self, series_changed: bool) -> None:
         try:
@@ -361,6 +386,7 @@ class Monitor:
             series = self._series.all_points()
             caches = {c.function: c for c in self.caches}
             heap = self.heap_totals.pairs()
+            own = dict(self._own_growth)
             hint = analysis.growth_hint(self.growth, self.growth_runs, th)
             self._series_dirty = False
         suspects = self.suspects
@@ -368,7 +394,7 @@ class Monitor:
             suspects = judgement.suspects_for_details(series, caches, th, self.held)
         verdict = judgement.judge(
             recent, series, caches, limit.bytes,
-            first_x=first_x, heap=heap, held=self.held, chains=self.chains, hint=hint, th=th, suspects=suspects,
+            first_x=first_x, heap=heap, held=self.held, chains=self.chains, hint=hint, th=th, suspects=suspects, own=own,
         )
         trend = judgement.trend_of(verdict, recent, first_x)
         with self._lock:
@@ -379,6 +405,10 @@ class Monitor:
 
         Returns whether any per-name series got new points.
         """
+        with self._own_footprint():
+            return self._due_work(x, session, background)
+
+    def _due_work(self, x: float, session: str | None, background: bool) -> bool:
         now = self._clock()
         changed = False
         if self.settings.census_every_run or self._census.throttle.due(now):
@@ -515,9 +545,10 @@ class Monitor:
         t0 = time.perf_counter()
         x = float(self.runs_total + (1 if self.active_run_id(session) is not None else 0))
         try:
-            self._read_caches(x)
-            if with_session:
-                self._read_session(session, x)
+            with self._own_footprint(runs_allowed=1):
+                self._read_caches(x)
+                if with_session:
+                    self._read_session(session, x)
         except Exception as exc:
             self.note(f"cache/session sizes failed: {type(exc).__name__}: {exc}")
         self._sizes_throttle.done(self._clock(), time.perf_counter() - t0)
@@ -541,7 +572,8 @@ class Monitor:
 
         t0 = time.thread_time()
         try:
-            found = holders.find_holders(names, None, budget_s or self.settings.holder_search_budget_s, skip=self._own_arrays())
+            with self._own_footprint():
+                found = holders.find_holders(names, None, budget_s or self.settings.holder_search_budget_s, skip=self._own_arrays())
         except Exception as exc:
             self.note(f"holder search failed: {type(exc).__name__}: {exc}")
             found = {}
