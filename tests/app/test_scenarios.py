@@ -49,16 +49,19 @@ def test_a_leak_after_a_quiet_stretch_is_flagged_at_its_rate_and_clears_after_th
 def test_a_leak_in_a_big_heap_is_flagged_and_never_blamed_on_the_big_cache():
     """Half a million objects in a cache_resource: too many to count or size in one budget.
 
-    The leak is flagged at its rate; what is named must never be the catalogue (its size,
-    read in ever longer budgets, once looked like growth). Not asserted here: the first
-    leaky steps can vanish into pages the catalogue's build freed, and this process's RSS
-    moves by about a MiB between quiet runs, so when the warning comes varies (the
-    benchmark prints it).
+    No alarm while quiet, though each census of such a heap leaves a MiB or so of freed
+    pages (the monitor's own footprint cannot start a regime); the leak flagged at its
+    rate, a click or two later than in a small app when its first arrays land in pages
+    the catalogue's build freed; never blamed on the catalogue (its size, read in ever
+    longer budgets, once looked like growth). What keeps the arrays is not named here
+    yet: the census of this heap is cut by its budget.
     """
     s = run("leak-in-a-big-heap")
-    assert s["warned_at_leak_run"] is not None, s
+    assert s["alarms_while_quiet"] == 0, s
+    assert s["warned_at_leak_run"] is not None and s["warned_at_leak_run"] <= 6, s
     assert s["reported_rate"] == pytest.approx(s["true_rate"], rel=0.25), s
     assert not [c for c in s["causes_in_leak"] if "catalogue" in c], s
+    assert s["quiet_again_at_fixed_run"] is not None and s["quiet_again_at_fixed_run"] <= 8, s
 
 
 @pytest.mark.parametrize(
