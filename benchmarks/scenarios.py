@@ -246,7 +246,7 @@ SCENARIOS: dict[str, tuple[str, list[tuple[str, int, Action]], int, float, str]]
     "widgets-fresh": (WIDGETS, [("quiet", 10, _click("go")), ("quiet", 10, _click("frag"))], 0, 0.0, ""),
     "leak-after-quiet": (LEAK_AFTER_QUIET, _quiet_then(12, 10, 8), 0, 8 * MIB, "scenario_models"),
     "leak-after-long-past": (LEAK_AFTER_QUIET, _quiet_then(12, 10, 8), 120, 8 * MIB, "scenario_models"),
-    "leak-in-a-big-heap": (BIG_HEAP, _quiet_then(6, 10, 6), 0, 8 * MIB, "scenario_models"),
+    "leak-in-a-big-heap": (BIG_HEAP, _quiet_then(6, 14, 6), 0, 8 * MIB, "scenario_models"),
     "session-state-chat": (CHAT, [("quiet", 3, lambda at, i: None), ("leak", 16, _click("go"))], 0, 400_000.0, "messages"),
     "session-state-blobs": (BLOBS, [("quiet", 3, lambda at, i: None), ("leak", 10, _click("go"))], 0, 8 * MIB, "blobs"),
     "cache-unbounded": (CACHE, [("quiet", 3, lambda at, i: None), ("leak", 14, _set("slider", "day", lambda i: i))], 0, 2 * MIB, "load_frame"),

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from st_memwatch.core import analysis, judgement, probes, type_growth
+from st_memwatch.core.containers import ContainerWatch
 from st_memwatch.core.limits import ENV_VAR, resolve_limit
 from st_memwatch.core.models import (
     CacheUsage,
@@ -71,6 +72,7 @@ CONTAINER_EVERY_S = 1.0
 SESSIONS_WITH_SERIES = 50  # sessions whose session_state keys keep a series (the latest ones)
 HOLDER_SEARCH_EVERY_S = 30.0  # a type's holder, once found, is looked for again after this long
 CHAINS_KEPT = 16
+MIN_CONTAINER_SHARE = 0.5  # a growing container names a leak when its new elements weigh this share of RSS's growth
 HOLDER_COLLECTS = 6  # a container that keeps this many of the growing type collects them
 # The kinds of holder a reference search finds, in the verdict's vocabulary.
 _SEARCH_KINDS = {"global": "global", "library": "registry", "logging": "handlers", "lru_cache": "lru_cache",
@@ -112,6 +114,15 @@ def _arrays_of(owner: object, depth: int = 2) -> list[np.ndarray]:
     return found
 
 
+def _names_a_place(found: Any, named_elsewhere: tuple[str, ...]) -> bool:
+    """A root in the app's code or a library, not one the framework's own readers name, nor ours."""
+    if found.kind not in _SEARCH_KINDS:
+        return False
+    if found.kind == "library" and any(str(found.name).startswith(p) for p in named_elsewhere):
+        return False
+    return not any(inner in step for step in found.chain for inner in (*named_elsewhere, analysis.OWN_PREFIX))
+
+
 def _names_the_growth(found: Any, named_elsewhere: tuple[str, ...]) -> bool:
     """Is a holder the reference search found the place to fix?
 
@@ -122,9 +133,7 @@ def _names_the_growth(found: Any, named_elsewhere: tuple[str, ...]) -> bool:
     its container collects many of them: in a process with a long past, most of a sample
     are other code's objects of the same type, while the leak's list holds a dozen.
     """
-    if found.kind == "library" and any(str(found.name).startswith(p) for p in named_elsewhere):
-        return False
-    if any(inner in step for step in found.chain for inner in (*named_elsewhere, analysis.OWN_PREFIX)):
+    if not _names_a_place(found, named_elsewhere):
         return False  # through a session's state or a cache's storage: their readers name the key or function
     return found.held >= 2 and (3 * found.held >= found.sampled or found.kept >= HOLDER_COLLECTS)
 
@@ -164,6 +173,10 @@ class Monitor:
         # RSS growth during the monitor's own work, by the run after which it was done:
         # the judgement takes it out of the app's steps (see judgement.find_regime).
         self._own_growth: OrderedDict[float, int] = OrderedDict()
+        # A leak nothing names: containers that keep growing, and where each is kept (by id).
+        self._containers = ContainerWatch()
+        self._containers_x = 0.0
+        self._container_labels: dict[int, tuple[str, str]] = {}
         self._census = CensusScheduler(
             clock, self._heap_blocks_now, self.settings.census_budget_s, self.settings.census_pause_s,
             self.settings.throttle_duty, self.settings.throttle_min_interval_s,
@@ -565,6 +578,8 @@ class Monitor:
         if verdict is None or not verdict.leak:
             return False
         now = self._clock()
+        if not verdict.holders and (budget_s is not None or self._search_throttle.due(now)):
+            return self._watch_containers(verdict, now, budget_s)
         names = [h.name for h in verdict.holders if h.kind == "type" and now - self._chains_at.get(h.name, -1e18) >= HOLDER_SEARCH_EVERY_S][:3]
         if not names or (budget_s is None and not self._search_throttle.due(now)):
             return False
@@ -594,6 +609,51 @@ class Monitor:
             while len(self._chains_at) > 4 * CHAINS_KEPT:
                 self._chains_at.pop(next(iter(self._chains_at)))
         return bool(found)
+
+    def _watch_containers(self, verdict: Any, now: float, budget_s: float | None) -> bool:
+        """A leak nothing names (a heap too big to count): file the containers that keep growing, by where they are kept.
+
+        Each look files a point per growing container under the place the reference
+        search names for it (``module app.kept``), with its length and its length times
+        what its newest elements weigh; the judgement ranks these like any holder.
+        """
+        from st_memwatch.core import holders  # deferred: only a leak needs it
+
+        budget = budget_s or self.settings.holder_search_budget_s
+        t0 = time.thread_time()
+        found = False
+        try:
+            with self._own_footprint():
+                x = float(self.runs_total)
+                since = max(1.0, x - self._containers_x)
+                grown = self._containers.look(budget, skip=set())
+                self._containers_x = x
+                for g in grown:
+                    if g.added * g.bytes_each < MIN_CONTAINER_SHARE * verdict.bytes_per_run * since:
+                        continue
+                    label = self._container_labels.get(id(g.obj))
+                    if label is None:
+                        carrier = [g.obj]
+                        h = holders.find_holder(carrier, None, budget / 2, ignore=(id(carrier),))
+                        carrier.clear()
+                        if h is None or not _names_a_place(h, self.named_elsewhere):
+                            continue
+                        label = (_SEARCH_KINDS[h.kind], h.label)
+                        self._container_labels[id(g.obj)] = label
+                        while len(self._container_labels) > CHAINS_KEPT:
+                            self._container_labels.pop(next(iter(self._container_labels)))
+                    kind, name = label
+                    with self._lock:
+                        if not self._series.points(kind, name):  # type: ignore[arg-type]
+                            self._series.add(kind, name, self._containers_x - since, g.length - g.added, int((g.length - g.added) * g.bytes_each))  # type: ignore[arg-type]
+                        self._series.add(kind, name, x, g.length, int(g.length * g.bytes_each))  # type: ignore[arg-type]
+                        self._series_dirty = True
+                    found = True
+                del grown
+        except Exception as exc:
+            self.note(f"holder search failed: {type(exc).__name__}: {exc}")
+        self._search_throttle.done(now, time.thread_time() - t0)
+        return found
 
     def _own_arrays(self) -> set[int]:
         """Ids of the numpy arrays every live monitor keeps: their rings are the newest arrays in many a process.
