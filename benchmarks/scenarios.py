@@ -268,10 +268,12 @@ def summarise(record: Record, true_rate: float, holder: str) -> dict[str, Any]:
     if leak:
         first = next((i for i, c in enumerate(leak, 1) if c.leak), None)
         named = next((i for i, c in enumerate(leak, 1) if holder and holder in c.cause), None)
+        before = clicks[clicks.index(leak[0]) - 1].rss_after if clicks.index(leak[0]) else leak[0].rss_after
         out.update(
             warned_at_leak_run=first,
             reported_rate=leak[-1].rate,
             true_rate=true_rate,
+            rss_per_leak_click=(leak[-1].rss_after - before) / len(leak),
             holder_named_at_leak_run=named,
             cause=leak[-1].cause,
             toasts_in_leak=sum(1 for c in leak if c.toast),
