@@ -132,6 +132,7 @@ class Click:
     leak: bool  # the verdict after this run (what the next render and the gauge show)
     rate: float
     cause: str
+    reason: str = ""  # the verdict's reason, for reading a failure
 
 
 @dataclass
@@ -205,7 +206,7 @@ def run_scenario(source: str, phases: list[tuple[str, int, Action]], name: str, 
                     Click(
                         n, phase, snap.runs[-1].rss_after if snap.runs else snap.rss,
                         boxes[0] if boxes else "", toasts[0] if toasts else "",
-                        bool(v and v.leak), v.bytes_per_run if v else 0.0, v.cause if v else "",
+                        bool(v and v.leak), v.bytes_per_run if v else 0.0, v.cause if v else "", v.reason if v else "",
                     )
                 )
         if at.exception:
@@ -282,5 +283,6 @@ def summarise(record: Record, true_rate: float, holder: str) -> dict[str, Any]:
     fixed = [c for c in clicks if c.phase == "fixed"]
     if fixed:
         out["quiet_again_at_fixed_run"] = next((i for i, c in enumerate(fixed, 1) if not c.leak), None)
+        out["fixed_reasons"] = [c.reason for c in fixed if c.leak][:6]
     out["steady_clicks"] = len(steady)
     return out

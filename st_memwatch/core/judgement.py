@@ -152,7 +152,9 @@ def _regime_of(steps: Sequence[tuple[float, float, float]], last_x: float, settl
         return quiet
     floor = max(MIN_STEP, LEADING_NOISE * float(np.median(latest)))
     grows = [d >= floor for _, d, _ in steps]
-    if len(grows) >= STOPPED_STEPS and not any(grows[-STOPPED_STEPS:]):
+    # A rise the monitor's own work explains does not keep a stopped regime alive either.
+    app_grows = [g and x not in ours for g, (x, _, _) in zip(grows, steps, strict=True)]
+    if len(grows) >= STOPPED_STEPS and not any(app_grows[-STOPPED_STEPS:]):
         return quiet
     # The regime starts after the last quiet stretch (STOPPED_STEPS flat steps in a row) or
     # large drop (something big was freed); within it, at the earliest growing step from
@@ -162,14 +164,14 @@ def _regime_of(steps: Sequence[tuple[float, float, float]], last_x: float, settl
         if steps[i][1] <= -RESET_DROP_BYTES:
             start = i + 1
             break
-        flat = 0 if grows[i] else flat + 1
+        flat = 0 if app_grows[i] else flat + 1
         if flat >= STOPPED_STEPS:
             start = i + STOPPED_STEPS
             break
     onset, count = None, 0
     for i in range(len(steps) - 1, start - 1, -1):
         count += grows[i]
-        if grows[i] and count / (len(steps) - i) >= MIN_REGIME_SHARE and steps[i][0] not in ours:
+        if app_grows[i] and count / (len(steps) - i) >= MIN_REGIME_SHARE:
             onset = i
     if onset is None or count == 0:
         return quiet

@@ -42,20 +42,20 @@ def run(name: str) -> dict:
 def test_a_healthy_app_never_alarms(name):
     s = run(name)
     assert s["clicks"] == 20
-    assert s["alarms_while_quiet"] == 0, s
+    assert s["alarms_while_quiet"] == 0, json.dumps(s)
 
 
 @pytest.mark.parametrize("name", ["leak-after-quiet", "leak-after-long-past"])
 def test_a_leak_after_a_quiet_stretch_is_flagged_at_its_rate_and_clears_after_the_fix(name):
     s = run(name)
-    assert s["alarms_while_quiet"] == 0, s
-    assert s["warned_at_leak_run"] is not None and s["warned_at_leak_run"] <= 4, s
-    assert s["reported_rate"] == pytest.approx(s["true_rate"], rel=0.25), s
-    assert s["toasts_in_leak"] == 1, s
-    assert s["quiet_again_at_fixed_run"] is not None and s["quiet_again_at_fixed_run"] <= 4, s
+    assert s["alarms_while_quiet"] == 0, json.dumps(s)
+    assert s["warned_at_leak_run"] is not None and s["warned_at_leak_run"] <= 4, json.dumps(s)
+    assert s["reported_rate"] == pytest.approx(s["true_rate"], rel=0.25), json.dumps(s)
+    assert s["toasts_in_leak"] == 1, json.dumps(s)
+    assert s["quiet_again_at_fixed_run"] is not None and s["quiet_again_at_fixed_run"] <= 4, json.dumps(s)
     # The arrays are kept in a module-level list: the references lead there, not to "numpy.ndarray".
-    assert s["holder_named_at_leak_run"] is not None and s["holder_named_at_leak_run"] <= 8, s
-    assert s["cause"].startswith("module scenario_models.loaded"), s
+    assert s["holder_named_at_leak_run"] is not None and s["holder_named_at_leak_run"] <= 8, json.dumps(s)
+    assert s["cause"].startswith("module scenario_models.loaded"), json.dumps(s)
 
 
 def test_a_leak_in_a_big_heap_is_flagged_and_never_blamed_on_the_big_cache():
@@ -70,13 +70,13 @@ def test_a_leak_in_a_big_heap_is_flagged_and_never_blamed_on_the_big_cache():
     two looks at their lengths (spaced out like any background work) have seen it grow.
     """
     s = run("leak-in-a-big-heap")
-    assert s["alarms_while_quiet"] == 0, s
-    assert s["warned_at_leak_run"] is not None and s["warned_at_leak_run"] <= 6, s
-    assert s["reported_rate"] == pytest.approx(s["true_rate"], rel=0.25), s
-    assert not [c for c in s["causes_in_leak"] if "catalogue" in c], s
-    assert s["quiet_again_at_fixed_run"] is not None and s["quiet_again_at_fixed_run"] <= 8, s
-    assert s["holder_named_at_leak_run"] is not None and s["holder_named_at_leak_run"] <= 13, s
-    assert s["cause"].startswith("module scenario_models.loaded"), s
+    assert s["alarms_while_quiet"] == 0, json.dumps(s)
+    assert s["warned_at_leak_run"] is not None and s["warned_at_leak_run"] <= 6, json.dumps(s)
+    assert s["reported_rate"] == pytest.approx(s["true_rate"], rel=0.25), json.dumps(s)
+    assert not [c for c in s["causes_in_leak"] if "catalogue" in c], json.dumps(s)
+    assert s["quiet_again_at_fixed_run"] is not None and s["quiet_again_at_fixed_run"] <= 8, json.dumps(s)
+    assert s["holder_named_at_leak_run"] is not None and s["holder_named_at_leak_run"] <= 13, json.dumps(s)
+    assert s["cause"].startswith("module scenario_models.loaded"), json.dumps(s)
 
 
 @pytest.mark.parametrize(
@@ -85,10 +85,10 @@ def test_a_leak_in_a_big_heap_is_flagged_and_never_blamed_on_the_big_cache():
 )
 def test_a_growing_session_key_or_cache_is_named_within_eight_runs(name, holder):
     s = run(name)
-    assert s["alarms_while_quiet"] == 0, s
+    assert s["alarms_while_quiet"] == 0, json.dumps(s)
     # A 0.4 MiB/run chat log is near the smallest step RSS is judged on: freed pages may
     # absorb a step or two, so the warning and the name come within eight runs, not four.
-    assert s["warned_at_leak_run"] is not None and s["warned_at_leak_run"] <= 8, s
-    assert s["holder_named_at_leak_run"] is not None and s["holder_named_at_leak_run"] <= 8, s
-    assert s["cause"].startswith(holder), s
-    assert rate_is_right(s), s
+    assert s["warned_at_leak_run"] is not None and s["warned_at_leak_run"] <= 8, json.dumps(s)
+    assert s["holder_named_at_leak_run"] is not None and s["holder_named_at_leak_run"] <= 8, json.dumps(s)
+    assert s["cause"].startswith(holder), json.dumps(s)
+    assert rate_is_right(s), json.dumps(s)

@@ -243,3 +243,12 @@ def test_rises_the_monitors_own_work_explains_start_no_regime():
         settled.append(settled[-1] + 8 * MB)
     v = judge(settled, own=own)
     assert v.leak and v.bytes_per_run == pytest.approx(8 * MB, rel=0.25)
+
+
+def test_a_rise_the_monitors_own_work_explains_does_not_keep_a_fixed_leak_alive():
+    settled = leak_after_quiet(12, 10)
+    level = settled[-1]
+    settled += [level, level + 5 * MB, level + 5 * MB, level + 5 * MB, level + 5 * MB]  # a census's pages at the 2nd
+    own = {float(len(settled) - 4): 5 * MB + 4096}  # measured during the work after the run before that rise
+    assert judge(settled).leak  # taken as the app's, the rise restarts the flat stretch
+    assert not judge(settled, own=own).leak
