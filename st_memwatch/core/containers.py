@@ -49,12 +49,15 @@ def _weight(obj: object, *, shallow: bool = False, budget_s: float = 0.005) -> f
     """What one of the container's newest elements weighs, on average: shallow, or with what it reaches."""
     t = type(obj)
     k = 4 if shallow else SAMPLE_ITEMS
-    if t is list or t is collections.deque:
-        items = list(itertools.islice(reversed(obj), k))  # type: ignore[call-overload]
-    elif t in (dict, collections.OrderedDict, collections.defaultdict):
-        items = list(itertools.islice(reversed(obj.values()), k))  # type: ignore[attr-defined]
-    else:
-        return 0.0  # a set has no newest
+    try:
+        if t is list or t is collections.deque:
+            items = list(itertools.islice(reversed(obj), k))  # type: ignore[call-overload]
+        elif t in (dict, collections.OrderedDict, collections.defaultdict):
+            items = list(itertools.islice(reversed(obj.values()), k))  # type: ignore[attr-defined]
+        else:
+            return 0.0  # a set has no newest
+    except RuntimeError:  # changed by another thread meanwhile: weighed at the next look
+        return 0.0
     if not items:
         return 0.0
     if shallow:
@@ -125,6 +128,3 @@ class ContainerWatch:
         self._ids, self._lens, self._codes, self._streaks = new_ids, new_lens, new_codes, streaks
         out.sort(key=lambda g: g.added * g.bytes_each, reverse=True)
         return out[:top]
-
-    def forget(self) -> None:
-        self.__init__()  # type: ignore[misc]
