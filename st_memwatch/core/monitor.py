@@ -72,6 +72,7 @@ CONTAINER_EVERY_S = 1.0
 SESSIONS_WITH_SERIES = 50  # sessions whose session_state keys keep a series (the latest ones)
 HOLDER_SEARCH_EVERY_S = 30.0  # a type's holder, once found, is looked for again after this long
 CHAINS_KEPT = 16
+HOLDER_SEARCH_MAX_S = 2.0  # CPU of one live search at most, however big the heap
 MIN_CONTAINER_SHARE = 0.5  # a growing container names a leak when its new elements weigh this share of RSS's growth
 HOLDER_COLLECTS = 6  # a container that keeps this many of the growing type collects them
 # The kinds of holder a reference search finds, in the verdict's vocabulary.
@@ -578,8 +579,12 @@ class Monitor:
         if verdict is None or not verdict.leak:
             return False
         now = self._clock()
+        budget = budget_s or self._search_budget()
         if not verdict.holders and (budget_s is not None or self._search_throttle.due(now)):
-            return self._watch_containers(verdict, now, budget_s)
+            t0 = time.thread_time()
+            found_any = self._watch_containers(verdict, budget)
+            self._search_throttle.done(now, time.thread_time() - t0)
+            return found_any
         names = [h.name for h in verdict.holders if h.kind == "type" and now - self._chains_at.get(h.name, -1e18) >= HOLDER_SEARCH_EVERY_S][:3]
         if not names or (budget_s is None and not self._search_throttle.due(now)):
             return False
@@ -588,11 +593,19 @@ class Monitor:
         t0 = time.thread_time()
         try:
             with self._own_footprint():
-                found = holders.find_holders(names, None, budget_s or self.settings.holder_search_budget_s, skip=self._own_arrays())
+                found = holders.find_holders(names, None, budget, skip=self._own_arrays())
         except Exception as exc:
             self.note(f"holder search failed: {type(exc).__name__}: {exc}")
             found = {}
-        self._search_throttle.done(now, time.thread_time() - t0)
+        if not any(_names_the_growth(h, self.named_elsewhere) for h in found.values()):
+            # The sample missed the place (old containers of new objects lie deep in a long past's
+            # heap): the containers that keep growing are looked at in the same tick.
+            found_any = self._watch_containers(verdict, budget)
+            self._search_throttle.done(now, time.thread_time() - t0)
+            if found_any:
+                return True
+        else:
+            self._search_throttle.done(now, time.thread_time() - t0)
         with self._lock:
             for name in names:
                 self.chains.pop(name, None)
@@ -610,7 +623,15 @@ class Monitor:
                 self._chains_at.pop(next(iter(self._chains_at)))
         return bool(found)
 
-    def _watch_containers(self, verdict: Any, now: float, budget_s: float | None) -> bool:
+    def _search_budget(self) -> float:
+        """CPU for one search: the setting, or more in a heap whose census costs more (a sample must see all of it).
+
+        The throttle keeps the share of time the same: a dearer search runs less often.
+        """
+        status = self._census.status
+        return min(HOLDER_SEARCH_MAX_S, max(self.settings.holder_search_budget_s, 1.5 * max(status.cpu_s, status.cost_s)))
+
+    def _watch_containers(self, verdict: Any, budget: float) -> bool:
         """A leak nothing names (a heap too big to count): file the containers that keep growing, by where they are kept.
 
         Each look files a point per growing container under the place the reference
@@ -619,8 +640,6 @@ class Monitor:
         """
         from st_memwatch.core import holders  # deferred: only a leak needs it
 
-        budget = budget_s or self.settings.holder_search_budget_s
-        t0 = time.thread_time()
         found = False
         try:
             with self._own_footprint():
@@ -652,7 +671,6 @@ class Monitor:
                 del grown
         except Exception as exc:
             self.note(f"holder search failed: {type(exc).__name__}: {exc}")
-        self._search_throttle.done(now, time.thread_time() - t0)
         return found
 
     def _own_arrays(self) -> set[int]:
