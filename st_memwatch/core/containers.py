@@ -75,6 +75,11 @@ class ContainerWatch:
         self._codes = np.zeros(0, np.int8)
         self._streaks = np.zeros(0, np.int16)
 
+    @property
+    def has_baseline(self) -> bool:
+        """Has a complete look been taken (so that the next one can tell what grew)?"""
+        return len(self._ids) > 0
+
     def look(self, budget_s: float, skip: set[int], clock: Callable[[], float] = time.thread_time, top: int = 3) -> list[Grown]:
         """The ``top`` containers that grew since the last look, by what their new elements weigh.
 

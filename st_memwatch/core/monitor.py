@@ -177,6 +177,7 @@ class Monitor:
         # A leak nothing names: containers that keep growing, and where each is kept (by id).
         self._containers = ContainerWatch()
         self._containers_x = 0.0
+        self._containers_baseline_only = False  # the last look only took the first lengths
         self._container_labels: dict[int, tuple[str, str]] = {}
         self._census = CensusScheduler(
             clock, self._heap_blocks_now, self.settings.census_budget_s, self.settings.census_pause_s,
@@ -583,7 +584,7 @@ class Monitor:
         if not verdict.holders and (budget_s is not None or self._search_throttle.due(now)):
             t0 = time.thread_time()
             found_any = self._watch_containers(verdict, budget)
-            self._search_throttle.done(now, time.thread_time() - t0)
+            self._search_done(now, time.thread_time() - t0)
             return found_any
         names = [h.name for h in verdict.holders if h.kind == "type" and now - self._chains_at.get(h.name, -1e18) >= HOLDER_SEARCH_EVERY_S][:3]
         if not names or (budget_s is None and not self._search_throttle.due(now)):
@@ -601,7 +602,7 @@ class Monitor:
             # The sample missed the place (old containers of new objects lie deep in a long past's
             # heap): the containers that keep growing are looked at in the same tick.
             found_any = self._watch_containers(verdict, budget)
-            self._search_throttle.done(now, time.thread_time() - t0)
+            self._search_done(now, time.thread_time() - t0)
             if found_any:
                 return True
         else:
@@ -622,6 +623,14 @@ class Monitor:
             while len(self._chains_at) > 4 * CHAINS_KEPT:
                 self._chains_at.pop(next(iter(self._chains_at)))
         return bool(found)
+
+    def _search_done(self, now: float, cost_s: float) -> None:
+        """Charge the throttle; a look that only took the containers' first lengths is due again at once.
+
+        Two looks name a growing container, and a leak should be named within a few runs,
+        not a throttle period after the first look.
+        """
+        self._search_throttle.done(now, 0.0 if self._containers_baseline_only else cost_s)
 
     def _search_budget(self) -> float:
         """CPU for one search: the setting, or more in a heap whose census costs more (a sample must see all of it).
@@ -645,7 +654,9 @@ class Monitor:
             with self._own_footprint():
                 x = float(self.runs_total)
                 since = max(1.0, x - self._containers_x)
+                had_baseline = self._containers.has_baseline
                 grown = self._containers.look(budget, skip=set())
+                self._containers_baseline_only = not had_baseline and self._containers.has_baseline
                 self._containers_x = x
                 for g in grown:
                     if g.added * g.bytes_each < MIN_CONTAINER_SHARE * verdict.bytes_per_run * since:
