@@ -96,10 +96,10 @@ def find_regime(runs: Sequence[RunRecord], first_x: float = 1.0, own: Mapping[fl
     A run's step (settled RSS after it, less after the run before it) is that run's doing
     when runs do not overlap. A rise that RSS's growth during st_memwatch's own work since
     the run before explains (``own``: bytes by the number of the run after which the work
-    was done) cannot start a regime: a census or a sizing of a big heap leaves a MiB or
-    two of freed pages behind, the monitor's footprint, not the app's growth. Inside a
-    regime steps count as measured (the app reuses those pages next, so taking them off
-    would count them twice). When the process's steps do not grow steadily, each
+    was done) neither starts a regime nor keeps a stopped one alive: a census or a sizing
+    of a big heap leaves a MiB or two of freed pages behind, the monitor's footprint, not
+    the app's growth. Otherwise steps count as measured, rate and share included (the app
+    reuses those pages next, so taking them off would count them twice). When the process's steps do not grow steadily, each
     session's own steps are judged too: a leak in one visitor's session, interleaved with
     another visitor's quiet runs, grows in every run of its own session and in only some
     of the process's. Its rate is then per run of that session.

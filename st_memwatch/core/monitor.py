@@ -171,8 +171,8 @@ class Monitor:
         self._work_lock = threading.Lock()  # one catch-up at a time (sampler thread or flush)
         self._series = NameSeries(self.settings.series_window)
         self._series_dirty = False  # session_state points filed since the last fit
-        # RSS growth during the monitor's own work, by the run after which it was done:
-        # the judgement takes it out of the app's steps (see judgement.find_regime).
+        # RSS growth during the monitor's own work, by the run after which it was done: a
+        # rise it explains neither starts nor prolongs a leak (see judgement.find_regime).
         self._own_growth: OrderedDict[float, int] = OrderedDict()
         # A leak nothing names: containers that keep growing, and where each is kept (by id).
         self._containers = ContainerWatch()
