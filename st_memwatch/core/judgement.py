@@ -365,9 +365,9 @@ def judge(
         reason = "warming up: the first runs of the process and of each session are not judged"
     if regime.growing:
         rate = regime.bytes_per_run
-        heap_rate = _heap_rate(heap, regime)
+        live_rate = heap_rate(heap, regime)
         explained = any(h.kind != "type" for h in holders)
-        if heap_rate is not None and heap_rate < MIN_HEAP_SHARE * rate and not explained:
+        if live_rate is not None and live_rate < MIN_HEAP_SHARE * rate and not explained:
             reason = (f"RSS grows ({format_bytes(rate)}/run since run {regime.onset_x:.0f}) but live Python objects "
                       "do not: the allocator keeps freed memory, not a leak")
         else:
@@ -443,7 +443,7 @@ def _still_growing(series: Mapping[SeriesKey, Sequence[Point]], suspect: Suspect
     return fresh and rate > 0 and grew(points[-3], points[-2]) and grew(points[-2], points[-1])
 
 
-def _heap_rate(heap: Sequence[tuple[float, int]], regime: Regime) -> float | None:
+def heap_rate(heap: Sequence[tuple[float, int]], regime: Regime) -> float | None:
     """Live Python bytes per run over the regime, from two or more complete censuses inside it.
 
     With four or more, the rate that still holds lately (the lower of the regime's and its
