@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from st_memwatch.core import analysis
+from st_memwatch.core import analysis, owners
 from st_memwatch.core.limits import format_bytes
 from st_memwatch.core.models import CacheUsage, Holder, RunRecord, Suspect, Trend, Verdict
 
@@ -58,7 +58,6 @@ MIN_HOLDER_BYTES = analysis.MIN_LEAK_BYTES_PER_RUN
 # two complete censuses inside it) mean RSS is allocator retention, not live objects.
 MIN_HEAP_SHARE = 0.25
 HOLDER_OVER_TYPE = 0.5
-_SPECIFIC = {"session_state": 3, "cache": 3, "global": 2, "registry": 2, "handlers": 2, "lru_cache": 2, "class": 1, "type": 0}
 DEFAULT_THRESHOLDS = analysis.Thresholds()
 GENERIC_FIX = (
     "Load models and big data once with @st.cache_resource, bound caches with ttl=/max_entries=, "
@@ -269,9 +268,8 @@ def rank_holders(
         where = f" of session {session}" if session else ""
         evidence = f"grew {format_bytes(rate)}/run{where} over the last {steps} reading{'s' if steps != 1 else ''}"
         share_of_rss = rate / rss_rate if rss_rate > 0 else 0.0
-        holder = _with_chain(Holder(kind, name, rate, share_of_rss, evidence, advice, action, session), chains)  # type: ignore[arg-type]
-        # A type charged with what its instances keep names more than a bare type.
-        found.append((_SPECIFIC.get(holder.kind, 0) + (1 if each and holder.kind == "type" else 0), holder))
+        holder = _with_chain(Holder(kind, name, rate, share_of_rss, evidence, advice, action, session), chains)
+        found.append((owners.specificity(holder.kind, measured_holdings=bool(each)), holder))
     return _ranked(found)
 
 
@@ -281,19 +279,8 @@ def _ranked(found: list[tuple[int, Holder]]) -> tuple[Holder, ...]:
     A leaf type (numpy.ndarray) that grows by about what a session_state key grows is
     that key's content: it is sent to the key's fix rather than named first.
     """
-    found.sort(key=lambda f: f[1].bytes_per_run, reverse=True)
-    out = [h for _, h in found]
-    spec = {id(h): s for s, h in found}
     tie = 2 * analysis.TIE
-    for i in range(len(out)):
-        best = i
-        for j in range(i + 1, len(out)):
-            if out[j].bytes_per_run < (1 - tie) * out[i].bytes_per_run:
-                break
-            if spec[id(out[j])] > spec[id(out[best])]:
-                best = j
-        if best != i:
-            out.insert(i, out.pop(best))
+    out = owners.rank(found, lambda h: h.bytes_per_run, tie)
     # A place that grows by at least half what a bare type grows is where that type's bytes are
     # kept (the pickled bytes of a cache, the arrays of a session_state list): it is named first.
     for i in range(len(out)):
@@ -315,22 +302,15 @@ def _ranked(found: list[tuple[int, Holder]]) -> tuple[Holder, ...]:
             None,
         )
         if match is not None:
-            label = holder_label(match)
-            h = replace(h, advice=f"Most likely the contents of {label}, which grows by about as much per run: apply its fix.",
-                        action=f"Apply the fix for {label}: {match.action[:1].lower()}{match.action[1:]}")
+            advice, action = owners.contents_advice(holder_label(match), match.action)
+            h = replace(h, advice=advice, action=action)
         result.append(h)
     return tuple(result)
 
 
 def holder_label(h: Holder) -> str:
-    """How a holder is named to people: ``st.session_state['messages']``, ``cache load_frame``, ..."""
-    if h.kind == "session_state":
-        return f"st.session_state[{h.name!r}]"
-    if h.kind == "cache":
-        return f"cache {h.name}"
-    if h.kind == "type":
-        return f"type {h.name}"
-    return h.name  # a holder found by following references is named by its whole phrase
+    """How a holder is named to people (``owners.label``): ``st.session_state['messages']``, ``cache load_frame``, ..."""
+    return owners.label(h.kind, h.name)
 
 
 def judge(
@@ -476,7 +456,7 @@ def suspects_for_details(
     for (kind, name, _session), points in series.items():
         if len(flat.get((kind, name), ())) < len(points):
             flat[(kind, name)] = points
-    return analysis.find_suspects(flat, caches, th, held=held)  # type: ignore[arg-type]
+    return analysis.find_suspects(flat, caches, th, held=held)
 
 
 def trend_of(verdict: Verdict, runs: Sequence[RunRecord], first_x: float = 1.0) -> Trend | None:

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from st_memwatch.core import analysis, judgement, probes, type_growth
+from st_memwatch.core import analysis, judgement, owners, probes, type_growth
 from st_memwatch.core.containers import ContainerWatch
 from st_memwatch.core.limits import ENV_VAR, resolve_limit
 from st_memwatch.core.models import (
@@ -75,9 +75,6 @@ CHAINS_KEPT = 16
 HOLDER_SEARCH_MAX_S = 2.0  # CPU of one live search at most, however big the heap
 MIN_CONTAINER_SHARE = 0.5  # a growing container names a leak when its new elements weigh this share of RSS's growth
 HOLDER_COLLECTS = 6  # a container that keeps this many of the growing type collects them
-# The kinds of holder a reference search finds, in the verdict's vocabulary.
-_SEARCH_KINDS = {"global": "global", "library": "registry", "logging": "handlers", "lru_cache": "lru_cache",
-                 "session_state": "session_state", "cache": "cache", "class": "class"}
 
 
 @dataclass(slots=True)
@@ -117,7 +114,7 @@ def _arrays_of(owner: object, depth: int = 2) -> list[np.ndarray]:
 
 def _names_a_place(found: Any, named_elsewhere: tuple[str, ...]) -> bool:
     """A root in the app's code or a library, not one the framework's own readers name, nor ours."""
-    if found.kind not in _SEARCH_KINDS:
+    if owners.from_search(found.kind) is None:
         return False
     if found.kind == "library" and any(str(found.name).startswith(p) for p in named_elsewhere):
         return False
@@ -611,12 +608,12 @@ class Monitor:
             for name in names:
                 self.chains.pop(name, None)
             for name, h in found.items():
-                kind = _SEARCH_KINDS.get(h.kind)
+                kind = owners.from_search(h.kind)
                 if kind is None or not _names_the_growth(h, self.named_elsewhere):
                     continue
                 label = (h.key or h.name) if kind == "session_state" else h.name if kind == "cache" else h.label
                 advice, action = analysis.advice_for(kind, label, None)
-                self.chains[name] = Holder(kind, label, 0.0, 0.0, "", advice, action, chain=tuple(h.chain))  # type: ignore[arg-type]
+                self.chains[name] = Holder(kind, label, 0.0, 0.0, "", advice, action, chain=tuple(h.chain))
                 self._chains_at[name] = now  # found: looked for again only later; not found: when the throttle allows
             while len(self.chains) > CHAINS_KEPT:
                 self.chains.pop(next(iter(self.chains)))
@@ -668,15 +665,15 @@ class Monitor:
                         carrier.clear()
                         if h is None or not _names_a_place(h, self.named_elsewhere):
                             continue
-                        label = (_SEARCH_KINDS[h.kind], h.label)
+                        label = (owners.from_search(h.kind) or "global", h.label)
                         self._container_labels[id(g.obj)] = label
                         while len(self._container_labels) > CHAINS_KEPT:
                             self._container_labels.pop(next(iter(self._container_labels)))
                     kind, name = label
                     with self._lock:
-                        if not self._series.points(kind, name):  # type: ignore[arg-type]
-                            self._series.add(kind, name, self._containers_x - since, g.length - g.added, int((g.length - g.added) * g.bytes_each))  # type: ignore[arg-type]
-                        self._series.add(kind, name, x, g.length, int(g.length * g.bytes_each))  # type: ignore[arg-type]
+                        if not self._series.points(kind, name):
+                            self._series.add(kind, name, self._containers_x - since, g.length - g.added, int((g.length - g.added) * g.bytes_each))
+                        self._series.add(kind, name, x, g.length, int(g.length * g.bytes_each))
                         self._series_dirty = True
                     found = True
                 del grown
