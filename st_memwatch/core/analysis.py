@@ -28,8 +28,6 @@ from st_memwatch.core.schedule import CensusStatus
 # A point of a per-run series: (run number, count, bytes).
 Point = tuple[float, int, int]
 
-AMBER = 0.70
-RED = 0.90
 SHORT_RUNS = 50
 SHORT_SECONDS = 30 * 60
 # A per-minute rate fitted over a burst of reruns says nothing about the next half hour.
@@ -41,13 +39,25 @@ MIN_RSS_LEAK_BYTES_PER_RUN = 256 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """The knobs of the verdict, in one place so tests and the CLI can name them."""
+    """The knobs of the verdict, in one place: the judgement, the suspects and the box read them from here.
 
-    warmup: int = 2
-    window: int = 30
+    ``Settings(thresholds=...)`` hands them to the monitor, ``check`` widens the
+    suspects' warm-up and window to its runs.
+    """
+
+    warmup: int = 2  # a series' first points (imports, first fills) left out of the suspects' fit
+    window: int = 30  # points of a series the suspects' fit looks at
     min_steady: float = MIN_STEADY
-    min_suspect_bytes_per_run: float = MIN_LEAK_BYTES_PER_RUN
-    min_rss_bytes_per_run: float = MIN_RSS_LEAK_BYTES_PER_RUN
+    min_suspect_bytes_per_run: float = MIN_LEAK_BYTES_PER_RUN  # a suspect or a holder grows at least this much
+    min_rss_bytes_per_run: float = MIN_RSS_LEAK_BYTES_PER_RUN  # a step of settled memory this large grows
+    process_warmup_runs: int = 2  # the process's first runs (imports, first cache fills) are never judged
+    session_warmup_runs: int = 1  # nor a session's first runs (they build that session's objects)
+    amber: float = 0.70  # share of the limit at which usage is high
+    red: float = 0.90  # share of the limit at which it is near
+
+
+AMBER = Thresholds().amber  # the defaults, for renderers that colour a bar
+RED = Thresholds().red
 
 
 def theil_sen(xs: Sequence[float], ys: Sequence[float]) -> float:
@@ -243,7 +253,7 @@ def growth_hint(growth: Sequence[TypeGrowth], runs_between: float, th: Threshold
     return None
 
 
-def diagnosis(verdict: Verdict | None, rss_now: int, limit_bytes: int) -> tuple[Finding, ...]:
+def diagnosis(verdict: Verdict | None, rss_now: int, limit_bytes: int, th: Thresholds = Thresholds()) -> tuple[Finding, ...]:
     """The panel's one box: the state (over the limit / limit soon / growing / high usage),
     one rate, the cause and the fix once. Empty when there is nothing to say.
 
@@ -269,13 +279,13 @@ def diagnosis(verdict: Verdict | None, rss_now: int, limit_bytes: int) -> tuple[
             message = f"Limit in {' / '.join(when)}: memory grows {rate}{since} ({share:.0%} of {limit} now)."
         else:
             message = f"Memory grows steadily: {rate}{since}."
-        level: Level = "error" if share >= RED or soon else "warning"
+        level: Level = "error" if share >= th.red or soon else "warning"
         return (Finding(level, "steady-growth", message, cause, fix or "", action),)
     if share >= 1.0:
         return (Finding("error", "over-limit", f"Over the limit: {format_bytes(rss_now)} of {limit}, a container would already have ended this app.", "", "", ""),)
-    if share >= RED:
+    if share >= th.red:
         return (Finding("error", "near-limit", f"Memory is at {share:.0%} of the limit ({limit}).", "", "", ""),)
-    if share >= AMBER:
+    if share >= th.amber:
         return (Finding("warning", "high-usage", f"Memory is at {share:.0%} of the limit ({limit}).", "", "", ""),)
     return ()
 

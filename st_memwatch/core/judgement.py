@@ -37,9 +37,8 @@ from st_memwatch.core.models import CacheUsage, Holder, RunRecord, Suspect, Tren
 SeriesKey = tuple[str, str, str]
 Point = analysis.Point
 
-PROCESS_WARMUP_RUNS = 2  # the process's first runs: imports, first cache fills
-SESSION_WARMUP_RUNS = 1  # a session's first run builds that session's objects
-MIN_STEP = analysis.MIN_RSS_LEAK_BYTES_PER_RUN  # a step of settled memory this large "grows"
+# Thresholds (warm-up, the smallest growing step, the smallest holder) are analysis.Thresholds';
+# what follows is the shape of the rules.
 MIN_GROWING_STEPS = 3  # a regime needs this many growing steps before it is a leak
 MIN_REGIME_SHARE = 0.7  # share of growing steps over the regime
 STOPPED_STEPS = 4  # this many flat steps in a row end a regime
@@ -51,9 +50,9 @@ LEADING_NOISE = 0.5  # a step under this share of the latest growing steps' medi
 SUSTAINED_MIN_POINTS = 8
 FRESH_RUNS = 8
 LOOKBACK_RUNS = 120  # the regime is searched for in the latest runs only
-# A holder explains the leak when it grew by this share of the RSS rate, at least MIN_HOLDER.
+# A holder explains the leak when it grew by this share of the RSS rate, and at least
+# Thresholds.min_suspect_bytes_per_run.
 MIN_HOLDER_SHARE = 0.2
-MIN_HOLDER_BYTES = analysis.MIN_LEAK_BYTES_PER_RUN
 # Python's live bytes that grew by less than this share of RSS over the regime (with
 # two complete censuses inside it) mean RSS is allocator retention, not live objects.
 MIN_HEAP_SHARE = 0.25
@@ -82,14 +81,16 @@ class Regime:
     last_growth_x: float | None = None  # the last growing run of a stretch RSS says has stopped
 
 
-def _eligible(run: RunRecord) -> bool:
+def _eligible(run: RunRecord, th: analysis.Thresholds) -> bool:
     """Is this run's step judged? Not the process's warm-up, not a session's first runs."""
-    if run.run_id <= PROCESS_WARMUP_RUNS:
+    if run.run_id <= th.process_warmup_runs:
         return False
-    return not (0 < run.session_run <= SESSION_WARMUP_RUNS)
+    return not (0 < run.session_run <= th.session_warmup_runs)
 
 
-def find_regime(runs: Sequence[RunRecord], first_x: float = 1.0, own: Mapping[float, int] | None = None) -> Regime:
+def find_regime(
+    runs: Sequence[RunRecord], first_x: float = 1.0, own: Mapping[float, int] | None = None, th: analysis.Thresholds = DEFAULT_THRESHOLDS
+) -> Regime:
     """The latest regime of the finished ``runs`` (in the order they ended; ``first_x`` is the first's number).
 
     A run's step (settled RSS after it, less after the run before it) is that run's doing
@@ -98,10 +99,10 @@ def find_regime(runs: Sequence[RunRecord], first_x: float = 1.0, own: Mapping[fl
     was done) neither starts a regime nor keeps a stopped one alive: a census or a sizing
     of a big heap leaves a MiB or two of freed pages behind, the monitor's footprint, not
     the app's growth. Otherwise steps count as measured, rate and share included (the app
-    reuses those pages next, so taking them off would count them twice). When the process's steps do not grow steadily, each
-    session's own steps are judged too: a leak in one visitor's session, interleaved with
-    another visitor's quiet runs, grows in every run of its own session and in only some
-    of the process's. Its rate is then per run of that session.
+    reuses those pages next, so taking them off would count them twice). When the process's
+    steps do not grow steadily, each session's own steps are judged too: a leak in one
+    visitor's session, interleaved with another visitor's quiet runs, grows in every run of
+    its own session and in only some of the process's. Its rate is then per run of that session.
     """
     done = [(first_x + i, r) for i, r in enumerate(runs) if r.outcome != "running"][-LOOKBACK_RUNS:]
     settled = done[-1][1].rss_after if done else 0
@@ -109,52 +110,67 @@ def find_regime(runs: Sequence[RunRecord], first_x: float = 1.0, own: Mapping[fl
     steps: list[tuple[float, float, float]] = []  # (x, step, end time) for eligible steps
     sessions: dict[str, list[tuple[float, float, float]]] = {}
     own = own or {}
+    min_step = th.min_rss_bytes_per_run
     ours: set[float] = set()  # steps the monitor's own growth explains
     for (prev_x, prev), (x, run) in zip(done, done[1:], strict=False):
-        if _eligible(run):
+        if _eligible(run, th):
             step = (x, float(run.rss_after - prev.rss_after), run.started_at + run.duration_s)
-            if _explained_by_own_work(step[1], own, prev_x, x):
+            if _explained_by_own_work(step[1], own, prev_x, x, min_step):
                 ours.add(x)
             steps.append(step)
             sessions.setdefault(run.session, []).append(step)
-    # A growing stretch that RSS says has stopped (flat lately, growing just before): its last
-    # growing run, after which any census evidence of growth must have been taken.
-    recent = [d >= MIN_STEP for _, d, _ in steps[-3 * STOPPED_STEPS :]]
-    stopped = len(recent) > STOPPED_STEPS and not any(recent[-STOPPED_STEPS:]) and sum(recent) >= MIN_GROWING_STEPS
-    grew_at = next((x for x, d, _ in reversed(steps) if d >= MIN_STEP), None) if stopped else None
-    whole = replace(_regime_of(steps, last_x, settled, ours), last_growth_x=grew_at)
+    whole = _regime_of(steps, last_x, settled, ours, min_step)
     if whole.growing or len(sessions) < 2:
         return whole
     for session_steps in sessions.values():
-        mine = _regime_of(session_steps, last_x, settled, ours)
+        mine = _regime_of(session_steps, last_x, settled, ours, min_step)
         if mine.growing:
-            return replace(mine, last_growth_x=grew_at)
+            return replace(mine, last_growth_x=whole.last_growth_x)
     return whole
 
 
-def _explained_by_own_work(step: float, own: Mapping[float, int], prev_x: float, x: float) -> bool:
-    """Is this rise no larger (within MIN_STEP) than what RSS grew during the monitor's own work since the run before?"""
+def _explained_by_own_work(step: float, own: Mapping[float, int], prev_x: float, x: float, min_step: float) -> bool:
+    """Is this rise no larger (within ``min_step``) than what RSS grew during the monitor's own work since the run before?"""
     ours = sum(own.get(k, 0) for k in range(int(prev_x), int(x)))
-    return ours > 0 and 0 < step <= ours + MIN_STEP
+    return ours > 0 and 0 < step <= ours + min_step
 
 
-def _regime_of(steps: Sequence[tuple[float, float, float]], last_x: float, settled: int, ours: Collection[float] = ()) -> Regime:
-    """The latest regime of these steps (the process's, or one session's); ``ours``: the x of steps that cannot start one."""
+def _growing_steps(steps: Sequence[tuple[float, float, float]], ours: Collection[float], min_step: float) -> tuple[list[bool], list[bool]]:
+    """Which steps grow, and which grow by the app's doing: the one test of growth the regime and its stop read.
+
+    A step "grows" when it is at least ``min_step`` and a fair share of the latest growing
+    steps: a quiet past's small rises (a lazy import, a first fill) then read as flat beside
+    a leak's, so they neither start its regime nor dilute its rate. A rise the monitor's own
+    work explains grows, but not by the app's doing: it cannot start or prolong a regime.
+    """
+    latest = [d for _, d, _ in steps if d >= min_step][-STOPPED_STEPS:]
+    if not latest:
+        return [False] * len(steps), [False] * len(steps)
+    floor = max(min_step, LEADING_NOISE * float(np.median(latest)))
+    grows = [d >= floor for _, d, _ in steps]
+    return grows, [g and x not in ours for g, (x, _, _) in zip(grows, steps, strict=True)]
+
+
+def _regime_of(
+    steps: Sequence[tuple[float, float, float]], last_x: float, settled: int, ours: Collection[float], min_step: float
+) -> Regime:
+    """The latest regime of these steps (the process's, or one session's); ``ours``: the x of steps that cannot start one.
+
+    A stretch that has stopped (flat lately, growing just before) is not growing; it keeps
+    its last growing run (``last_growth_x``), after which any census evidence of growth
+    must have been taken.
+    """
     quiet = Regime(False, None, last_x, 0, 0, 0.0, 0.0, 0.0, len(steps) < 2, settled)
     if len(steps) < MIN_GROWING_STEPS:
         return quiet
-    # A step "grows" when it is at least MIN_STEP and a fair share of the latest growing
-    # steps: a quiet past's small rises (a lazy import, a first fill) then read as flat
-    # beside a leak's, so they neither start its regime nor dilute its rate.
-    latest = [d for _, d, _ in steps if d >= MIN_STEP][-STOPPED_STEPS:]
-    if not latest:
+    grows, app_grows = _growing_steps(steps, ours, min_step)
+    if not any(grows):
         return quiet
-    floor = max(MIN_STEP, LEADING_NOISE * float(np.median(latest)))
-    grows = [d >= floor for _, d, _ in steps]
-    # A rise the monitor's own work explains does not keep a stopped regime alive either.
-    app_grows = [g and x not in ours for g, (x, _, _) in zip(grows, steps, strict=True)]
     if len(grows) >= STOPPED_STEPS and not any(app_grows[-STOPPED_STEPS:]):
-        return quiet
+        recent = app_grows[-3 * STOPPED_STEPS :]
+        stopped_after = len(recent) > STOPPED_STEPS and sum(recent) >= MIN_GROWING_STEPS
+        last = next((x for (x, _, _), g in zip(reversed(steps), reversed(app_grows), strict=True) if g), None)
+        return replace(quiet, last_growth_x=last if stopped_after else None)
     # The regime starts after the last quiet stretch (STOPPED_STEPS flat steps in a row) or
     # large drop (something big was freed); within it, at the earliest growing step from
     # which the share of growing steps to the end holds.
@@ -182,7 +198,7 @@ def _regime_of(steps: Sequence[tuple[float, float, float]], last_x: float, settl
     per_run = float(np.median([d for _, d, _ in regime]))
     span = regime[-1][2] - regime[0][2] if len(regime) > 1 else 0.0
     per_s = per_run * (len(regime) - 1) / span if span > 0 else 0.0
-    growing = n_growing >= MIN_GROWING_STEPS and per_run >= MIN_STEP
+    growing = n_growing >= MIN_GROWING_STEPS and per_run >= min_step
     return Regime(growing, regime[0][0], last_x, len(regime), n_growing, per_run, per_s, span, False, settled)
 
 
@@ -241,12 +257,13 @@ def rank_holders(
     caches: Mapping[str, CacheUsage],
     held: Mapping[str, float] | None = None,
     chains: Mapping[str, Holder] | None = None,
+    th: analysis.Thresholds = DEFAULT_THRESHOLDS,
 ) -> tuple[Holder, ...]:
     """What holds the regime's growth, most specific first among near-equals."""
     if regime.onset_x is None:
         return ()
     rss_rate = regime.bytes_per_run
-    floor = max(MIN_HOLDER_BYTES, MIN_HOLDER_SHARE * rss_rate)
+    floor = max(th.min_suspect_bytes_per_run, MIN_HOLDER_SHARE * rss_rate)
     found: list[tuple[int, Holder]] = []
     for (kind, name, session), points in series.items():
         if kind == "type" and name.startswith(analysis.OWN_PREFIX):
@@ -338,8 +355,8 @@ def judge(
     (freed pages being reused). ``own``: RSS growth during the monitor's own work, by run
     number (see ``find_regime``).
     """
-    regime = find_regime(runs, first_x, own)
-    holders = rank_holders(series, regime, caches, held, chains) if regime.growing else ()
+    regime = find_regime(runs, first_x, own, th)
+    holders = rank_holders(series, regime, caches, held, chains, th) if regime.growing else ()
     leak, reason, rate = False, "no growth in the current regime", 0.0
     if regime.warming_up:
         reason = "warming up: the first runs of the process and of each session are not judged"
@@ -356,7 +373,7 @@ def judge(
     if suspects is None:
         suspects = suspects_for_details(series, caches, th, held)
     sustained = tuple(
-        s for s in suspects if analysis.is_leaking(s, th) and _still_growing(series, s, regime.last_x, regime.last_growth_x)
+        s for s in suspects if analysis.is_leaking(s, th) and _still_growing(series, s, regime.last_x, regime.last_growth_x, th)
     )
     if not leak and sustained:
         top = sustained[0]
@@ -399,7 +416,9 @@ def judge(
     )
 
 
-def _still_growing(series: Mapping[SeriesKey, Sequence[Point]], suspect: Suspect, last_x: float, rss_grew_at: float | None) -> bool:
+def _still_growing(
+    series: Mapping[SeriesKey, Sequence[Point]], suspect: Suspect, last_x: float, rss_grew_at: float | None, th: analysis.Thresholds
+) -> bool:
     """Enough points, and growth at the latest two steps, measured within the last FRESH_RUNS runs.
 
     A step grows when it adds at least LEADING_NOISE of what the suspect's rate predicts
@@ -413,7 +432,7 @@ def _still_growing(series: Mapping[SeriesKey, Sequence[Point]], suspect: Suspect
     if len(points) < SUSTAINED_MIN_POINTS:
         return False
     fresh = points[-1][0] >= last_x - FRESH_RUNS and (rss_grew_at is None or points[-2][0] > rss_grew_at)
-    by_bytes = suspect.growth_bytes_per_run >= MIN_HOLDER_BYTES
+    by_bytes = suspect.growth_bytes_per_run >= th.min_suspect_bytes_per_run
     rate = suspect.growth_bytes_per_run if by_bytes else suspect.growth_count_per_run
     column = 2 if by_bytes else 1
 
@@ -459,13 +478,13 @@ def suspects_for_details(
     return analysis.find_suspects(flat, caches, th, held=held)
 
 
-def trend_of(verdict: Verdict, runs: Sequence[RunRecord], first_x: float = 1.0) -> Trend | None:
+def trend_of(verdict: Verdict, runs: Sequence[RunRecord], first_x: float = 1.0, th: analysis.Thresholds = DEFAULT_THRESHOLDS) -> Trend | None:
     """The panel's trend line: the verdict's rate over its regime, or "flat" over the runs judged."""
     if verdict.warming_up:
         return None
     if verdict.leak:
         return Trend(max(verdict.runs_in_regime, 1), verdict.bytes_per_run, verdict.bytes_per_second,
                      verdict.runs_to_limit, verdict.seconds_to_limit, 0.0)
-    judged = [r for r in runs[-LOOKBACK_RUNS:] if r.outcome != "running" and _eligible(r)]
+    judged = [r for r in runs[-LOOKBACK_RUNS:] if r.outcome != "running" and _eligible(r, th)]
     span = (judged[-1].started_at - judged[0].started_at) if len(judged) > 1 else 0.0
     return Trend(len(judged), 0.0, 0.0, None, None, span)
