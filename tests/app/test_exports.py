@@ -6,21 +6,15 @@ import json
 import time
 from datetime import datetime
 
+from builders import FakeClock, run_record
+
 from st_memwatch.core.models import RunRecord
 from st_memwatch.ui import export
 from st_memwatch.ui.export import Exporter
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def _run(i: int, t: float) -> RunRecord:
-    return RunRecord(i, "s1", "full", "success", t, 0.01, 100 << 20, 101 << 20, 102 << 20, "hwm", False, "hooks", 0)
+    return run_record(i, started_at=t, duration_s=0.01, rss_before=100 << 20, rss_after=101 << 20, peak=102 << 20)
 
 
 def counting(monitor):
@@ -36,7 +30,7 @@ def counting(monitor):
 
 
 def test_repeated_requests_within_the_interval_get_the_same_build(monitor):
-    clock = Clock()
+    clock = FakeClock()
     monitor.runs.extend(_run(i, time.monotonic()) for i in range(1, 50))
     calls = counting(monitor)
     exporter = Exporter(monitor, "s-export-1", monitor.resolve_limit(None), clock=clock)
@@ -60,7 +54,7 @@ def test_exports_are_bounded_to_the_newest_runs_and_kept_for_a_few_sessions(moni
 
     monitor.runs = RunStore(monitor.settings.max_runs)
     monitor.runs.extend(_run(i, time.monotonic()) for i in range(1, export.EXPORT_RUNS + 501))
-    clock = Clock()
+    clock = FakeClock()
     data = json.loads(Exporter(monitor, "s-big", monitor.resolve_limit(None), clock=clock).json())
     assert len(data["runs"]) == export.EXPORT_RUNS
     assert data["runs"][-1]["run_id"] == export.EXPORT_RUNS + 500
@@ -72,7 +66,7 @@ def test_exports_are_bounded_to_the_newest_runs_and_kept_for_a_few_sessions(moni
 def test_iso_times_sit_beside_the_monotonic_ones(monitor):
     now = time.monotonic()
     monitor.runs.append(_run(1, now))
-    exporter = Exporter(monitor, "s-iso", monitor.resolve_limit(None), clock=Clock())
+    exporter = Exporter(monitor, "s-iso", monitor.resolve_limit(None), clock=FakeClock())
     data = json.loads(exporter.json())
     wall = datetime.fromisoformat(data["runs"][0]["started_at_utc"].replace("Z", "+00:00")).timestamp()
     assert abs(wall - time.time()) < 60, (data["runs"][0], time.time())

@@ -5,16 +5,9 @@ from __future__ import annotations
 import pytest
 
 from st_memwatch.core import analysis
-from st_memwatch.core.models import CacheUsage, RunRecord
+from st_memwatch.core.models import CacheUsage
 
 MB = 1024 * 1024
-
-
-def runs_from(series, dt=1.0):
-    return [
-        RunRecord(i + 1, "s", "full", "success", i * dt, 0.1, series[i - 1] if i else series[0], v, v, "hwm", False, "hooks")
-        for i, v in enumerate(series)
-    ]
 
 
 def test_theil_sen_ignores_an_outlier():

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from builders import settled_runs
 
 from st_memwatch.core import analysis, judgement
-from st_memwatch.core.models import CacheUsage, RunRecord
+from st_memwatch.core.models import CacheUsage
 
 MB = 1024 * 1024
 GB = 1024 * MB
 
 
-def runs_from(settled, dt=1.0, sessions=None):
-    """Finished runs whose settled RSS is ``settled``; ``sessions`` names each run's session."""
-    out, per_session = [], {}
-    for i, v in enumerate(settled):
-        s = sessions[i] if sessions else "s1"
-        per_session[s] = per_session.get(s, 0) + 1
-        before = settled[i - 1] if i else v
-        out.append(RunRecord(i + 1, s, "full", "success", i * dt, 0.1, before, v, v, "hwm", False, "hooks", 0, per_session[s]))
-    return out
-
-
 def judge(settled, limit=10 * GB, **kw):
-    return judgement.judge(runs_from(settled, dt=kw.pop("dt", 1.0), sessions=kw.pop("sessions", None)), kw.pop("series", {}), kw.pop("caches", {}), limit, **kw)
+    return judgement.judge(settled_runs(settled, dt=kw.pop("dt", 1.0), sessions=kw.pop("sessions", None)), kw.pop("series", {}), kw.pop("caches", {}), limit, **kw)
 
 
 def leak_after_quiet(quiet, leaky, step=8 * MB, base=300 * MB):
@@ -67,7 +57,7 @@ def test_the_verdict_goes_quiet_within_four_runs_after_the_leak_stops():
         if cleared_at is None and not judge(settled).leak:
             cleared_at = k
     assert cleared_at is not None and cleared_at <= 4
-    trend = judgement.trend_of(judge(settled), runs_from(settled))
+    trend = judgement.trend_of(judge(settled), settled_runs(settled))
     assert trend is not None and trend.bytes_per_run == 0.0  # no stale "+1.1 MiB/run" after the fix
 
 

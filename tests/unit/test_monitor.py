@@ -1,4 +1,9 @@
-"""Where the Monitor does its work: nothing slow on the script thread, all of it on the sampler's."""
+"""Where the Monitor does its work: nothing slow on the script thread, all of it on the sampler's.
+
+The sampler's ticks are driven by hand with a fake clock (``builders.tick``): a monitor
+built with a sampler whose period is an hour believes a sampler runs (so run ends leave
+their work to it), and no tick comes but the test's own.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,18 @@ import threading
 import time
 
 import numpy as np
+from builders import FakeClock, FakeMark, NoMark, tick
 
 from st_memwatch.core.models import CacheUsage
-from st_memwatch.core.monitor import Monitor, Settings
+from st_memwatch.core.monitor import ANALYSIS_MAX_WAIT_S, CENSUS_MAX_WAIT_S, Monitor, Settings
 from st_memwatch.core.series import NameSeries
 
+HOUR = 3600.0
 
-class _Mark:
-    available = True
 
-    def read(self) -> int:
-        return 100
-
-    def reset(self) -> None:
-        pass
+def _ticked_by_hand(clock: FakeClock, **settings) -> Monitor:
+    """A monitor whose sampler thread is started but never ticks on its own (its period is an hour)."""
+    return Monitor(Settings(sample_interval_s=HOUR, **settings), clock=clock, mark=FakeMark())
 
 
 def _watched(monitor: Monitor) -> dict[str, list[str]]:
@@ -37,47 +40,81 @@ def _watched(monitor: Monitor) -> dict[str, list[str]]:
     return seen
 
 
-def _wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
-
-
-def test_run_end_leaves_census_sizes_and_analysis_to_the_sampler_thread():
-    # A generous census budget: a loaded machine must not cut the census short here.
-    monitor = Monitor(Settings(sample_interval_s=0.02, throttle_min_interval_s=0.0, census_budget_s=30.0), mark=_Mark())
+def test_the_sampler_thread_does_the_work_a_run_end_leaves():
+    # The real thread, once: the other tests tick by hand. Waited for by an event, not a sleep.
+    monitor = Monitor(Settings(sample_interval_s=0.02, throttle_min_interval_s=0.0, census_budget_s=30.0), mark=FakeMark())
     try:
         seen = _watched(monitor)
+        analysed = threading.Event()
+        analyse = monitor._analyse
+
+        def analyse_and_tell(*args, **kwargs):
+            analyse(*args, **kwargs)
+            analysed.set()
+
+        monitor._analyse = analyse_and_tell
         monitor.run_started("k", "s", "full")
         monitor.run_finished("k", "success")
         assert seen == {"census": [], "caches": [], "analyse": []}, "nothing slow on the script thread"
-        assert _wait_for(lambda: seen["analyse"] and seen["census"] and seen["caches"])
+        assert analysed.wait(60), "the sampler thread never did the owed work"
         assert set(seen["census"] + seen["caches"] + seen["analyse"]) == {"st_memwatch-sampler"}
-        assert monitor.last_census is not None and monitor.python_heap and monitor.python_heap > 0
+        assert monitor.last_census is not None
+        assert monitor.python_heap == sum(s.bytes for s in monitor.last_census.stats) > 1_000_000
+    finally:
+        monitor.close()
+
+
+def test_run_end_leaves_census_sizes_and_analysis_to_the_next_tick():
+    clock = FakeClock()
+    monitor = _ticked_by_hand(clock, throttle_min_interval_s=0.0, census_budget_s=30.0)
+    try:
+        seen = _watched(monitor)
+        monitor.run_started("k", "s", "full")
+        clock.advance(0.5)
+        monitor.run_finished("k", "success")
+        assert seen == {"census": [], "caches": [], "analyse": []}, "nothing slow on the script thread"
+        assert monitor.runs[-1].duration_s == 0.5
+        tick(monitor, clock, 0.1)
+        assert (len(seen["census"]), len(seen["caches"]), len(seen["analyse"])) == (1, 1, 1)
+        assert monitor.last_census is not None
+        assert monitor.python_heap == sum(s.bytes for s in monitor.last_census.stats) > 1_000_000
+        assert monitor.caches[0].function == "load"
+        tick(monitor, clock, 0.1)
+        assert len(seen["analyse"]) == 1, "a tick with nothing owed does nothing"
     finally:
         monitor.close()
 
 
 def test_a_busy_app_still_gets_its_analysis_while_another_run_is_active():
-    monitor = Monitor(Settings(sample_interval_s=0.02, throttle_min_interval_s=0.0), mark=_Mark())
+    clock = FakeClock()
+    monitor = _ticked_by_hand(clock, throttle_min_interval_s=0.0)
     try:
         seen = _watched(monitor)
-        monitor.run_started("other", "s2", "full")  # stays active throughout
+        monitor.run_started("other", "s2", "full")  # stays active until the end
         monitor.run_started("k", "s", "full")
         monitor.run_finished("k", "success")
-        time.sleep(0.3)
+        for _ in range(9):
+            tick(monitor, clock, ANALYSIS_MAX_WAIT_S / 10)
         assert seen["census"] == [] and seen["analyse"] == [], "waits for a moment with no run active"
-        assert _wait_for(lambda: seen["analyse"]), "but not for ever (ANALYSIS_MAX_WAIT_S)"
-        assert seen["census"] == [], "the census still waits for an idle moment"
+        tick(monitor, clock, ANALYSIS_MAX_WAIT_S / 10)
+        assert len(seen["analyse"]) == 1, "but not for ever (ANALYSIS_MAX_WAIT_S)"
+        assert seen["census"] == [] and seen["caches"] == [], "the census and sizes still wait for an idle moment"
+        monitor.run_started("k2", "s", "full")
+        monitor.run_finished("k2", "success")
+        tick(monitor, clock, CENSUS_MAX_WAIT_S)
+        assert len(seen["analyse"]) == 2 and len(seen["caches"]) == 1, "sizes wait CENSUS_MAX_WAIT_S at most"
+        assert monitor.last_census is None and "interrupted by a script run" in monitor.census_note
+        monitor.run_finished("other", "success")
+        # The interrupted census charged its throttle (its CPU time / duty): an idle tick well after that takes it.
+        tick(monitor, clock, 600.0)
+        assert len(seen["analyse"]) == 3 and monitor.last_census is not None, "an idle tick takes the census"
     finally:
         monitor.close()
 
 
 def test_flush_does_the_owed_work_at_once():
-    monitor = Monitor(Settings(sample_interval_s=10.0, throttle_min_interval_s=0.0), mark=_Mark())
+    clock = FakeClock()
+    monitor = _ticked_by_hand(clock, throttle_min_interval_s=0.0)
     try:
         seen = _watched(monitor)
         monitor.run_started("k", "s", "full")
@@ -86,13 +123,14 @@ def test_flush_does_the_owed_work_at_once():
         assert seen["analyse"] == [threading.current_thread().name]
         assert seen["census"] == [threading.current_thread().name]
         monitor.flush()
+        tick(monitor, clock, 0.1)
         assert len(seen["analyse"]) == 1, "nothing owed twice"
     finally:
         monitor.close()
 
 
 def test_without_a_sampler_everything_happens_at_the_run_end_in_order():
-    monitor = Monitor(Settings(census_every_run=True), mark=_Mark(), start_sampler=False)
+    monitor = Monitor(Settings(census_every_run=True), mark=FakeMark(), start_sampler=False)
     seen = _watched(monitor)
     for i in range(3):
         monitor.run_started(i, "s", "full")
@@ -114,7 +152,7 @@ def test_series_ring_keeps_the_last_window_in_order():
 
 
 def test_own_types_are_not_series_of_the_app():
-    monitor = Monitor(Settings(census_every_run=True), mark=_Mark(), start_sampler=False)
+    monitor = Monitor(Settings(census_every_run=True), mark=FakeMark(), start_sampler=False)
     monitor.run_started(1, "s", "full")
     monitor.run_finished(1, "success")
     names = {name for kind, name, _ in monitor._series.data if kind == "type"}
@@ -122,43 +160,32 @@ def test_own_types_are_not_series_of_the_app():
     assert "dict" in names
 
 
-class _NoMark:
-    available = False
-    reason = "no clear_refs here"
-
-    def read(self) -> int:
-        raise OSError("unavailable")
-
-    def reset(self) -> None:
-        raise OSError("unavailable")
-
-
 def test_the_sampler_hurries_only_while_it_alone_finds_a_run_peak():
-    fallback = Monitor(Settings(), mark=_NoMark(), start_sampler=False)
+    fallback = Monitor(Settings(), mark=NoMark(), start_sampler=False)
     assert not fallback._peaks_need_samples()
     fallback.run_started("k", "s", "full")
     assert fallback._peaks_need_samples(), "a run is active and no kernel mark: sample faster"
     fallback.run_finished("k", "success")
     assert not fallback._peaks_need_samples()
-    exact = Monitor(Settings(), mark=_Mark(), start_sampler=False)
+    exact = Monitor(Settings(), mark=FakeMark(), start_sampler=False)
     exact.run_started("k", "s", "full")
     assert not exact._peaks_need_samples(), "the kernel's mark is exact: no need"
 
 
 def test_a_census_whose_listing_pause_exceeds_the_limit_is_spaced_out_with_a_note():
-    clock = [1000.0]
-    monitor = Monitor(Settings(census_pause_s=1e-9), clock=lambda: clock[0], mark=_Mark(), start_sampler=False)
+    clock = FakeClock()
+    monitor = Monitor(Settings(census_pause_s=1e-9), clock=clock, mark=FakeMark(), start_sampler=False)
     assert monitor._run_census(1.0, background=True), "the first census learns the heap's size"
-    clock[0] += 30.0
+    clock.advance(30.0)
     assert not monitor._run_census(2.0, background=True)
     assert monitor.census_note.startswith("census spaced out: listing ~") and "limit 0 ms" in monitor.census_note
-    clock[0] += 31.0
+    clock.advance(31.0)
     assert monitor._run_census(3.0, background=True), "a minute later it runs again, and re-measures"
     assert "spaced out to one a minute" in monitor.census_note
 
 
 def test_a_background_census_gives_way_to_a_script_run():
-    monitor = Monitor(Settings(), mark=_Mark(), start_sampler=False)
+    monitor = Monitor(Settings(), mark=FakeMark(), start_sampler=False)
     monitor.run_started("k", "s", "full")
     assert not monitor._run_census(1.0, background=True)
     assert monitor.last_census is None and "interrupted by a script run" in monitor.census_note
@@ -167,7 +194,7 @@ def test_a_background_census_gives_way_to_a_script_run():
 
 
 def test_snapshot_times_can_be_turned_into_unix_time():
-    monitor = Monitor(Settings(), mark=_Mark(), start_sampler=False)
+    monitor = Monitor(Settings(), mark=FakeMark(), start_sampler=False)
     monitor.run_started("k", "s", "full")
     monitor.run_finished("k", "success")
     d = monitor.snapshot().to_dict()
@@ -178,7 +205,7 @@ def test_snapshot_times_can_be_turned_into_unix_time():
 def test_census_growth_compares_like_with_like_and_counts_the_runs_between():
     from st_memwatch.core.models import CensusResult, TypeStat
 
-    monitor = Monitor(Settings(), mark=_Mark(), start_sampler=False)
+    monitor = Monitor(Settings(), mark=FakeMark(), start_sampler=False)
 
     def result(ndarray_bytes: int, complete: bool) -> CensusResult:
         return CensusResult(0.0, 0.01, 10, (TypeStat("numpy.ndarray", 4, ndarray_bytes),), complete)
@@ -199,7 +226,7 @@ def test_sizes_read_during_a_run_are_filed_at_that_run_not_the_last_finished_one
     from st_memwatch.core.models import SessionUsage
 
     state: list[int] = []
-    monitor = Monitor(Settings(throttle_min_interval_s=0.0), mark=_Mark(), start_sampler=False)
+    monitor = Monitor(Settings(throttle_min_interval_s=0.0), mark=FakeMark(), start_sampler=False)
     monitor.cache_reader = lambda budget: ([], [])
     monitor.session_reader = lambda session, budget: SessionUsage(session, 1, sum(state), 1, (("results", sum(state)),))
     for _ in range(4):
@@ -221,7 +248,7 @@ def test_a_cache_sized_in_ever_longer_budgets_does_not_look_like_growth():
         entries, mib, exact = next(readings)
         return [CacheUsage("catalogue", "resource", entries, mib * 2**20, "deep-size", exact)], []
 
-    monitor = Monitor(Settings(throttle_min_interval_s=0.0), mark=_Mark(), start_sampler=False)
+    monitor = Monitor(Settings(throttle_min_interval_s=0.0), mark=FakeMark(), start_sampler=False)
     monitor.cache_reader = reader
     for x in range(1, 7):
         monitor._read_caches(float(x))

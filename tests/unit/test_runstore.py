@@ -5,17 +5,19 @@ from __future__ import annotations
 import tracemalloc
 
 import pytest
+from builders import run_record
 
 from st_memwatch.core.models import RunRecord
 from st_memwatch.core.runstore import PairRing, RunStore
 
 
 def _record(i: int, session: str = "s") -> RunRecord:
-    return RunRecord(
-        run_id=i, session=session, kind="fragment" if i % 2 else "full",
+    return run_record(
+        i, session=session, kind="fragment" if i % 2 else "full",
         outcome=("success", "exception", "rerun", "stopped")[i % 4], started_at=i * 1.5, duration_s=0.25,
         rss_before=100 * i, rss_after=100 * i + 7, peak=100 * i + 50, peak_source="hwm" if i % 3 else "sampler",
         overlapped=bool(i % 5 == 0), measured_by="panel-calls" if i == 3 else "hooks", heap_blocks_after=i * 11,
+        session_run=i % 7,
     )
 
 
