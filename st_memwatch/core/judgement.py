@@ -57,6 +57,15 @@ MIN_HOLDER_SHARE = 0.2
 # two complete censuses inside it) mean RSS is allocator retention, not live objects.
 MIN_HEAP_SHARE = 0.25
 HOLDER_OVER_TYPE = 0.5
+# The allocator's free memory that grows by this share of RSS's rate explains it: freed
+# memory kept for reuse (retention), which is bounded, not a leak.
+MIN_FREE_SHARE = 0.5
+# Growth no owner explains is a leak once it has lasted this many growing steps: sustained.
+UNOWNED_STEPS = 6
+# A type whose count grows by this many a run (at most) while native memory grows is
+# charged native memory's rate over its count's: what each instance keeps outside Python.
+NATIVE_OWNER_MAX_PER_RUN = 16.0
+_CHURNING_MODULES = ("builtins.", "typing.", "weakref.", "_thread.", "threading.", "asyncio.", "collections.")
 DEFAULT_THRESHOLDS = analysis.Thresholds()
 GENERIC_FIX = (
     "Load models and big data once with @st.cache_resource, bound caches with ttl=/max_entries=, "
@@ -202,8 +211,8 @@ def _regime_of(
     return Regime(growing, regime[0][0], last_x, len(regime), n_growing, per_run, per_s, span, False, settled)
 
 
-def _regime_rate(points: Sequence[Point], onset_x: float) -> tuple[float, float, int] | None:
-    """(bytes per run, share of growing steps, steps) of one series over the regime.
+def _regime_rate(points: Sequence[Point], onset_x: float, column: int = 2) -> tuple[float, float, int] | None:
+    """(bytes per run, share of growing steps, steps) of one series over the regime (``column`` 1: its count).
 
     The base is the last point before the onset when there is one, so that a holder
     read only every few runs still has a growth to show from the first readings.
@@ -218,7 +227,7 @@ def _regime_rate(points: Sequence[Point], onset_x: float) -> tuple[float, float,
     if len(pts) < 2:
         return None
     xs = [p[0] for p in pts]
-    ys = [float(p[2]) for p in pts]
+    ys = [float(p[column]) for p in pts]
     if xs[-1] <= xs[0]:
         return None
     rate = analysis.theil_sen(xs, ys) if len(pts) >= 4 else (ys[-1] - ys[0]) / (xs[-1] - xs[0])
@@ -258,8 +267,13 @@ def rank_holders(
     held: Mapping[str, float] | None = None,
     chains: Mapping[str, Holder] | None = None,
     th: analysis.Thresholds = DEFAULT_THRESHOLDS,
+    native_each: Mapping[str, tuple[float, float]] | None = None,
 ) -> tuple[Holder, ...]:
-    """What holds the regime's growth, most specific first among near-equals."""
+    """What holds the regime's growth, most specific first among near-equals.
+
+    ``native_each``: types charged with native memory (``_native_owners``), as (count
+    per run, bytes each keeps outside Python).
+    """
     if regime.onset_x is None:
         return ()
     rss_rate = regime.bytes_per_run
@@ -273,6 +287,9 @@ def rank_holders(
             continue
         rate, share, steps = got
         each = (held or {}).get(name) if kind == "type" else None
+        charged = (native_each or {}).get(name) if kind == "type" else None
+        if charged is not None:
+            each = charged[1]
         if each:
             counts = [p for p in points if p[0] >= regime.onset_x - 1]
             if len(counts) >= 2 and counts[-1][0] > counts[0][0]:
@@ -284,6 +301,8 @@ def rank_holders(
         advice, action = analysis.advice_for(kind, name, cache, each)
         where = f" of session {session}" if session else ""
         evidence = f"grew {format_bytes(rate)}/run{where} over the last {steps} reading{'s' if steps != 1 else ''}"
+        if charged is not None:
+            evidence = f"+{charged[0]:.0f} a run, each keeping ~{format_bytes(charged[1])} outside Python"
         share_of_rss = rate / rss_rate if rss_rate > 0 else 0.0
         holder = _with_chain(Holder(kind, name, rate, share_of_rss, evidence, advice, action, session), chains)
         found.append((owners.specificity(holder.kind, measured_holdings=bool(each)), holder))
@@ -307,7 +326,15 @@ def _ranked(found: list[tuple[int, Holder]]) -> tuple[Holder, ...]:
         place = next((k for k in range(i + 1, len(out)) if out[k].kind != "type" and out[k].bytes_per_run >= HOLDER_OVER_TYPE * rate), None)
         if place is not None:
             out.insert(i, out.pop(place))
-    specific = [h for h in out if h.kind != "type"]
+    # Native memory holds the buffers of Python objects too (numpy, Pillow pixels): any holder
+    # Python can name that grows by at least half as much is what to fix, and comes first.
+    natives = [h for h in out if h.kind == "native"]
+    for h in natives:
+        named_by_python = [k for k, o in enumerate(out) if o.kind != "native" and o.bytes_per_run >= HOLDER_OVER_TYPE * h.bytes_per_run]
+        if named_by_python and out.index(h) < named_by_python[-1]:
+            out.remove(h)
+            out.insert(named_by_python[-1], h)
+    specific = [h for h in out if h.kind not in ("type", "native")]
     result: list[Holder] = []
     named: set[tuple[str, str, str]] = set()
     for h in out:
@@ -344,6 +371,7 @@ def judge(
     th: analysis.Thresholds = DEFAULT_THRESHOLDS,
     suspects: Sequence[Suspect] | None = None,
     own: Mapping[float, int] | None = None,
+    free: Sequence[tuple[float, int]] = (),
 ) -> Verdict:
     """The verdict from the recorded series; see the module docstring for the rules.
 
@@ -353,27 +381,53 @@ def judge(
     between the last two censuses, the provisional cause while nothing else is named.
     The sustained series (``th``'s window) decide a leak the RSS does not show yet
     (freed pages being reused). ``own``: RSS growth during the monitor's own work, by run
-    number (see ``find_regime``).
+    number (see ``find_regime``). ``free``: (run number, bytes the C allocator keeps free)
+    at runs' ends; with the native series (kind "native") it says whose memory grows
+    when Python objects do not.
     """
     regime = find_regime(runs, first_x, own, th)
-    holders = rank_holders(series, regime, caches, held, chains, th) if regime.growing else ()
+    holders: tuple[Holder, ...] = ()
+    charged: dict[str, tuple[float, float]] = {}
+    if regime.growing:
+        holders = rank_holders(series, regime, caches, held, chains, th)
+        if holders and holders[0].kind == "native":
+            # Memory outside Python grows: a type added a few times a run is charged with it,
+            # so the search can follow its objects to the place that keeps them.
+            charged = _native_owners(series, regime, holders[0].bytes_per_run)
+            if charged:
+                holders = rank_holders(series, regime, caches, held, chains, th, charged)
     leak, reason, rate = False, "no growth in the current regime", 0.0
     if regime.warming_up:
         reason = "warming up: the first runs of the process and of each session are not judged"
     if regime.growing:
         rate = regime.bytes_per_run
+        since = f"since run {regime.onset_x:.0f}"
         live_rate = heap_rate(heap, regime)
+        free_rate = _pairs_rate(free, regime)
         explained = any(h.kind != "type" for h in holders)
-        if live_rate is not None and live_rate < MIN_HEAP_SHARE * rate and not explained:
-            reason = (f"RSS grows ({format_bytes(rate)}/run since run {regime.onset_x:.0f}) but live Python objects "
-                      "do not: the allocator keeps freed memory, not a leak")
-        else:
+        if explained or live_rate is None or live_rate >= MIN_HEAP_SHARE * rate:
             leak = True
-            reason = f"memory grows {format_bytes(rate)}/run since run {regime.onset_x:.0f} ({regime.growing_steps} of {regime.steps} runs grew)"
+            reason = f"memory grows {format_bytes(rate)}/run {since} ({regime.growing_steps} of {regime.steps} runs grew)"
+            if charged or (holders and holders[0].kind == "native"):
+                reason = f"native memory outside Python objects grows {format_bytes(rate)}/run {since}"
+        elif free_rate is not None and free_rate >= MIN_FREE_SHARE * rate:
+            reason = (f"RSS grows ({format_bytes(rate)}/run {since}) while the allocator's free memory grows by "
+                      f"{format_bytes(free_rate)}/run: freed memory kept for reuse (bounded), not a leak")
+        elif regime.growing_steps >= UNOWNED_STEPS:
+            leak = True
+            reason = (f"memory outside Python objects grows {format_bytes(rate)}/run {since}, and no measured "
+                      "owner (Python objects, native memory in use, the allocator's free memory) explains it")
+            advice, action = owners.advice("native", owners.NATIVE_NAME)
+            holders = (Holder("native", owners.NATIVE_NAME, rate, 1.0, "no owner measured explains the growth", advice, action),)
+        else:
+            reason = (f"RSS grows ({format_bytes(rate)}/run {since}) but no owner does yet: growth with no owner "
+                      "is a leak once it lasts")
     if suspects is None:
         suspects = suspects_for_details(series, caches, th, held)
+    # Native memory is in RSS at once: the regime judges it, not the sustained rule for what RSS hides.
     sustained = tuple(
-        s for s in suspects if analysis.is_leaking(s, th) and _still_growing(series, s, regime.last_x, regime.last_growth_x, th)
+        s for s in suspects
+        if s.kind != "native" and analysis.is_leaking(s, th) and _still_growing(series, s, regime.last_x, regime.last_growth_x, th)
     )
     if not leak and sustained:
         top = sustained[0]
@@ -414,6 +468,44 @@ def judge(
         warming_up=regime.warming_up,
         settled=regime.settled,
     )
+
+
+def _native_owners(
+    series: Mapping[SeriesKey, Sequence[Point]], regime: Regime, native_rate: float
+) -> dict[str, tuple[float, float]]:
+    """The type most likely to own growing native memory: added a few times a run, steadily.
+
+    A Pillow image or a C library's handle is a small Python object whose bytes the
+    allocator holds; the fewest added per run (at least one every other run) is charged
+    native memory's rate over its count's. Builtins and the interpreter's own churn
+    (str, dict, weakrefs, threads) own nothing outside Python.
+    """
+    if regime.onset_x is None:
+        return {}
+    best: tuple[str, float] | None = None
+    for (kind, name, _session), points in series.items():
+        if kind != "type" or "." not in name or name.startswith((owners.OWN_PREFIX, *_CHURNING_MODULES)):
+            continue
+        got = _regime_rate(points, regime.onset_x, column=1)
+        if got is None:
+            continue
+        per_run, share, steps = got
+        if not 0.5 <= per_run <= NATIVE_OWNER_MAX_PER_RUN or (steps >= 3 and share < analysis.MIN_STEADY):
+            continue
+        if best is None or per_run < best[1]:
+            best = (name, per_run)
+    return {best[0]: (best[1], native_rate / best[1])} if best else {}
+
+
+def _pairs_rate(pairs: Sequence[tuple[float, int]], regime: Regime) -> float | None:
+    """Bytes per run of a (run number, bytes) series over the regime, from the last reading before it on."""
+    if regime.onset_x is None:
+        return None
+    inside = [(x, b) for x, b in pairs if x >= regime.onset_x - 1]
+    if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+        return None
+    xs, ys = [x for x, _ in inside], [float(b) for _, b in inside]
+    return analysis.theil_sen(xs, ys) if len(xs) >= 4 else (ys[-1] - ys[0]) / (xs[-1] - xs[0])
 
 
 def _still_growing(

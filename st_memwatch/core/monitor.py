@@ -347,6 +347,8 @@ class Monitor:
             self.runs_total += 1
             x = float(self.runs_total)
         self.history.add(record.started_at + record.duration_s, record.rss_after)
+        # The C allocator at the run's end, beside its settled RSS: whose memory a step is.
+        self.store.record_allocator(x, probes.heap_in_use(), probes.allocator_free())
         if self._inline:
             changed = self._run_due_work(x, session=record.session)
             self._analyse_safely(series_changed=changed or self.store.dirty)
@@ -384,6 +386,7 @@ class Monitor:
             series = store.series.all_points()
             caches = {c.function: c for c in self.sizes.caches}
             heap = store.heap_totals.pairs()
+            free = store.free_totals.pairs()
             hint = analysis.growth_hint(store.growth, store.growth_runs, th)
             chains = dict(self.search.chains)
             store.dirty = False
@@ -393,7 +396,7 @@ class Monitor:
         verdict = judgement.judge(
             recent, series, caches, limit.bytes,
             first_x=first_x, heap=heap, held=self.held, chains=chains, hint=hint, th=th, suspects=suspects,
-            own=self.footprint.by_run(),
+            own=self.footprint.by_run(), free=free,
         )
         trend = judgement.trend_of(verdict, recent, first_x, th)
         with store.lock:

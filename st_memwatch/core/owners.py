@@ -25,6 +25,7 @@ from st_memwatch.core.limits import format_bytes
 from st_memwatch.core.models import CacheUsage
 
 OWN_PREFIX = "st_memwatch."  # our own bookkeeping is never the app's holder
+NATIVE_NAME = "native memory outside Python objects"  # the one series of the C allocator's in-use bytes
 
 # (kind's name, the name, the cache it is when one, bytes one instance keeps) -> (what was seen, what to do)
 Advice = Callable[[str, "CacheUsage | None", "float | None"], tuple[str, str]]
@@ -107,6 +108,15 @@ def _session_advice(name: str, _cache: CacheUsage | None, _holds: float | None) 
     )
 
 
+def _native_advice(name: str, _cache: CacheUsage | None, holds: float | None) -> tuple[str, str]:
+    return (
+        "Memory held outside Python objects grows on every run (a C library, a model, a native session, "
+        "image or tensor buffers built per rerun and kept by the library)",
+        "create it once with @st.cache_resource, close or release what you no longer need (Image.close(), "
+        "del and the library's own release, e.g. tf.keras.backend.clear_session()), and keep big data on disk.",
+    )
+
+
 _LEAF_TYPES = {"ndarray", "dataframe", "series", "bytes", "bytearray", "memoryview", "tensor", "image"}
 
 
@@ -151,6 +161,9 @@ KINDS: dict[str, OwnerKind] = {
         OwnerKind("handlers", 2, lambda n: n, _handlers_advice, ("logging",)),
         OwnerKind("lru_cache", 2, lambda n: n, _lru_advice, ("lru_cache",)),
         OwnerKind("type", 0, lambda n: f"type {n}", _type_advice),
+        # Memory the C allocator has handed out: it holds what Python objects' buffers hold
+        # too (numpy, Pillow pixels), so any Python holder that explains as much comes first.
+        OwnerKind("native", -1, lambda n: n, _native_advice),
     )
 }
 # The reference search's words for its roots, in this vocabulary.

@@ -28,6 +28,8 @@ class SeriesStore:
         # Live bytes the census saw, per run: the Python-heap figure beside RSS, so
         # allocator retention (RSS up, live bytes flat) is not called a leak.
         self.heap_totals = PairRing(window * 4)
+        # What the C allocator keeps free at runs' ends: retention, told apart from a leak.
+        self.free_totals = PairRing(window * 4)
         self.last_census: CensusResult | None = None
         self.growth: tuple[TypeGrowth, ...] = ()
         self.growth_runs = 0.0  # runs between the two censuses ``growth`` compares
@@ -64,6 +66,20 @@ class SeriesStore:
             self.python_heap = total
             self.series.prune("type", {s.type_name for s in result.stats})
         return True
+
+    def record_allocator(self, x: float, in_use: int | None, free: int | None) -> None:
+        """File the C allocator's figures at a run's end: in use as the native series, free beside it."""
+        with self.lock:
+            if in_use is not None:
+                self.series.add("native", owners.NATIVE_NAME, x, 0, in_use)
+                self.dirty = True
+            if free is not None:
+                self.free_totals.append((x, free))
+
+    def free(self) -> list[tuple[float, int]]:
+        """Bytes the C allocator kept free at runs' ends, by run number."""
+        with self.lock:
+            return self.free_totals.pairs()
 
     def points(self) -> dict[tuple[str, str, str], tuple[Point, ...]]:
         """Every per-name series as (run number, count, bytes) points, keyed by (kind, name, session)."""
