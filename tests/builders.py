@@ -154,6 +154,10 @@ def leaking_snapshot(runs: int = 12, *, step: int = 8 * MiB, start: float = 1000
         action=holder.action,
         warming_up=False,
         settled=last,
+        forecast="cache load_frame fills to ~40.0 MiB at max_entries=20, then stops",
+        per_visitor_bytes=float(12 * MiB),
+        visitors_fit=60,
+        visitors_open=3,
     )
     finding = Finding(
         level="error",
@@ -162,6 +166,7 @@ def leaking_snapshot(runs: int = 12, *, step: int = 8 * MiB, start: float = 1000
         cause="st.session_state['blobs'] in session s1",
         fix=holder.advice,
         action=holder.action,
+        stage=1,
     )
     return snapshot(
         taken_at=start + 2.0 * runs,

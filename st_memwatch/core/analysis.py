@@ -280,7 +280,11 @@ def diagnosis(verdict: Verdict | None, rss_now: int, limit_bytes: int, th: Thres
         else:
             message = f"Memory grows steadily: {rate}{since}."
         level: Level = "error" if share >= th.red or soon else "warning"
-        return (Finding(level, "steady-growth", message, cause, fix or "", action),)
+        stage = 3 if share >= 1.0 else 2 if runs_left is not None and runs_left <= 5 else 1 if runs_left is not None and runs_left <= 25 else 0
+        return (Finding(level, "steady-growth", message, cause, fix or "", action, stage),)
+    visitors = _visitor_finding(verdict, share, th)
+    if visitors is not None:
+        return (visitors,)
     if share >= 1.0:
         return (Finding("error", "over-limit", f"Over the limit: {format_bytes(rss_now)} of {limit}, a container would already have ended this app.", "", "", ""),)
     if share >= th.red:
@@ -288,6 +292,24 @@ def diagnosis(verdict: Verdict | None, rss_now: int, limit_bytes: int, th: Thres
     if share >= th.amber:
         return (Finding("warning", "high-usage", f"Memory is at {share:.0%} of the limit ({limit}).", "", "", ""),)
     return ()
+
+
+VISITORS_WARN_SHARE = 0.8  # open sessions at this share of what the limit fits: warn
+
+
+def _visitor_finding(verdict: Verdict | None, share: float, th: Thresholds) -> Finding | None:
+    """A per-visitor cost the open sessions bring close to the limit: a capacity warning, not a leak."""
+    if verdict is None or not verdict.visitors_fit or verdict.visitors_open is None:
+        return None
+    fit, opened = verdict.visitors_fit, verdict.visitors_open
+    if opened < VISITORS_WARN_SHARE * fit and share < th.amber:
+        return None
+    each = format_bytes(verdict.per_visitor_bytes)
+    message = f"~{each} per visitor: the limit fits ~{fit} at once; {opened} open."
+    action = ("Share what every session loads with @st.cache_resource or @st.cache_data instead of keeping a "
+              "copy in st.session_state, and keep per-visitor data small or on disk.")
+    level: Level = "error" if opened >= fit or share >= th.red else "warning"
+    return Finding(level, "per-visitor", message, f"each new session adds ~{each}", f"Each visitor's session costs ~{each}: {action[:1].lower()}{action[1:]}", action, 1 if level == "warning" else 2)
 
 
 def census_note(status: CensusStatus) -> str:

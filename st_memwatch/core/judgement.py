@@ -65,6 +65,11 @@ UNOWNED_STEPS = 6
 # A type whose count grows by this many a run (at most) while native memory grows is
 # charged native memory's rate over its count's: what each instance keeps outside Python.
 NATIVE_OWNER_MAX_PER_RUN = 16.0
+# An alarm for growth no owner explains needs the limit within this horizon at its pace.
+HORIZON_RUNS = 300
+HORIZON_S = 3600.0
+# A visitor that costs less than this is no capacity question.
+MIN_VISITOR_BYTES = 4 * 2**20
 _CHURNING_MODULES = ("builtins.", "typing.", "weakref.", "_thread.", "threading.", "asyncio.", "collections.")
 DEFAULT_THRESHOLDS = analysis.Thresholds()
 GENERIC_FIX = (
@@ -372,6 +377,7 @@ def judge(
     suspects: Sequence[Suspect] | None = None,
     own: Mapping[float, int] | None = None,
     free: Sequence[tuple[float, int]] = (),
+    open_sessions: int | None = None,
 ) -> Verdict:
     """The verdict from the recorded series; see the module docstring for the rules.
 
@@ -383,7 +389,8 @@ def judge(
     (freed pages being reused). ``own``: RSS growth during the monitor's own work, by run
     number (see ``find_regime``). ``free``: (run number, bytes the C allocator keeps free)
     at runs' ends; with the native series (kind "native") it says whose memory grows
-    when Python objects do not.
+    when Python objects do not. ``open_sessions``: sessions open now, for the per-visitor
+    cost and how many visitors the limit fits.
     """
     regime = find_regime(runs, first_x, own, th)
     holders: tuple[Holder, ...] = ()
@@ -413,15 +420,15 @@ def judge(
         elif free_rate is not None and free_rate >= MIN_FREE_SHARE * rate:
             reason = (f"RSS grows ({format_bytes(rate)}/run {since}) while the allocator's free memory grows by "
                       f"{format_bytes(free_rate)}/run: freed memory kept for reuse (bounded), not a leak")
-        elif regime.growing_steps >= UNOWNED_STEPS:
+        elif regime.growing_steps >= UNOWNED_STEPS and _within_horizon(limit_bytes - regime.settled, rate, regime):
             leak = True
             reason = (f"memory outside Python objects grows {format_bytes(rate)}/run {since}, and no measured "
                       "owner (Python objects, native memory in use, the allocator's free memory) explains it")
             advice, action = owners.advice("native", owners.NATIVE_NAME)
             holders = (Holder("native", owners.NATIVE_NAME, rate, 1.0, "no owner measured explains the growth", advice, action),)
         else:
-            reason = (f"RSS grows ({format_bytes(rate)}/run {since}) but no owner does yet: growth with no owner "
-                      "is a leak once it lasts")
+            reason = (f"RSS grows ({format_bytes(rate)}/run {since}) but no owner does: growth with no owner "
+                      "is a leak once it lasts and nears the limit")
     if suspects is None:
         suspects = suspects_for_details(series, caches, th, held)
     # Native memory is in RSS at once: the regime judges it, not the sustained rule for what RSS hides.
@@ -436,6 +443,13 @@ def judge(
         holders = tuple(_with_chain(_holder_from_suspect(s, rate, evidence="sustained over the window"), chains) for s in sustained)
     if leak and not holders and hint is not None:
         holders = (_holder_from_suspect(hint, rate, evidence="grew most between the last two censuses"),)
+    forecast = ""
+    if leak and holders and holders[0].kind == "cache":
+        bound = _cache_bound(caches.get(holders[0].name), holders[0].bytes_per_run, regime)
+        if bound is not None and regime.settled + bound[0] < limit_bytes:
+            # A bounded cache filling up stops at its bound: a forecast, not an alarm, unless it reaches the limit.
+            leak, forecast = False, bound[1]
+            reason = f"{forecast}: a forecast, not a leak"
     headroom = max(0, limit_bytes - regime.settled)
     runs_left = headroom / rate if leak and rate > 0 else None
     secs_left = (
@@ -443,6 +457,7 @@ def judge(
         if leak and regime.growing and regime.bytes_per_second > 0 and regime.span_s >= analysis.MIN_SPAN_FOR_TIME_S
         else None
     )
+    visitor = _visitors(runs, limit_bytes, regime.settled, open_sessions, th)
     named = holders[0] if holders else None
     cause = ""
     if named is not None:
@@ -467,7 +482,55 @@ def judge(
         action=named.action if named else "",
         warming_up=regime.warming_up,
         settled=regime.settled,
+        forecast=forecast,
+        per_visitor_bytes=visitor[0],
+        visitors_fit=visitor[1],
+        visitors_open=visitor[2],
     )
+
+
+def _within_horizon(headroom: float, rate: float, regime: Regime) -> bool:
+    """Does growth at ``rate`` reach the limit within the horizon (a few hundred runs, or about an hour)?"""
+    if rate <= 0:
+        return False
+    if headroom / rate <= HORIZON_RUNS:
+        return True
+    return regime.bytes_per_second > 0 and regime.span_s >= analysis.MIN_SPAN_FOR_TIME_S and headroom / regime.bytes_per_second <= HORIZON_S
+
+
+def _cache_bound(cache: CacheUsage | None, rate: float, regime: Regime) -> tuple[float, str] | None:
+    """(bytes the cache still adds before it stops, the forecast in words) for a bounded cache, else None."""
+    if cache is None or not cache.bounded or not cache.bytes or cache.entries <= 0:
+        return None
+    each = cache.bytes / cache.entries
+    name = f"cache {cache.function}"
+    if cache.max_entries is not None:
+        total = each * cache.max_entries
+        return max(0.0, total - cache.bytes), f"{name} fills to ~{format_bytes(total)} at max_entries={cache.max_entries}, then stops"
+    runs_per_s = (regime.steps - 1) / regime.span_s if regime.span_s > 0 else 0.0
+    if cache.ttl_s is None or runs_per_s <= 0:
+        return None
+    extra = rate * runs_per_s * cache.ttl_s
+    return extra, f"{name} holds what ttl={cache.ttl_s:g}s of runs add (~{format_bytes(cache.bytes + extra)}), then its oldest entries expire"
+
+
+def _visitors(
+    runs: Sequence[RunRecord], limit_bytes: int, settled: int, open_sessions: int | None, th: analysis.Thresholds
+) -> tuple[float, int | None, int | None]:
+    """What a visitor costs: the median settled step of new sessions' first runs, and how many the limit fits."""
+    done = [r for r in runs if r.outcome != "running"]
+    firsts = [
+        float(run.rss_after - prev.rss_after)
+        for prev, run in zip(done, done[1:], strict=False)
+        if run.session_run == 1 and run.run_id > th.process_warmup_runs
+    ]
+    if len(firsts) < 2:
+        return 0.0, None, None
+    each = float(np.median(firsts[-12:]))
+    if each < MIN_VISITOR_BYTES:
+        return max(each, 0.0), None, None
+    base = max(0.0, settled - (open_sessions or 0) * each)
+    return each, int(max(0.0, limit_bytes - base) // each), open_sessions
 
 
 def _native_owners(

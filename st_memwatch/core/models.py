@@ -201,6 +201,9 @@ class Finding:
     cause: str = ""  # in a few words: "type numpy.ndarray, +7.6 MiB/run"
     fix: str = ""  # the whole advice
     action: str = ""  # the what-to-do part of ``fix`` alone, when it has one
+    # How close the limit is: 0 growing, 1 within ~25 runs, 2 within ~5, 3 over. An episode
+    # keeps its code as it escalates; a higher stage is news worth a toast.
+    stage: int = 0
 
 
 HolderKind = str  # a key of ``owners.KINDS``
@@ -244,6 +247,14 @@ class Verdict:
     action: str
     warming_up: bool = False
     settled: int = 0  # settled RSS (at the last run's end) the forecast starts from
+    # An owner that grows toward a bound it will stop at (a cache's max_entries or ttl): a
+    # forecast shown in the details, not an alarm, unless it reaches the limit.
+    forecast: str = ""
+    # What one more visitor costs (the settled step of a session's first run), how many
+    # the limit fits at that cost, and how many are open: a per-visitor cost, not a leak.
+    per_visitor_bytes: float = 0.0
+    visitors_fit: int | None = None
+    visitors_open: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +298,13 @@ class Snapshot:
     # The previous process of this app, read from the history file at start: its runs,
     # samples and how it ended ("cleanly" / "abruptly"); None without history.
     previous: dict[str, Any] | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Snapshot:
+        """The snapshot whose ``to_dict()`` (or saved JSON export) is ``data``; see ``core.snapshot_io``."""
+        from st_memwatch.core.snapshot_io import snapshot_from_dict
+
+        return snapshot_from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable data (numbers, names and short strings)."""

@@ -396,7 +396,7 @@ class Monitor:
         verdict = judgement.judge(
             recent, series, caches, limit.bytes,
             first_x=first_x, heap=heap, held=self.held, chains=chains, hint=hint, th=th, suspects=suspects,
-            own=self.footprint.by_run(), free=free,
+            own=self.footprint.by_run(), free=free, open_sessions=self.sizes.active_sessions,
         )
         trend = judgement.trend_of(verdict, recent, first_x, th)
         with store.lock:

@@ -119,12 +119,14 @@ def test_retention_is_named_only_when_the_allocators_free_memory_explains_it():
     assert not v.leak and "free memory" in v.reason
 
 
-def test_growth_no_owner_explains_is_a_leak_once_sustained():
+def test_growth_no_owner_explains_is_a_leak_once_sustained_and_the_limit_is_within_reach():
     heap = [(float(x), 50 * MB) for x in range(1, 40, 2)]
     free = [(float(x), 10 * MB) for x in range(1, 40)]  # the allocator keeps nothing more
     early = judge(leak_after_quiet(10, 4), heap=heap, free=free)
     assert not early.leak and "no owner" in early.reason
-    v = judge(leak_after_quiet(10, 8), heap=heap, free=free)
+    far = judge(leak_after_quiet(10, 8), heap=heap, free=free)  # 10 GB: the limit is over a thousand runs away
+    assert not far.leak and "no owner" in far.reason
+    v = judge(leak_after_quiet(10, 8), limit=2 * GB, heap=heap, free=free)
     assert v.leak and "outside Python objects" in v.reason
     assert v.holders[0].kind == "native" and "type" not in v.cause
 
@@ -267,3 +269,33 @@ def test_a_rise_the_monitors_own_work_explains_does_not_keep_a_fixed_leak_alive(
     own = {float(len(settled) - 4): 5 * MB + 4096}  # measured during the work after the run before that rise
     assert judge(settled).leak  # taken as the app's, the rise restarts the flat stretch
     assert not judge(settled, own=own).leak
+
+
+def test_a_bounded_cache_filling_up_is_a_forecast_not_a_leak():
+    settled = leak_after_quiet(10, 8)
+    points = tuple((float(x), max(0, x - 10), max(0, x - 10) * 8 * MB) for x in range(1, 19))
+    series = {("cache", "features_bounded", ""): points}
+    bounded = {"features_bounded": CacheUsage("features_bounded", "data", 8, 64 * MB, "pickled", max_entries=20)}
+    v = judge(settled, series=series, caches=bounded)
+    assert not v.leak and v.forecast == "cache features_bounded fills to ~160.0 MiB at max_entries=20, then stops"
+    assert judge(settled, series=series, caches=bounded, limit=400 * MB).leak  # the projection crosses the limit
+    unbounded = {"features_bounded": CacheUsage("features_bounded", "data", 8, 64 * MB, "pickled")}
+    assert judge(settled, series=series, caches=unbounded).leak
+
+
+def test_what_a_visitor_costs_and_how_many_the_limit_fits():
+    # Each new session's first run adds 75 MiB; the others add nothing.
+    settled, sessions = [], []
+    level = 300 * MB
+    for i in range(16):
+        new = i % 2 == 0
+        level += 75 * MB if new else 0
+        settled.append(level)
+        sessions.append(f"s{i // 2 + 1}")
+    roomy = judge(settled, limit=2 * GB, sessions=sessions, open_sessions=8)
+    assert not roomy.leak and roomy.per_visitor_bytes == 75 * MB and roomy.visitors_fit == 23
+    assert analysis.diagnosis(roomy, settled[-1], 2 * GB) == ()  # 8 open of ~23: nothing to say
+    v = judge(settled, limit=GB, sessions=sessions, open_sessions=8)
+    assert v.visitors_fit == (GB - (settled[-1] - 8 * 75 * MB)) // (75 * MB) == 9
+    (box,) = analysis.diagnosis(v, settled[-1], GB)
+    assert box.code == "per-visitor" and "~75.0 MiB per visitor" in box.message and "8 open" in box.message
