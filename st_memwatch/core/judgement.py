@@ -378,6 +378,7 @@ def judge(
     own: Mapping[float, int] | None = None,
     free: Sequence[tuple[float, int]] = (),
     open_sessions: int | None = None,
+    bounded_keys: Mapping[str, int] | None = None,
 ) -> Verdict:
     """The verdict from the recorded series; see the module docstring for the rules.
 
@@ -390,7 +391,8 @@ def judge(
     number (see ``find_regime``). ``free``: (run number, bytes the C allocator keeps free)
     at runs' ends; with the native series (kind "native") it says whose memory grows
     when Python objects do not. ``open_sessions``: sessions open now, for the per-visitor
-    cost and how many visitors the limit fits.
+    cost and how many visitors the limit fits. ``bounded_keys``: session_state keys whose
+    value bounds itself (a deque's maxlen), which fill and stop.
     """
     regime = find_regime(runs, first_x, own, th)
     holders: tuple[Holder, ...] = ()
@@ -450,6 +452,11 @@ def judge(
             # A bounded cache filling up stops at its bound: a forecast, not an alarm, unless it reaches the limit.
             leak, forecast = False, bound[1]
             reason = f"{forecast}: a forecast, not a leak"
+    if leak and holders and holders[0].kind == "session_state" and holders[0].name in (bounded_keys or {}):
+        # A per-visitor window (a deque with a maxlen) fills and stops: a cost per visitor, not a leak.
+        key = holders[0].name
+        leak, forecast = False, f"st.session_state[{key!r}] keeps at most {(bounded_keys or {})[key]} items, then stops"
+        reason = f"{forecast}: a forecast, not a leak"
     headroom = max(0, limit_bytes - regime.settled)
     runs_left = headroom / rate if leak and rate > 0 else None
     secs_left = (

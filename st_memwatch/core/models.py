@@ -150,6 +150,8 @@ class SessionUsage:
     bytes: int | None
     active_sessions: int | None
     largest_keys: tuple[tuple[str, int], ...] = ()
+    # Keys whose value bounds itself (a deque with a maxlen), with that bound: they fill and stop.
+    bounded_keys: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -389,6 +389,7 @@ class Monitor:
             free = store.free_totals.pairs()
             hint = analysis.growth_hint(store.growth, store.growth_runs, th)
             chains = dict(self.search.chains)
+            bounded_keys = dict(self.sizes.bounded_keys)
             store.dirty = False
         suspects = self.suspects
         if series_changed:
@@ -397,6 +398,7 @@ class Monitor:
             recent, series, caches, limit.bytes,
             first_x=first_x, heap=heap, held=self.held, chains=chains, hint=hint, th=th, suspects=suspects,
             own=self.footprint.by_run(), free=free, open_sessions=self.sizes.active_sessions,
+            bounded_keys=bounded_keys,
         )
         trend = judgement.trend_of(verdict, recent, first_x, th)
         with store.lock:

@@ -36,6 +36,7 @@ class Sizes:
         self.caches: tuple[CacheUsage, ...] = ()
         self.sessions: dict[str, SessionUsage] = {}  # newest last
         self.active_sessions: int | None = None
+        self.bounded_keys: dict[str, int] = {}  # session_state keys that bound themselves, and their bound
         self._bytes_per_entry: dict[str, float] = {}  # cache function -> bytes per entry at its last exact reading
 
     def read_caches(self, x: float) -> bool:
@@ -97,6 +98,9 @@ class Sizes:
                 self.sessions.pop(next(iter(self.sessions)))
             if usage.active_sessions is not None:
                 self.active_sessions = usage.active_sessions
+            self.bounded_keys.update(usage.bounded_keys)
+            while len(self.bounded_keys) > SESSIONS_KEPT:
+                self.bounded_keys.pop(next(iter(self.bounded_keys)))
             for key, size in usage.largest_keys:
                 store.series.add("session_state", key, x, 1, size, session)
             store.series.prune("session_state", {k for k, _ in usage.largest_keys}, session)

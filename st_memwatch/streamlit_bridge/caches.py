@@ -63,6 +63,7 @@ Session state
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import math
 import sys
@@ -388,13 +389,18 @@ def _read_session(session_id: str | None, budget_s: float, sink: list[str]) -> S
         sizer = DeepSizer()
         deadline = time.perf_counter() + max(0.0, budget_s)
         sizes: list[tuple[str, int]] = []
+        bounded: list[tuple[str, int]] = []
         exact = True
         keys = sorted(user_state, key=str)
         for i, key in enumerate(keys):
             share = max(0.0, deadline - time.perf_counter()) / (len(keys) - i)
-            size, complete = sizer.measure(user_state[key], share)
+            value = user_state[key]
+            size, complete = sizer.measure(value, share)
             exact = exact and complete
             sizes.append((str(key), size))
+            if type(value) is collections.deque and value.maxlen is not None:
+                bounded.append((str(key), value.maxlen))
+            del value
     finally:
         del user_state  # never keep session values beyond the call
     if not exact:
@@ -406,6 +412,7 @@ def _read_session(session_id: str | None, budget_s: float, sink: list[str]) -> S
         bytes=sum(s for _, s in sizes),
         active_sessions=active,
         largest_keys=largest,
+        bounded_keys=tuple(bounded),
     )
 
 

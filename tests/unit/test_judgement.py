@@ -299,3 +299,12 @@ def test_what_a_visitor_costs_and_how_many_the_limit_fits():
     assert v.visitors_fit == (GB - (settled[-1] - 8 * 75 * MB)) // (75 * MB) == 9
     (box,) = analysis.diagnosis(v, settled[-1], GB)
     assert box.code == "per-visitor" and "~75.0 MiB per visitor" in box.message and "8 open" in box.message
+
+
+def test_a_session_window_that_bounds_itself_is_a_forecast_not_a_leak():
+    settled = leak_after_quiet(10, 6)
+    key_points = tuple((float(x), 1, max(0, x - 10) * 8 * MB) for x in range(1, 17))
+    series = {("session_state", "last_results", "s1"): key_points}
+    assert judge(settled, series=series).leak
+    v = judge(settled, series=series, bounded_keys={"last_results": 5})
+    assert not v.leak and v.forecast == "st.session_state['last_results'] keeps at most 5 items, then stops"
