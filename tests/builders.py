@@ -207,6 +207,11 @@ def leaking_snapshot(runs: int = 12, *, step: int = 8 * MiB, start: float = 1000
             "samples": [[1_764_998_999.0, 2 * GiB - 10 * MiB]],
             "episodes": [],
         },
+        ledger={
+            "owners": {"python": 120 * MiB, "native": 90 * MiB, "allocator_free": 12 * MiB, "arrow": 0,
+                       "file_backed": 60 * MiB, "unexplained": 8 * MiB},
+            "missing": ["arrow"],
+        },
     )
 
 

@@ -300,6 +300,9 @@ class Snapshot:
     # The previous process of this app, read from the history file at start: its runs,
     # samples and how it ended ("cleanly" / "abruptly"); None without history.
     previous: dict[str, Any] | None = None
+    # Where the process's memory is, by owner (``core.ledger``): {"owners": {name: bytes},
+    # "missing": [names this platform cannot measure]}; None before the first reading.
+    ledger: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Snapshot:
@@ -333,6 +336,7 @@ class Snapshot:
             "verdict": asdict(self.verdict) if self.verdict else None,
             "sessions": asdict(self.sessions) if self.sessions else None,
             "previous": self.previous,
+            "ledger": self.ledger,
         })
 
 

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from st_memwatch.core import analysis, judgement, probes
+from st_memwatch.core import analysis, judgement, ledger, probes
 from st_memwatch.core.background import OwedWork
 from st_memwatch.core.footprint import OwnFootprint
 from st_memwatch.core.holder_search import HolderSearch, arrays_of, names_the_growth
@@ -160,6 +160,7 @@ class Monitor:
         self.held: dict[str, float] = {}
         self.container: ContainerUsage | None = None
         self._container_at = float("-inf")
+        self.ledger: ledger.LedgerReading | None = None
         self.previous: dict[str, Any] | None = None  # the previous process, from the history when one is kept
         _LIVE_MONITORS.add(self)
         # Without the kernel's high-water mark, a run's peak is the sampler's maximum:
@@ -276,8 +277,16 @@ class Monitor:
         if now - self._container_at >= CONTAINER_EVERY_S:
             self._container_at = now
             self.container = probes.container_usage()
+            self._read_ledger()
         if self.owed.owed:
             self.owed.tick(now, idle=self.recorder.active_count() == 0)
+
+    def _read_ledger(self) -> None:
+        """Where the memory is now, each part with its owner (``core.ledger``); a failure is a note."""
+        try:
+            self.ledger = ledger.read_ledger(self.store.python_heap)
+        except Exception as exc:
+            self.note(f"ledger unavailable: {type(exc).__name__}: {exc}")
 
     def flush(self) -> None:
         """Do now whatever the sampler thread still owes, so a snapshot is as of now."""
@@ -550,6 +559,7 @@ class Monitor:
         if not self.sampler.running or self._container_at == float("-inf"):
             self._container_at = self._clock()
             self.container = probes.container_usage()
+            self._read_ledger()
         with self.store.lock:
             runs = self.runs.records() if max_runs is None else self.runs.last(max_runs)
             caches = self.sizes.caches
@@ -586,6 +596,7 @@ class Monitor:
             verdict=verdict,
             sessions=self.sizes.everyone(),
             previous=self.previous,
+            ledger=None if self.ledger is None else {"owners": self.ledger.owners(), "missing": list(self.ledger.missing)},
         )
 
     def close(self) -> None:
