@@ -181,7 +181,7 @@ def leaking_snapshot(runs: int = 12, *, step: int = 8 * MiB, start: float = 1000
             CacheUsage("load_frame", "data", 5, 12 * MiB, "pickled", True, None, 5, False),
             CacheUsage("model", "resource", 1, 300 * MiB, "deep-size", False, 3600.0, None, True),
         ),
-        session=SessionUsage("s1", 3, runs * step, 2, (("blobs", runs * step), ("note", 120))),
+        session=SessionUsage("s1", 3, runs * step, 2, (("blobs", runs * step), ("note", 120)), (("recent", 5),)),
         growth=(TypeGrowth("numpy.ndarray", 12, 1, runs * step, step),),
         trend=Trend(10, float(step), step / 2.0, (2 * GiB - last) / step, (2 * GiB - last) / step * 2.0, 20.0),
         warnings=(finding,),
