@@ -277,6 +277,9 @@ def render_history(processes: Sequence[ProcessRecord], name: str = "", runs: int
         return title + "\n\nNo process has written to this history yet."
     out = [title, ""]
     *earlier, last = processes
+    if not _still_running(last):  # the sentence the panel shows about the previous process, once restarted
+        out += _wrapped(previous_line(_as_previous(last)), "")
+        out.append("")
     out += _process_lines(last, "Last process", runs)
     if earlier:
         out.append("")
@@ -321,6 +324,18 @@ def _process_lines(p: ProcessRecord, label: str, runs: int) -> list[str]:
         ]  # fmt: skip
         out += _table(RUN_HEADERS, rows)
     return out
+
+
+def _as_previous(p: ProcessRecord) -> dict[str, Any]:
+    """The process in the form ``HistoryStore.previous`` gives it (what ``previous_line`` reads)."""
+    return {
+        "ended": "cleanly" if p.end_kind == "cleanly" else "abruptly",
+        "ended_unix": p.ended if p.ended is not None else p.beat,
+        "rss": p.rss,
+        "limit": p.limit,
+        "runs_total": p.runs_total,
+        "episodes": [e | {"started_unix": e["started"], "ended_unix": e["ended"]} for e in p.episodes],
+    }
 
 
 def _ending(p: ProcessRecord) -> str:

@@ -160,6 +160,9 @@ def test_a_history_file_tells_how_the_last_process_ended_and_why(tmp_path):
     assert done.returncode == 0, done.stderr
     text = done.stdout
     assert text.startswith("st_memwatch report: app.sqlite3 - history of 2 process(es)"), text
+    summary = " ".join(text.split("\n\n")[1].split())  # the panel's sentence about the previous process
+    assert summary.startswith("The previous process ended abruptly at ") and "after a steady climb of +" in summary, summary
+    assert summary.endswith("(cause: st.session_state['blobs'] in session s1)."), summary
     assert f"Last process: pid {killed}, started " in text and f", {RUNS} runs\n" in text
     ended = re.search(r"Ended: (.*?)\n(?=\S)", text, re.S)
     assert ended and ended.group(1).startswith("abruptly, after its last write at "), text
