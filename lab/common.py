@@ -138,12 +138,20 @@ def finish(lesson: str) -> None:
 
 
 def trim() -> bool:
-    """Return freed heap pages to the OS with glibc's ``malloc_trim(0)``; False where there is no glibc."""
-    try:
+    """Return freed heap pages to the OS (``psutil.heap_trim()``, glibc's ``malloc_trim(0)``); False where it cannot."""
+    heap_trim = getattr(psutil, "heap_trim", None)
+    if heap_trim is not None:
+        try:
+            heap_trim()
+            return True
+        except (OSError, RuntimeError, psutil.Error):
+            return False
+    try:  # a psutil older than 7.2: glibc's own function
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.malloc_trim(0))
+        libc.malloc_trim(0)
+        return True
     except (OSError, AttributeError):
         return False
 

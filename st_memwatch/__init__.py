@@ -141,7 +141,7 @@ def _start_history(monitor: Monitor, setting: object) -> None:
                     monitor.note(note)
                 if store.problem:
                     monitor.note(store.problem)
-                monitor.previous = store.previous
+                monitor.remember_previous(store.previous)
         except Exception as exc:  # the app runs on without a history
             monitor.note(f"history unavailable: {type(exc).__name__}: {exc}")
         _log_to_stderr_unless_configured()

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from st_memwatch.core import owners
 from st_memwatch.core.limits import format_bytes
 from st_memwatch.core.models import CacheUsage, Finding, Level, Suspect, SuspectKind, TypeGrowth, Verdict
 from st_memwatch.core.schedule import CensusStatus
@@ -27,8 +28,6 @@ from st_memwatch.core.schedule import CensusStatus
 # A point of a per-run series: (run number, count, bytes).
 Point = tuple[float, int, int]
 
-AMBER = 0.70
-RED = 0.90
 SHORT_RUNS = 50
 SHORT_SECONDS = 30 * 60
 # A per-minute rate fitted over a burst of reruns says nothing about the next half hour.
@@ -40,13 +39,25 @@ MIN_RSS_LEAK_BYTES_PER_RUN = 256 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """The knobs of the verdict, in one place so tests and the CLI can name them."""
+    """The knobs of the verdict, in one place: the judgement, the suspects and the box read them from here.
 
-    warmup: int = 2
-    window: int = 30
+    ``Settings(thresholds=...)`` hands them to the monitor, ``check`` widens the
+    suspects' warm-up and window to its runs.
+    """
+
+    warmup: int = 2  # a series' first points (imports, first fills) left out of the suspects' fit
+    window: int = 30  # points of a series the suspects' fit looks at
     min_steady: float = MIN_STEADY
-    min_suspect_bytes_per_run: float = MIN_LEAK_BYTES_PER_RUN
-    min_rss_bytes_per_run: float = MIN_RSS_LEAK_BYTES_PER_RUN
+    min_suspect_bytes_per_run: float = MIN_LEAK_BYTES_PER_RUN  # a suspect or a holder grows at least this much
+    min_rss_bytes_per_run: float = MIN_RSS_LEAK_BYTES_PER_RUN  # a step of settled memory this large grows
+    process_warmup_runs: int = 2  # the process's first runs (imports, first cache fills) are never judged
+    session_warmup_runs: int = 1  # nor a session's first runs (they build that session's objects)
+    amber: float = 0.70  # share of the limit at which usage is high
+    red: float = 0.90  # share of the limit at which it is near
+
+
+AMBER = Thresholds().amber  # the defaults, for renderers that colour a bar
+RED = Thresholds().red
 
 
 def theil_sen(xs: Sequence[float], ys: Sequence[float]) -> float:
@@ -71,95 +82,17 @@ def steady_share(values: Sequence[float]) -> float:
     return float(np.mean(np.diff(v) > 0))
 
 
-def _seen_and_todo(kind: str, name: str, cache: CacheUsage | None, holds: float | None = None) -> tuple[str, str]:
-    """(what was seen, what to do): the advice is both, the panel's box shows the second alone."""
-    if kind == "cache":
-        deco = "@st.cache_resource" if cache is not None and cache.kind == "resource" else "@st.cache_data"
-        if cache is not None and cache.bounded:
-            return (
-                f"`{name}` is bounded but its entries are large",
-                f"lower max_entries or ttl in {deco}(...), or cache a smaller result (filter before you return).",
-            )
-        return (
-            f"`{name}` keeps one entry per distinct argument and has no bound",
-            f"use {deco}(max_entries=..., ttl=...) so old entries are dropped.",
-        )
-    if kind == "global":
-        return (
-            f"{name} keeps the objects of every run",
-            "bound or clear it (collections.deque(maxlen=N), or empty it when done); keep per-visitor data in "
-            "st.session_state and shared, loaded-once objects in @st.cache_resource instead of module globals.",
-        )
-    if kind == "registry":
-        return (
-            f"The {name} keeps an entry for every run (a class or callback defined in the script is a new object "
-            "on every rerun, and each one is registered again)",
-            "define what you register in a module the app imports (not in the script body), or register it once "
-            "in a function decorated with @st.cache_resource.",
-        )
-    if kind == "handlers":
-        return (
-            f"A handler is added to the {name} on every run",
-            "configure logging once: in a function decorated with @st.cache_resource, or only when "
-            "logger.handlers is empty.",
-        )
-    if kind == "lru_cache":
-        return (
-            f"{name} keeps one result per distinct argument with no bound",
-            "give it a bound (functools.lru_cache(maxsize=N)) or use @st.cache_data(max_entries=..., ttl=...).",
-        )
-    if kind == "class":
-        return (
-            f"{name} keeps the objects of every run",
-            "bound or clear that class attribute, or keep the objects per visitor in st.session_state.",
-        )
-    if kind == "session_state":
-        return (
-            f"st.session_state[{name!r}] grows on every run",
-            "keep only what you need (e.g. collections.deque(maxlen=N)) or clear it; keep large data per "
-            "session on disk as Arrow/Parquet or in a database and read what you need.",
-        )
-    short = name.rsplit(".", 1)[-1].lower()
-    each = f" (each keeps ~{format_bytes(holds)} alive)" if holds else ""
-    if "handler" in short or "listener" in short or "callback" in short or short in {"function", "method", "cell"}:
-        return (
-            f"A new {name} is added on every run{each}",
-            "register handlers/listeners once, e.g. in a function decorated with @st.cache_resource, "
-            "or check whether it is already registered.",
-        )
-    if short in {"ndarray", "dataframe", "series", "bytes", "bytearray", "memoryview", "tensor", "image"}:
-        return (
-            f"{name} objects pile up every run in something long-lived (a module-level list, a class "
-            "attribute, an unbounded lru_cache, session_state)",
-            f"create {name} objects once with @st.cache_resource, bound the container that keeps them "
-            "(collections.deque(maxlen=N), lru_cache(maxsize=N)), or keep the data on disk as "
-            "Arrow/Parquet or in a database and read what you need.",
-        )
-    if holds:
-        return (
-            f"A new {name} is created on every run{each} and the old ones are never freed",
-            "create it once with @st.cache_resource (models, clients, indexes), or find what keeps "
-            "the old ones (a registry, a module-level list, a class attribute) and drop them.",
-        )
-    return (
-        f"{name} objects accumulate across runs",
-        "look for a module-level list/dict, a class attribute or an lru_cache(maxsize=None) that is "
-        "added to on every run, and bound or clear it (objgraph.show_backrefs on one of them shows who holds it).",
-    )
-
-
 def advice_for(kind: str, name: str, cache: CacheUsage | None, holds: float | None = None) -> tuple[str, str]:
-    """(the whole advice, its action alone as a sentence) for a suspect or a warning."""
-    seen, todo = _seen_and_todo(kind, name, cache, holds)
-    return f"{seen}: {todo}", todo[:1].upper() + todo[1:]
+    """(the whole advice, its action alone as a sentence) for a suspect or a warning: the kind's own, from ``owners``."""
+    return owners.advice(kind, name, cache, holds)
 
 
-OWN_PREFIX = "st_memwatch."  # our own bookkeeping is never the app's suspect
+OWN_PREFIX = owners.OWN_PREFIX
 # A cache or a session_state key names where the memory is held, a class with
 # measured holdings names what holds it, a plain type only what it is made of.
-# Among suspects within TIE of each other in bytes per run, the more specific wins.
+# Among suspects within TIE of each other in bytes per run, the more specific wins
+# (``owners.rank``; the verdict's holders use twice that width).
 TIE = 0.15
-_SPECIFIC = {"cache": 2, "session_state": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,19 +173,19 @@ def find_suspects(
         b_slope, share = g_bytes.sustained_slope, g_bytes.sustained_share
         c_slope = g_count.sustained_slope
         per_instance = (held or {}).get(name) if kind == "type" else None
-        specific = _SPECIFIC.get(kind, 0)
+        charged = False
         if per_instance and c_slope > 0 and c_slope * per_instance > b_slope:
             # Instances are added run after run: judge the count, charge what each holds.
-            b_slope, share, specific = c_slope * per_instance, g_count.sustained_share, 1
+            b_slope, share, charged = c_slope * per_instance, g_count.sustained_share, True
         elif c_slope > 0:
             share = max(share, g_count.sustained_share)
         if b_slope <= 0 and c_slope <= 0:
             continue
         cache = (caches or {}).get(name) if kind == "cache" else None
-        advice, action = advice_for(kind, name, cache, per_instance if specific == 1 else None)
+        advice, action = advice_for(kind, name, cache, per_instance if charged else None)
         found.append(
             (
-                specific,
+                owners.specificity(kind, charged),
                 Suspect(
                     kind=kind,
                     name=name,
@@ -266,7 +199,10 @@ def find_suspects(
                 ),
             )
         )
-    return _point_types_to_their_holder(tuple(s for _, s in _rank(found, th)[:top]), th)
+    ranked = owners.rank(
+        found, lambda s: s.growth_bytes_per_run, TIE, group=lambda s: is_leaking(s, th), then=lambda s: s.growth_count_per_run
+    )
+    return _point_types_to_their_holder(tuple(ranked[:top]), th)
 
 
 def _point_types_to_their_holder(suspects: tuple[Suspect, ...], th: Thresholds) -> tuple[Suspect, ...]:
@@ -285,29 +221,10 @@ def _point_types_to_their_holder(suspects: tuple[Suspect, ...], th: Thresholds) 
             None,
         )
         if holder is not None:
-            label = f"cache {holder.name}" if holder.kind == "cache" else f"st.session_state[{holder.name!r}]"
-            seen = f"Most likely the contents of {label}, which grows by about as much per run"
-            s = replace(s, advice=f"{seen}: apply its fix.", action=f"Apply the fix for {label}: {holder.action[:1].lower()}{holder.action[1:]}")
+            advice, action = owners.contents_advice(owners.label(holder.kind, holder.name), holder.action)
+            s = replace(s, advice=advice, action=action)
         out.append(s)
     return tuple(out)
-
-
-def _rank(found: list[tuple[int, Suspect]], th: Thresholds) -> list[tuple[int, Suspect]]:
-    """Leaking first, by bytes per run; near-ties go to the suspect that names where memory is."""
-    found.sort(key=lambda f: (is_leaking(f[1], th), f[1].growth_bytes_per_run, f[1].growth_count_per_run), reverse=True)
-    ranked = list(found)
-    for i in range(len(ranked)):
-        best = i
-        for j in range(i + 1, len(ranked)):
-            if is_leaking(ranked[j][1], th) != is_leaking(ranked[i][1], th):
-                break
-            if ranked[j][1].growth_bytes_per_run < (1 - TIE) * ranked[i][1].growth_bytes_per_run:
-                break
-            if ranked[j][0] > ranked[best][0]:
-                best = j
-        if best != i:
-            ranked.insert(i, ranked.pop(best))
-    return ranked
 
 
 def is_leaking(suspect: Suspect, th: Thresholds = Thresholds()) -> bool:
@@ -336,7 +253,7 @@ def growth_hint(growth: Sequence[TypeGrowth], runs_between: float, th: Threshold
     return None
 
 
-def diagnosis(verdict: Verdict | None, rss_now: int, limit_bytes: int) -> tuple[Finding, ...]:
+def diagnosis(verdict: Verdict | None, rss_now: int, limit_bytes: int, th: Thresholds = Thresholds()) -> tuple[Finding, ...]:
     """The panel's one box: the state (over the limit / limit soon / growing / high usage),
     one rate, the cause and the fix once. Empty when there is nothing to say.
 
@@ -362,13 +279,13 @@ def diagnosis(verdict: Verdict | None, rss_now: int, limit_bytes: int) -> tuple[
             message = f"Limit in {' / '.join(when)}: memory grows {rate}{since} ({share:.0%} of {limit} now)."
         else:
             message = f"Memory grows steadily: {rate}{since}."
-        level: Level = "error" if share >= RED or soon else "warning"
+        level: Level = "error" if share >= th.red or soon else "warning"
         return (Finding(level, "steady-growth", message, cause, fix or "", action),)
     if share >= 1.0:
         return (Finding("error", "over-limit", f"Over the limit: {format_bytes(rss_now)} of {limit}, a container would already have ended this app.", "", "", ""),)
-    if share >= RED:
+    if share >= th.red:
         return (Finding("error", "near-limit", f"Memory is at {share:.0%} of the limit ({limit}).", "", "", ""),)
-    if share >= AMBER:
+    if share >= th.amber:
         return (Finding("warning", "high-usage", f"Memory is at {share:.0%} of the limit ({limit}).", "", "", ""),)
     return ()
 

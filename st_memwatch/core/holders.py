@@ -67,7 +67,7 @@ SEARCH_BUDGET_S = 0.25  # CPU time of one search, sampling included
 MAX_DEPTH = 10  # references between a sampled object and its root
 LEVEL_MAX = 32  # objects asked about per level: one heap scan costs more per object asked about
 
-HolderKind = Literal["session_state", "cache", "global", "library", "logging", "lru_cache", "unknown"]
+HolderKind = Literal["session_state", "cache", "global", "class", "library", "logging", "lru_cache", "unknown"]
 Label = tuple[str, str]  # (kind, name) the caller gives a root it knows
 
 _HAVE_GC = 1 << 14  # Py_TPFLAGS_HAVE_GC: without it, instances are never in gc.get_objects()
@@ -120,6 +120,8 @@ class Holder:
         """One phrase for the holder: "module app.registry._kept", "lru_cache app.load"."""
         if self.kind == "global":
             return f"{self.chain[0].split(' ', 1)[0]} {self.name}"
+        if self.kind == "class":
+            return f"class {self.name}"
         if self.kind == "library":
             return f"library registry {self.name}"
         if self.kind == "logging":
@@ -372,7 +374,7 @@ def _kind_of(obj: object, labels: Mapping[int, Label], module_dicts: Mapping[int
     if _is(obj, type):
         mod = vars(obj).get("__module__", "?")  # type: ignore[arg-type]
         mod = mod if type(mod) is str else "?"
-        return ("library" if _is_library(mod) else "global"), type_name(cast(type, obj)), obj
+        return ("library" if _is_library(mod) else "class"), type_name(cast(type, obj)), obj
     if _is(obj, logging.Logger):
         logger_name = (_namespace(obj) or {}).get("name")
         return "logging", logger_name if type(logger_name) is str else "?", obj
@@ -539,7 +541,7 @@ def find_holder(
         return None
     node, kind, name, owner = max(roots, key=lambda r: (_count(r[0].mask), r[1] != "unknown", -r[0].depth))
     chain, key, kept = _describe(node, kind, name, owner, nodes)
-    if kind in ("global", "library") and key is not None:
+    if kind in ("global", "class", "library") and key is not None:
         name = f"{name}.{key}"
     elif kind == "session_state" and not name and key is not None:
         name = key
@@ -674,7 +676,7 @@ def _describe(
     objs: list[object] = [owner] + [n.obj for n in path]
     if objs[1] is owner:
         objs.pop(1)
-    if kind in ("global", "library"):
+    if kind in ("global", "class", "library"):
         head = f"{'class' if _is(owner, type) else 'module'} {name}"
     elif kind == "logging":
         head = f"logger {name!r}"

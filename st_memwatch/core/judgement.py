@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from st_memwatch.core import analysis
+from st_memwatch.core import analysis, owners
 from st_memwatch.core.limits import format_bytes
 from st_memwatch.core.models import CacheUsage, Holder, RunRecord, Suspect, Trend, Verdict
 
@@ -37,9 +37,8 @@ from st_memwatch.core.models import CacheUsage, Holder, RunRecord, Suspect, Tren
 SeriesKey = tuple[str, str, str]
 Point = analysis.Point
 
-PROCESS_WARMUP_RUNS = 2  # the process's first runs: imports, first cache fills
-SESSION_WARMUP_RUNS = 1  # a session's first run builds that session's objects
-MIN_STEP = analysis.MIN_RSS_LEAK_BYTES_PER_RUN  # a step of settled memory this large "grows"
+# Thresholds (warm-up, the smallest growing step, the smallest holder) are analysis.Thresholds';
+# what follows is the shape of the rules.
 MIN_GROWING_STEPS = 3  # a regime needs this many growing steps before it is a leak
 MIN_REGIME_SHARE = 0.7  # share of growing steps over the regime
 STOPPED_STEPS = 4  # this many flat steps in a row end a regime
@@ -51,14 +50,22 @@ LEADING_NOISE = 0.5  # a step under this share of the latest growing steps' medi
 SUSTAINED_MIN_POINTS = 8
 FRESH_RUNS = 8
 LOOKBACK_RUNS = 120  # the regime is searched for in the latest runs only
-# A holder explains the leak when it grew by this share of the RSS rate, at least MIN_HOLDER.
+# A holder explains the leak when it grew by this share of the RSS rate, and at least
+# Thresholds.min_suspect_bytes_per_run.
 MIN_HOLDER_SHARE = 0.2
-MIN_HOLDER_BYTES = analysis.MIN_LEAK_BYTES_PER_RUN
 # Python's live bytes that grew by less than this share of RSS over the regime (with
 # two complete censuses inside it) mean RSS is allocator retention, not live objects.
 MIN_HEAP_SHARE = 0.25
 HOLDER_OVER_TYPE = 0.5
-_SPECIFIC = {"session_state": 3, "cache": 3, "global": 2, "registry": 2, "handlers": 2, "lru_cache": 2, "class": 1, "type": 0}
+# The allocator's free memory that grows by this share of RSS's rate explains it: freed
+# memory kept for reuse (retention), which is bounded, not a leak.
+MIN_FREE_SHARE = 0.5
+# Growth no owner explains is a leak once it has lasted this many growing steps: sustained.
+UNOWNED_STEPS = 6
+# A type whose count grows by this many a run (at most) while native memory grows is
+# charged native memory's rate over its count's: what each instance keeps outside Python.
+NATIVE_OWNER_MAX_PER_RUN = 16.0
+_CHURNING_MODULES = ("builtins.", "typing.", "weakref.", "_thread.", "threading.", "asyncio.", "collections.")
 DEFAULT_THRESHOLDS = analysis.Thresholds()
 GENERIC_FIX = (
     "Load models and big data once with @st.cache_resource, bound caches with ttl=/max_entries=, "
@@ -83,14 +90,16 @@ class Regime:
     last_growth_x: float | None = None  # the last growing run of a stretch RSS says has stopped
 
 
-def _eligible(run: RunRecord) -> bool:
+def _eligible(run: RunRecord, th: analysis.Thresholds) -> bool:
     """Is this run's step judged? Not the process's warm-up, not a session's first runs."""
-    if run.run_id <= PROCESS_WARMUP_RUNS:
+    if run.run_id <= th.process_warmup_runs:
         return False
-    return not (0 < run.session_run <= SESSION_WARMUP_RUNS)
+    return not (0 < run.session_run <= th.session_warmup_runs)
 
 
-def find_regime(runs: Sequence[RunRecord], first_x: float = 1.0, own: Mapping[float, int] | None = None) -> Regime:
+def find_regime(
+    runs: Sequence[RunRecord], first_x: float = 1.0, own: Mapping[float, int] | None = None, th: analysis.Thresholds = DEFAULT_THRESHOLDS
+) -> Regime:
     """The latest regime of the finished ``runs`` (in the order they ended; ``first_x`` is the first's number).
 
     A run's step (settled RSS after it, less after the run before it) is that run's doing
@@ -99,10 +108,10 @@ def find_regime(runs: Sequence[RunRecord], first_x: float = 1.0, own: Mapping[fl
     was done) neither starts a regime nor keeps a stopped one alive: a census or a sizing
     of a big heap leaves a MiB or two of freed pages behind, the monitor's footprint, not
     the app's growth. Otherwise steps count as measured, rate and share included (the app
-    reuses those pages next, so taking them off would count them twice). When the process's steps do not grow steadily, each
-    session's own steps are judged too: a leak in one visitor's session, interleaved with
-    another visitor's quiet runs, grows in every run of its own session and in only some
-    of the process's. Its rate is then per run of that session.
+    reuses those pages next, so taking them off would count them twice). When the process's
+    steps do not grow steadily, each session's own steps are judged too: a leak in one
+    visitor's session, interleaved with another visitor's quiet runs, grows in every run of
+    its own session and in only some of the process's. Its rate is then per run of that session.
     """
     done = [(first_x + i, r) for i, r in enumerate(runs) if r.outcome != "running"][-LOOKBACK_RUNS:]
     settled = done[-1][1].rss_after if done else 0
@@ -110,52 +119,67 @@ def find_regime(runs: Sequence[RunRecord], first_x: float = 1.0, own: Mapping[fl
     steps: list[tuple[float, float, float]] = []  # (x, step, end time) for eligible steps
     sessions: dict[str, list[tuple[float, float, float]]] = {}
     own = own or {}
+    min_step = th.min_rss_bytes_per_run
     ours: set[float] = set()  # steps the monitor's own growth explains
     for (prev_x, prev), (x, run) in zip(done, done[1:], strict=False):
-        if _eligible(run):
+        if _eligible(run, th):
             step = (x, float(run.rss_after - prev.rss_after), run.started_at + run.duration_s)
-            if _explained_by_own_work(step[1], own, prev_x, x):
+            if _explained_by_own_work(step[1], own, prev_x, x, min_step):
                 ours.add(x)
             steps.append(step)
             sessions.setdefault(run.session, []).append(step)
-    # A growing stretch that RSS says has stopped (flat lately, growing just before): its last
-    # growing run, after which any census evidence of growth must have been taken.
-    recent = [d >= MIN_STEP for _, d, _ in steps[-3 * STOPPED_STEPS :]]
-    stopped = len(recent) > STOPPED_STEPS and not any(recent[-STOPPED_STEPS:]) and sum(recent) >= MIN_GROWING_STEPS
-    grew_at = next((x for x, d, _ in reversed(steps) if d >= MIN_STEP), None) if stopped else None
-    whole = replace(_regime_of(steps, last_x, settled, ours), last_growth_x=grew_at)
+    whole = _regime_of(steps, last_x, settled, ours, min_step)
     if whole.growing or len(sessions) < 2:
         return whole
     for session_steps in sessions.values():
-        mine = _regime_of(session_steps, last_x, settled, ours)
+        mine = _regime_of(session_steps, last_x, settled, ours, min_step)
         if mine.growing:
-            return replace(mine, last_growth_x=grew_at)
+            return replace(mine, last_growth_x=whole.last_growth_x)
     return whole
 
 
-def _explained_by_own_work(step: float, own: Mapping[float, int], prev_x: float, x: float) -> bool:
-    """Is this rise no larger (within MIN_STEP) than what RSS grew during the monitor's own work since the run before?"""
+def _explained_by_own_work(step: float, own: Mapping[float, int], prev_x: float, x: float, min_step: float) -> bool:
+    """Is this rise no larger (within ``min_step``) than what RSS grew during the monitor's own work since the run before?"""
     ours = sum(own.get(k, 0) for k in range(int(prev_x), int(x)))
-    return ours > 0 and 0 < step <= ours + MIN_STEP
+    return ours > 0 and 0 < step <= ours + min_step
 
 
-def _regime_of(steps: Sequence[tuple[float, float, float]], last_x: float, settled: int, ours: Collection[float] = ()) -> Regime:
-    """The latest regime of these steps (the process's, or one session's); ``ours``: the x of steps that cannot start one."""
+def _growing_steps(steps: Sequence[tuple[float, float, float]], ours: Collection[float], min_step: float) -> tuple[list[bool], list[bool]]:
+    """Which steps grow, and which grow by the app's doing: the one test of growth the regime and its stop read.
+
+    A step "grows" when it is at least ``min_step`` and a fair share of the latest growing
+    steps: a quiet past's small rises (a lazy import, a first fill) then read as flat beside
+    a leak's, so they neither start its regime nor dilute its rate. A rise the monitor's own
+    work explains grows, but not by the app's doing: it cannot start or prolong a regime.
+    """
+    latest = [d for _, d, _ in steps if d >= min_step][-STOPPED_STEPS:]
+    if not latest:
+        return [False] * len(steps), [False] * len(steps)
+    floor = max(min_step, LEADING_NOISE * float(np.median(latest)))
+    grows = [d >= floor for _, d, _ in steps]
+    return grows, [g and x not in ours for g, (x, _, _) in zip(grows, steps, strict=True)]
+
+
+def _regime_of(
+    steps: Sequence[tuple[float, float, float]], last_x: float, settled: int, ours: Collection[float], min_step: float
+) -> Regime:
+    """The latest regime of these steps (the process's, or one session's); ``ours``: the x of steps that cannot start one.
+
+    A stretch that has stopped (flat lately, growing just before) is not growing; it keeps
+    its last growing run (``last_growth_x``), after which any census evidence of growth
+    must have been taken.
+    """
     quiet = Regime(False, None, last_x, 0, 0, 0.0, 0.0, 0.0, len(steps) < 2, settled)
     if len(steps) < MIN_GROWING_STEPS:
         return quiet
-    # A step "grows" when it is at least MIN_STEP and a fair share of the latest growing
-    # steps: a quiet past's small rises (a lazy import, a first fill) then read as flat
-    # beside a leak's, so they neither start its regime nor dilute its rate.
-    latest = [d for _, d, _ in steps if d >= MIN_STEP][-STOPPED_STEPS:]
-    if not latest:
+    grows, app_grows = _growing_steps(steps, ours, min_step)
+    if not any(grows):
         return quiet
-    floor = max(MIN_STEP, LEADING_NOISE * float(np.median(latest)))
-    grows = [d >= floor for _, d, _ in steps]
-    # A rise the monitor's own work explains does not keep a stopped regime alive either.
-    app_grows = [g and x not in ours for g, (x, _, _) in zip(grows, steps, strict=True)]
     if len(grows) >= STOPPED_STEPS and not any(app_grows[-STOPPED_STEPS:]):
-        return quiet
+        recent = app_grows[-3 * STOPPED_STEPS :]
+        stopped_after = len(recent) > STOPPED_STEPS and sum(recent) >= MIN_GROWING_STEPS
+        last = next((x for (x, _, _), g in zip(reversed(steps), reversed(app_grows), strict=True) if g), None)
+        return replace(quiet, last_growth_x=last if stopped_after else None)
     # The regime starts after the last quiet stretch (STOPPED_STEPS flat steps in a row) or
     # large drop (something big was freed); within it, at the earliest growing step from
     # which the share of growing steps to the end holds.
@@ -183,12 +207,12 @@ def _regime_of(steps: Sequence[tuple[float, float, float]], last_x: float, settl
     per_run = float(np.median([d for _, d, _ in regime]))
     span = regime[-1][2] - regime[0][2] if len(regime) > 1 else 0.0
     per_s = per_run * (len(regime) - 1) / span if span > 0 else 0.0
-    growing = n_growing >= MIN_GROWING_STEPS and per_run >= MIN_STEP
+    growing = n_growing >= MIN_GROWING_STEPS and per_run >= min_step
     return Regime(growing, regime[0][0], last_x, len(regime), n_growing, per_run, per_s, span, False, settled)
 
 
-def _regime_rate(points: Sequence[Point], onset_x: float) -> tuple[float, float, int] | None:
-    """(bytes per run, share of growing steps, steps) of one series over the regime.
+def _regime_rate(points: Sequence[Point], onset_x: float, column: int = 2) -> tuple[float, float, int] | None:
+    """(bytes per run, share of growing steps, steps) of one series over the regime (``column`` 1: its count).
 
     The base is the last point before the onset when there is one, so that a holder
     read only every few runs still has a growth to show from the first readings.
@@ -203,7 +227,7 @@ def _regime_rate(points: Sequence[Point], onset_x: float) -> tuple[float, float,
     if len(pts) < 2:
         return None
     xs = [p[0] for p in pts]
-    ys = [float(p[2]) for p in pts]
+    ys = [float(p[column]) for p in pts]
     if xs[-1] <= xs[0]:
         return None
     rate = analysis.theil_sen(xs, ys) if len(pts) >= 4 else (ys[-1] - ys[0]) / (xs[-1] - xs[0])
@@ -242,12 +266,18 @@ def rank_holders(
     caches: Mapping[str, CacheUsage],
     held: Mapping[str, float] | None = None,
     chains: Mapping[str, Holder] | None = None,
+    th: analysis.Thresholds = DEFAULT_THRESHOLDS,
+    native_each: Mapping[str, tuple[float, float]] | None = None,
 ) -> tuple[Holder, ...]:
-    """What holds the regime's growth, most specific first among near-equals."""
+    """What holds the regime's growth, most specific first among near-equals.
+
+    ``native_each``: types charged with native memory (``_native_owners``), as (count
+    per run, bytes each keeps outside Python).
+    """
     if regime.onset_x is None:
         return ()
     rss_rate = regime.bytes_per_run
-    floor = max(MIN_HOLDER_BYTES, MIN_HOLDER_SHARE * rss_rate)
+    floor = max(th.min_suspect_bytes_per_run, MIN_HOLDER_SHARE * rss_rate)
     found: list[tuple[int, Holder]] = []
     for (kind, name, session), points in series.items():
         if kind == "type" and name.startswith(analysis.OWN_PREFIX):
@@ -257,6 +287,9 @@ def rank_holders(
             continue
         rate, share, steps = got
         each = (held or {}).get(name) if kind == "type" else None
+        charged = (native_each or {}).get(name) if kind == "type" else None
+        if charged is not None:
+            each = charged[1]
         if each:
             counts = [p for p in points if p[0] >= regime.onset_x - 1]
             if len(counts) >= 2 and counts[-1][0] > counts[0][0]:
@@ -268,10 +301,11 @@ def rank_holders(
         advice, action = analysis.advice_for(kind, name, cache, each)
         where = f" of session {session}" if session else ""
         evidence = f"grew {format_bytes(rate)}/run{where} over the last {steps} reading{'s' if steps != 1 else ''}"
+        if charged is not None:
+            evidence = f"+{charged[0]:.0f} a run, each keeping ~{format_bytes(charged[1])} outside Python"
         share_of_rss = rate / rss_rate if rss_rate > 0 else 0.0
-        holder = _with_chain(Holder(kind, name, rate, share_of_rss, evidence, advice, action, session), chains)  # type: ignore[arg-type]
-        # A type charged with what its instances keep names more than a bare type.
-        found.append((_SPECIFIC.get(holder.kind, 0) + (1 if each and holder.kind == "type" else 0), holder))
+        holder = _with_chain(Holder(kind, name, rate, share_of_rss, evidence, advice, action, session), chains)
+        found.append((owners.specificity(holder.kind, measured_holdings=bool(each)), holder))
     return _ranked(found)
 
 
@@ -281,19 +315,8 @@ def _ranked(found: list[tuple[int, Holder]]) -> tuple[Holder, ...]:
     A leaf type (numpy.ndarray) that grows by about what a session_state key grows is
     that key's content: it is sent to the key's fix rather than named first.
     """
-    found.sort(key=lambda f: f[1].bytes_per_run, reverse=True)
-    out = [h for _, h in found]
-    spec = {id(h): s for s, h in found}
     tie = 2 * analysis.TIE
-    for i in range(len(out)):
-        best = i
-        for j in range(i + 1, len(out)):
-            if out[j].bytes_per_run < (1 - tie) * out[i].bytes_per_run:
-                break
-            if spec[id(out[j])] > spec[id(out[best])]:
-                best = j
-        if best != i:
-            out.insert(i, out.pop(best))
+    out = owners.rank(found, lambda h: h.bytes_per_run, tie)
     # A place that grows by at least half what a bare type grows is where that type's bytes are
     # kept (the pickled bytes of a cache, the arrays of a session_state list): it is named first.
     for i in range(len(out)):
@@ -303,7 +326,15 @@ def _ranked(found: list[tuple[int, Holder]]) -> tuple[Holder, ...]:
         place = next((k for k in range(i + 1, len(out)) if out[k].kind != "type" and out[k].bytes_per_run >= HOLDER_OVER_TYPE * rate), None)
         if place is not None:
             out.insert(i, out.pop(place))
-    specific = [h for h in out if h.kind != "type"]
+    # Native memory holds the buffers of Python objects too (numpy, Pillow pixels): any holder
+    # Python can name that grows by at least half as much is what to fix, and comes first.
+    natives = [h for h in out if h.kind == "native"]
+    for h in natives:
+        named_by_python = [k for k, o in enumerate(out) if o.kind != "native" and o.bytes_per_run >= HOLDER_OVER_TYPE * h.bytes_per_run]
+        if named_by_python and out.index(h) < named_by_python[-1]:
+            out.remove(h)
+            out.insert(named_by_python[-1], h)
+    specific = [h for h in out if h.kind not in ("type", "native")]
     result: list[Holder] = []
     named: set[tuple[str, str, str]] = set()
     for h in out:
@@ -315,22 +346,15 @@ def _ranked(found: list[tuple[int, Holder]]) -> tuple[Holder, ...]:
             None,
         )
         if match is not None:
-            label = holder_label(match)
-            h = replace(h, advice=f"Most likely the contents of {label}, which grows by about as much per run: apply its fix.",
-                        action=f"Apply the fix for {label}: {match.action[:1].lower()}{match.action[1:]}")
+            advice, action = owners.contents_advice(holder_label(match), match.action)
+            h = replace(h, advice=advice, action=action)
         result.append(h)
     return tuple(result)
 
 
 def holder_label(h: Holder) -> str:
-    """How a holder is named to people: ``st.session_state['messages']``, ``cache load_frame``, ..."""
-    if h.kind == "session_state":
-        return f"st.session_state[{h.name!r}]"
-    if h.kind == "cache":
-        return f"cache {h.name}"
-    if h.kind == "type":
-        return f"type {h.name}"
-    return h.name  # a holder found by following references is named by its whole phrase
+    """How a holder is named to people (``owners.label``): ``st.session_state['messages']``, ``cache load_frame``, ..."""
+    return owners.label(h.kind, h.name)
 
 
 def judge(
@@ -347,6 +371,7 @@ def judge(
     th: analysis.Thresholds = DEFAULT_THRESHOLDS,
     suspects: Sequence[Suspect] | None = None,
     own: Mapping[float, int] | None = None,
+    free: Sequence[tuple[float, int]] = (),
 ) -> Verdict:
     """The verdict from the recorded series; see the module docstring for the rules.
 
@@ -356,27 +381,53 @@ def judge(
     between the last two censuses, the provisional cause while nothing else is named.
     The sustained series (``th``'s window) decide a leak the RSS does not show yet
     (freed pages being reused). ``own``: RSS growth during the monitor's own work, by run
-    number (see ``find_regime``).
+    number (see ``find_regime``). ``free``: (run number, bytes the C allocator keeps free)
+    at runs' ends; with the native series (kind "native") it says whose memory grows
+    when Python objects do not.
     """
-    regime = find_regime(runs, first_x, own)
-    holders = rank_holders(series, regime, caches, held, chains) if regime.growing else ()
+    regime = find_regime(runs, first_x, own, th)
+    holders: tuple[Holder, ...] = ()
+    charged: dict[str, tuple[float, float]] = {}
+    if regime.growing:
+        holders = rank_holders(series, regime, caches, held, chains, th)
+        if holders and holders[0].kind == "native":
+            # Memory outside Python grows: a type added a few times a run is charged with it,
+            # so the search can follow its objects to the place that keeps them.
+            charged = _native_owners(series, regime, holders[0].bytes_per_run)
+            if charged:
+                holders = rank_holders(series, regime, caches, held, chains, th, charged)
     leak, reason, rate = False, "no growth in the current regime", 0.0
     if regime.warming_up:
         reason = "warming up: the first runs of the process and of each session are not judged"
     if regime.growing:
         rate = regime.bytes_per_run
+        since = f"since run {regime.onset_x:.0f}"
         live_rate = heap_rate(heap, regime)
+        free_rate = _pairs_rate(free, regime)
         explained = any(h.kind != "type" for h in holders)
-        if live_rate is not None and live_rate < MIN_HEAP_SHARE * rate and not explained:
-            reason = (f"RSS grows ({format_bytes(rate)}/run since run {regime.onset_x:.0f}) but live Python objects "
-                      "do not: the allocator keeps freed memory, not a leak")
-        else:
+        if explained or live_rate is None or live_rate >= MIN_HEAP_SHARE * rate:
             leak = True
-            reason = f"memory grows {format_bytes(rate)}/run since run {regime.onset_x:.0f} ({regime.growing_steps} of {regime.steps} runs grew)"
+            reason = f"memory grows {format_bytes(rate)}/run {since} ({regime.growing_steps} of {regime.steps} runs grew)"
+            if charged or (holders and holders[0].kind == "native"):
+                reason = f"native memory outside Python objects grows {format_bytes(rate)}/run {since}"
+        elif free_rate is not None and free_rate >= MIN_FREE_SHARE * rate:
+            reason = (f"RSS grows ({format_bytes(rate)}/run {since}) while the allocator's free memory grows by "
+                      f"{format_bytes(free_rate)}/run: freed memory kept for reuse (bounded), not a leak")
+        elif regime.growing_steps >= UNOWNED_STEPS:
+            leak = True
+            reason = (f"memory outside Python objects grows {format_bytes(rate)}/run {since}, and no measured "
+                      "owner (Python objects, native memory in use, the allocator's free memory) explains it")
+            advice, action = owners.advice("native", owners.NATIVE_NAME)
+            holders = (Holder("native", owners.NATIVE_NAME, rate, 1.0, "no owner measured explains the growth", advice, action),)
+        else:
+            reason = (f"RSS grows ({format_bytes(rate)}/run {since}) but no owner does yet: growth with no owner "
+                      "is a leak once it lasts")
     if suspects is None:
         suspects = suspects_for_details(series, caches, th, held)
+    # Native memory is in RSS at once: the regime judges it, not the sustained rule for what RSS hides.
     sustained = tuple(
-        s for s in suspects if analysis.is_leaking(s, th) and _still_growing(series, s, regime.last_x, regime.last_growth_x)
+        s for s in suspects
+        if s.kind != "native" and analysis.is_leaking(s, th) and _still_growing(series, s, regime.last_x, regime.last_growth_x, th)
     )
     if not leak and sustained:
         top = sustained[0]
@@ -419,7 +470,47 @@ def judge(
     )
 
 
-def _still_growing(series: Mapping[SeriesKey, Sequence[Point]], suspect: Suspect, last_x: float, rss_grew_at: float | None) -> bool:
+def _native_owners(
+    series: Mapping[SeriesKey, Sequence[Point]], regime: Regime, native_rate: float
+) -> dict[str, tuple[float, float]]:
+    """The type most likely to own growing native memory: added a few times a run, steadily.
+
+    A Pillow image or a C library's handle is a small Python object whose bytes the
+    allocator holds; the fewest added per run (at least one every other run) is charged
+    native memory's rate over its count's. Builtins and the interpreter's own churn
+    (str, dict, weakrefs, threads) own nothing outside Python.
+    """
+    if regime.onset_x is None:
+        return {}
+    best: tuple[str, float] | None = None
+    for (kind, name, _session), points in series.items():
+        if kind != "type" or "." not in name or name.startswith((owners.OWN_PREFIX, *_CHURNING_MODULES)):
+            continue
+        got = _regime_rate(points, regime.onset_x, column=1)
+        if got is None:
+            continue
+        per_run, share, steps = got
+        if not 0.5 <= per_run <= NATIVE_OWNER_MAX_PER_RUN or (steps >= 3 and share < analysis.MIN_STEADY):
+            continue
+        if best is None or per_run < best[1]:
+            best = (name, per_run)
+    return {best[0]: (best[1], native_rate / best[1])} if best else {}
+
+
+def _pairs_rate(pairs: Sequence[tuple[float, int]], regime: Regime) -> float | None:
+    """Bytes per run of a (run number, bytes) series over the regime, from the last reading before it on."""
+    if regime.onset_x is None:
+        return None
+    inside = [(x, b) for x, b in pairs if x >= regime.onset_x - 1]
+    if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+        return None
+    xs, ys = [x for x, _ in inside], [float(b) for _, b in inside]
+    return analysis.theil_sen(xs, ys) if len(xs) >= 4 else (ys[-1] - ys[0]) / (xs[-1] - xs[0])
+
+
+def _still_growing(
+    series: Mapping[SeriesKey, Sequence[Point]], suspect: Suspect, last_x: float, rss_grew_at: float | None, th: analysis.Thresholds
+) -> bool:
     """Enough points, and growth at the latest two steps, measured within the last FRESH_RUNS runs.
 
     A step grows when it adds at least LEADING_NOISE of what the suspect's rate predicts
@@ -433,7 +524,7 @@ def _still_growing(series: Mapping[SeriesKey, Sequence[Point]], suspect: Suspect
     if len(points) < SUSTAINED_MIN_POINTS:
         return False
     fresh = points[-1][0] >= last_x - FRESH_RUNS and (rss_grew_at is None or points[-2][0] > rss_grew_at)
-    by_bytes = suspect.growth_bytes_per_run >= MIN_HOLDER_BYTES
+    by_bytes = suspect.growth_bytes_per_run >= th.min_suspect_bytes_per_run
     rate = suspect.growth_bytes_per_run if by_bytes else suspect.growth_count_per_run
     column = 2 if by_bytes else 1
 
@@ -476,16 +567,16 @@ def suspects_for_details(
     for (kind, name, _session), points in series.items():
         if len(flat.get((kind, name), ())) < len(points):
             flat[(kind, name)] = points
-    return analysis.find_suspects(flat, caches, th, held=held)  # type: ignore[arg-type]
+    return analysis.find_suspects(flat, caches, th, held=held)
 
 
-def trend_of(verdict: Verdict, runs: Sequence[RunRecord], first_x: float = 1.0) -> Trend | None:
+def trend_of(verdict: Verdict, runs: Sequence[RunRecord], first_x: float = 1.0, th: analysis.Thresholds = DEFAULT_THRESHOLDS) -> Trend | None:
     """The panel's trend line: the verdict's rate over its regime, or "flat" over the runs judged."""
     if verdict.warming_up:
         return None
     if verdict.leak:
         return Trend(max(verdict.runs_in_regime, 1), verdict.bytes_per_run, verdict.bytes_per_second,
                      verdict.runs_to_limit, verdict.seconds_to_limit, 0.0)
-    judged = [r for r in runs[-LOOKBACK_RUNS:] if r.outcome != "running" and _eligible(r)]
+    judged = [r for r in runs[-LOOKBACK_RUNS:] if r.outcome != "running" and _eligible(r, th)]
     span = (judged[-1].started_at - judged[0].started_at) if len(judged) > 1 else 0.0
     return Trend(len(judged), 0.0, 0.0, None, None, span)

@@ -164,7 +164,8 @@ class Trend:
     span_s: float = 0.0
 
 
-SuspectKind = Literal["type", "cache", "session_state"]
+# A key of ``owners.KINDS``: the one vocabulary of what holds memory, declared there.
+SuspectKind = str
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +203,7 @@ class Finding:
     action: str = ""  # the what-to-do part of ``fix`` alone, when it has one
 
 
-HolderKind = Literal["session_state", "cache", "global", "registry", "handlers", "lru_cache", "class", "type"]
+HolderKind = str  # a key of ``owners.KINDS``
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,36 +6,35 @@ sessions call ``panel()``, there is one sampler thread and one history; each
 session reads its own view of it. Collectors that need Streamlit (cache and
 session sizes) are injected by the bridge, so this module stays pure.
 
-What it owns: the run records, the per-name series (``series.NameSeries``), and
-the verdict ``judgement.judge`` draws from them, refitted when figures change so
-that a snapshot only reads it and every tab reads the same. When the costly
-readings run is ``schedule``'s business (throttles, the census's policy); their
-wording is ``analysis``'s.
+What it owns: the run lifecycle, the wiring of its parts, the refit of the verdict
+and the snapshot. Each other concern is a part of its own: the series the judgement
+reads (``store``), cache and session sizes (``sizes``), the holder search with its
+throttle and acceptance rules (``holder_search``), the monitor's own footprint
+(``footprint``), and the work a run's end owes the sampler thread (``background``).
+When the costly readings run is ``schedule``'s business; their wording is
+``analysis``'s; the verdict is ``judgement``'s.
 
 Nothing slow runs on the script thread. A run's end only files its record and
 marks the figures stale; the sampler thread then runs the census, the cache sizes
 and the holder search when due, and refits the verdict, while no script is
-running (so it adds no time to any rerun and its temporaries never count in a
-run's peak). ``check`` (``census_every_run``) and a monitor without a sampler do
-all of it at the run's end instead, in order.
+running. ``check`` (``census_every_run``) and a monitor without a sampler do all
+of it at the run's end instead, in order.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
-from st_memwatch.core import analysis, judgement, probes, type_growth
-from st_memwatch.core.containers import ContainerWatch
+from st_memwatch.core import analysis, judgement, probes
+from st_memwatch.core.background import OwedWork
+from st_memwatch.core.footprint import OwnFootprint
+from st_memwatch.core.holder_search import HolderSearch, arrays_of, names_the_growth
 from st_memwatch.core.limits import ENV_VAR, resolve_limit
 from st_memwatch.core.models import (
     CacheUsage,
@@ -47,7 +46,6 @@ from st_memwatch.core.models import (
     RunKind,
     RunOutcome,
     RunRecord,
-    SessionsUsage,
     SessionUsage,
     Snapshot,
     Suspect,
@@ -60,24 +58,14 @@ from st_memwatch.core.runstore import PairRing, RunStore
 from st_memwatch.core.sampler import SampleHistory, Sampler
 from st_memwatch.core.schedule import CensusScheduler, Throttle
 from st_memwatch.core.series import NameSeries
+from st_memwatch.core.sizes import CacheReader, SessionReader, Sizes
+from st_memwatch.core.store import SeriesStore
 
-CacheReader = Callable[[float], tuple[list[CacheUsage], list[str]]]
-SessionReader = Callable[[str, float], SessionUsage | None]
+__all__ = ["CacheReader", "Monitor", "SessionReader", "Settings"]
+
 LIMIT_TTL_S = 30.0
-# Background work waits for a moment with no script running, but not for ever:
-# an app whose sessions keep it busy still gets fresh figures.
-ANALYSIS_MAX_WAIT_S = 1.0
-CENSUS_MAX_WAIT_S = 10.0
 CONTAINER_EVERY_S = 1.0
-SESSIONS_WITH_SERIES = 50  # sessions whose session_state keys keep a series (the latest ones)
-HOLDER_SEARCH_EVERY_S = 30.0  # a type's holder, once found, is looked for again after this long
-CHAINS_KEPT = 16
-HOLDER_SEARCH_MAX_S = 2.0  # CPU of one live search at most, however big the heap
-MIN_CONTAINER_SHARE = 0.5  # a growing container names a leak when its new elements weigh this share of RSS's growth
-HOLDER_COLLECTS = 6  # a container that keeps this many of the growing type collects them
-# The kinds of holder a reference search finds, in the verdict's vocabulary.
-_SEARCH_KINDS = {"global": "global", "library": "registry", "logging": "handlers", "lru_cache": "lru_cache",
-                 "session_state": "session_state", "cache": "cache", "class": "class"}
+_names_the_growth = names_the_growth  # the acceptance rule lives with the search
 
 
 @dataclass(slots=True)
@@ -97,49 +85,29 @@ class Settings:
     series_window: int = 30
     throttle_duty: float = 0.05
     throttle_min_interval_s: float = 1.0
-    # The verdict's thresholds for sustained growth; ``check`` widens warm-up and window to its runs.
+    # The verdict's thresholds; ``check`` widens warm-up and window to its runs.
     thresholds: analysis.Thresholds = field(default_factory=analysis.Thresholds)
 
 
-def _arrays_of(owner: object, depth: int = 2) -> list[np.ndarray]:
-    """The numpy arrays an object of ours holds in its attributes (and theirs, ``depth`` levels down)."""
-    found: list[np.ndarray] = []
-    values = list(getattr(owner, "__dict__", {}).values()) + [getattr(owner, n, None) for n in getattr(type(owner), "__slots__", ())]
-    for v in values:
-        if isinstance(v, np.ndarray):
-            found.append(v)
-        elif isinstance(v, dict):
-            found.extend(x for x in v.values() if isinstance(x, np.ndarray))
-        elif depth > 0 and type(v).__module__.startswith("st_memwatch."):
-            found.extend(_arrays_of(v, depth - 1))
-    return found
-
-
-def _names_a_place(found: Any, named_elsewhere: tuple[str, ...]) -> bool:
-    """A root in the app's code or a library, not one the framework's own readers name, nor ours."""
-    if found.kind not in _SEARCH_KINDS:
-        return False
-    if found.kind == "library" and any(str(found.name).startswith(p) for p in named_elsewhere):
-        return False
-    return not any(inner in step for step in found.chain for inner in (*named_elsewhere, analysis.OWN_PREFIX))
-
-
-def _names_the_growth(found: Any, named_elsewhere: tuple[str, ...]) -> bool:
-    """Is a holder the reference search found the place to fix?
-
-    Not a root that names no place in the code ("unknown"); not Streamlit's own cache
-    or session registries (the cache and session_state readers name those, with the
-    function or key); and not one that keeps under a third of the sampled objects (the
-    script's global that holds this run's object, while the rest are kept elsewhere) unless
-    its container collects many of them: in a process with a long past, most of a sample
-    are other code's objects of the same type, while the leak's list holds a dozen.
-    """
-    if not _names_a_place(found, named_elsewhere):
-        return False  # through a session's state or a cache's storage: their readers name the key or function
-    return found.held >= 2 and (3 * found.held >= found.sampled or found.kept >= HOLDER_COLLECTS)
-
-
 _LIVE_MONITORS: weakref.WeakSet[Monitor] = weakref.WeakSet()
+
+
+def _own_arrays() -> set[int]:
+    """Ids of the numpy arrays every live monitor keeps: their rings are the newest arrays in many a process.
+
+    Every monitor's, not one's only: one replaced by ``stop()`` / a new ``panel()``
+    lives on while a run hook still holds it.
+    """
+    ids: set[int] = set()
+    for monitor in list(_LIVE_MONITORS):
+        store = vars(monitor).get("store")
+        if store is None:
+            continue  # still being built on another thread
+        with store.lock:
+            ids.update(id(entry[0]) for entry in store.series.data.values())
+        for owner in (monitor.runs, store.heap_totals, monitor.history):
+            ids.update(id(v) for v in arrays_of(owner))
+    return ids
 
 
 class Monitor:
@@ -154,84 +122,143 @@ class Monitor:
         start_sampler: bool = True,
     ) -> None:
         self.settings = settings or Settings()
+        st = self.settings
         self._clock = clock
         self._rss = rss
-        _LIVE_MONITORS.add(self)
         if mark is None and start_sampler:
             mark = probes.HighWaterMark()
         self.peak_note = "" if mark is None or mark.available else mark.reason
         self.history = SampleHistory()
         self._heap_blocks = 0
         self.recorder = RunRecorder(clock, rss, mark, self._heap_blocks_now)
-        self.runs = RunStore(self.settings.max_runs)
+        self.runs = RunStore(st.max_runs)
         self.runs_total = 0
         self.mode: MeasuredBy = "hooks"
         self.notes: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.RLock()
-        self._work_lock = threading.Lock()  # one catch-up at a time (sampler thread or flush)
-        self._series = NameSeries(self.settings.series_window)
-        self._series_dirty = False  # session_state points filed since the last fit
-        # RSS growth during the monitor's own work, by the run after which it was done: a
-        # rise it explains neither starts nor prolongs a leak (see judgement.find_regime).
-        self._own_growth: OrderedDict[float, int] = OrderedDict()
-        # A leak nothing names: containers that keep growing, and where each is kept (by id).
-        self._containers = ContainerWatch()
-        self._containers_x = 0.0
-        self._containers_baseline_only = False  # the last look only took the first lengths
-        self._container_labels: dict[int, tuple[str, str]] = {}
-        self._census = CensusScheduler(
-            clock, self._heap_blocks_now, self.settings.census_budget_s, self.settings.census_pause_s,
-            self.settings.throttle_duty, self.settings.throttle_min_interval_s,
+        self.store = SeriesStore(st.series_window)
+        self.footprint = OwnFootprint(rss, self.recorder.active_count, lambda: float(self.runs_total), 2 * judgement.LOOKBACK_RUNS)
+        self.sizes = Sizes(self.store, st.sizes_budget_s, self.note)
+        self.search = HolderSearch(
+            self.store, self.footprint, clock, Throttle(st.throttle_duty, st.throttle_min_interval_s),
+            st.holder_search_budget_s, self.note, _own_arrays,
         )
-        self._sizes_throttle = Throttle(self.settings.throttle_duty, self.settings.throttle_min_interval_s)
-        self.last_census: CensusResult | None = None
-        # Live bytes the census saw, per run: the Python-heap figure beside RSS, so
-        # allocator retention (RSS up, live bytes flat) is not called a leak.
-        self.heap_totals = PairRing(self.settings.series_window * 4)
-        self.growth: tuple[TypeGrowth, ...] = ()
-        self.growth_runs = 0.0  # runs between the two censuses ``growth`` compares
-        self._census_x = 0.0
-        self.caches: tuple[CacheUsage, ...] = ()
-        self._bytes_per_entry: dict[str, float] = {}  # cache function -> bytes per entry at its last exact reading
-        self.sessions: dict[str, SessionUsage] = {}
+        self._census = CensusScheduler(
+            clock, self._heap_blocks_now, st.census_budget_s, st.census_pause_s, st.throttle_duty, st.throttle_min_interval_s,
+        )
+        self._sizes_throttle = Throttle(st.throttle_duty, st.throttle_min_interval_s)
+        # session_state is read on the script thread at the run's end: every run while that
+        # is cheap (a small state costs microseconds), less often as its cost grows.
+        self._session_throttle = Throttle(st.throttle_duty, 0.0)
+        self.owed = OwedWork(self._pay_owed)
         self.seen_sessions: set[str] = set()
-        self.cache_reader: CacheReader | None = None
-        self.named_elsewhere: tuple[str, ...] = ()
-        self.session_reader: SessionReader | None = None
         self.limit: Limit | None = None
         self._limit_cache: dict[tuple[str, str | None], tuple[float, Limit]] = {}
         self.trend: Trend | None = None
         self.verdict: Verdict | None = None
         self.suspects: tuple[Suspect, ...] = ()
-        # What one instance of a type keeps alive (``check`` measures it), and holders found
-        # by following references from a growing type's objects: both refine the verdict.
+        # What one instance of a type keeps alive (``check`` measures it): it refines the verdict.
         self.held: dict[str, float] = {}
-        self.chains: dict[str, Holder] = {}
-        self._chains_at: dict[str, float] = {}
-        self._search_throttle = Throttle(self.settings.throttle_duty, self.settings.throttle_min_interval_s)
-        self.active_sessions: int | None = None
-        self.python_heap: int | None = None
         self.container: ContainerUsage | None = None
         self._container_at = float("-inf")
-        self.previous: dict[str, Any] | None = None  # set by the history, when one is kept
-        # Work the sampler thread owes: refits since a run ended, at run number _pending_x.
-        self._stale_since: float | None = None
-        self._heavy_since: float | None = None  # census / cache sizes owed since (busy apps)
-        self._pending_x = 0.0
-        # session_state is read on the script thread at the run's end: every run while that
-        # is cheap (a small state costs microseconds), less often as its cost grows.
-        self._session_throttle = Throttle(self.settings.throttle_duty, 0.0)
+        self.previous: dict[str, Any] | None = None  # the previous process, from the history when one is kept
+        _LIVE_MONITORS.add(self)
         # Without the kernel's high-water mark, a run's peak is the sampler's maximum:
         # sample twice as often while a run is active, so a 100 ms spike is caught.
-        self.sampler = Sampler(self._sample, self.settings.sample_interval_s, hurry=self._peaks_need_samples)
+        self.sampler = Sampler(self._sample, st.sample_interval_s, hurry=self._peaks_need_samples)
         if start_sampler:
             self.sampler.start()
+
+    # -- the parts' figures, read where the panel, the exports and the tests read them ------------
+    @property
+    def _lock(self) -> Any:
+        return self.store.lock
+
+    @property
+    def _series(self) -> NameSeries:
+        return self.store.series
+
+    @property
+    def heap_totals(self) -> PairRing:
+        return self.store.heap_totals
+
+    @property
+    def last_census(self) -> CensusResult | None:
+        return self.store.last_census
+
+    @property
+    def growth(self) -> tuple[TypeGrowth, ...]:
+        return self.store.growth
+
+    @property
+    def growth_runs(self) -> float:
+        return self.store.growth_runs
+
+    @property
+    def python_heap(self) -> int | None:
+        return self.store.python_heap
+
+    @property
+    def caches(self) -> tuple[CacheUsage, ...]:
+        return self.sizes.caches
+
+    @property
+    def sessions(self) -> dict[str, SessionUsage]:
+        return self.sizes.sessions
+
+    @property
+    def active_sessions(self) -> int | None:
+        return self.sizes.active_sessions
+
+    @property
+    def cache_reader(self) -> CacheReader | None:
+        return self.sizes.cache_reader
+
+    @cache_reader.setter
+    def cache_reader(self, reader: CacheReader | None) -> None:
+        self.sizes.cache_reader = reader
+
+    @property
+    def session_reader(self) -> SessionReader | None:
+        return self.sizes.session_reader
+
+    @session_reader.setter
+    def session_reader(self, reader: SessionReader | None) -> None:
+        self.sizes.session_reader = reader
+
+    @property
+    def chains(self) -> dict[str, Holder]:
+        return self.search.chains
+
+    @property
+    def named_elsewhere(self) -> tuple[str, ...]:
+        return self.search.named_elsewhere
+
+    @property
+    def epoch(self) -> int:
+        """Changes when the run history starts again (a new recorder): exports key their caches by it."""
+        return self.recorder.epoch
+
+    @property
+    def peak_source(self) -> str:
+        return self.recorder.peak_source
+
+    def oldest_active_run(self) -> Any:
+        """The recorder's oldest active run, for the metrics' "longest running" figure."""
+        return self.recorder.oldest_active()
+
+    def finished_by_outcome(self) -> Any:
+        """Finished runs counted by outcome, for the metrics' counters."""
+        return self.recorder.finished_by_outcome()
+
+    def remember_previous(self, previous: dict[str, Any] | None) -> None:
+        """The previous process of this app, as the history read it at start: shown in the snapshot."""
+        self.previous = previous
 
     def _peaks_need_samples(self) -> bool:
         return self.recorder.peak_source == "sampler" and self.recorder.active_count() > 0
 
     def _heap_blocks_now(self) -> int:
-        """The allocator's block count at the last tick (it costs ~45 µs, too dear for every run end)."""
+        """The allocator's block count at the last tick (too dear to read at every run end)."""
         return self._heap_blocks if self.sampler.running else probes.heap_blocks()
 
     @property
@@ -249,42 +276,19 @@ class Monitor:
         if now - self._container_at >= CONTAINER_EVERY_S:
             self._container_at = now
             self.container = probes.container_usage()
-        if self._stale_since is not None:
-            self._catch_up(now)
-
-    def _catch_up(self, now: float) -> None:
-        """On the sampler thread: refit, and census / sizes when due, preferably between runs."""
-        stale_since = self._stale_since
-        if stale_since is None:
-            return
-        idle = self.recorder.active_count() == 0
-        waited = now - stale_since
-        if not idle and waited < ANALYSIS_MAX_WAIT_S:
-            return
-        heavy_since = self._heavy_since if self._heavy_since is not None else now
-        self._owed_work(heavy=idle or now - heavy_since >= CENSUS_MAX_WAIT_S)
+        if self.owed.owed:
+            self.owed.tick(now, idle=self.recorder.active_count() == 0)
 
     def flush(self) -> None:
         """Do now whatever the sampler thread still owes, so a snapshot is as of now."""
-        if self._stale_since is not None:
-            self._owed_work(heavy=True, wait=True)
+        self.owed.flush()
 
-    def _owed_work(self, heavy: bool, wait: bool = False) -> None:
-        if not self._work_lock.acquire(blocking=wait):
-            return  # the other thread is doing it
-        try:
-            if self._stale_since is None:
-                return
-            self._stale_since = None
-            changed = False
-            if heavy:
-                self._heavy_since = None
-                changed = self._run_due_work(self._pending_x, background=True)
-            self._analyse_safely(series_changed=changed or self._series_dirty)
-            if heavy and self.search_holders():
-                self._analyse_safely(series_changed=False)
-        finally:
-            self._work_lock.release()
+    def _pay_owed(self, x: float, heavy: bool) -> None:
+        """What a run's end owed: the readings when ``heavy``, the refit always, then the holder search."""
+        changed = self._run_due_work(x, background=True) if heavy else False
+        self._analyse_safely(series_changed=changed or self.store.dirty)
+        if heavy and self.search_holders():
+            self._analyse_safely(series_changed=False)
 
     # -- wiring (the bridge and the panel call these; they never write the fields) --------
     def connect_readers(self, cache_reader: CacheReader, session_reader: SessionReader, named_elsewhere: tuple[str, ...] = ()) -> None:
@@ -293,13 +297,13 @@ class Monitor:
         ``named_elsewhere``: module prefixes of the framework's own state and cache storage; a
         reference search that ends there names nothing, since these readers name the key or function.
         """
-        self.cache_reader = cache_reader
-        self.session_reader = session_reader
-        self.named_elsewhere = named_elsewhere
+        self.sizes.cache_reader = cache_reader
+        self.sizes.session_reader = session_reader
+        self.search.named_elsewhere = named_elsewhere
 
     @property
     def has_readers(self) -> bool:
-        return self.cache_reader is not None
+        return self.sizes.cache_reader is not None
 
     def first_sight(self, session: str) -> bool:
         """True the first time ``session`` renders the panel (bounded: a returning one may count again)."""
@@ -324,12 +328,13 @@ class Monitor:
 
     def note(self, text: str) -> None:
         """Keep a short, specific problem line for the panel (bounded, de-duplicated)."""
-        with self._lock:
+        with self.store.lock:
             self.notes[text] = None
             self.notes.move_to_end(text)
             while len(self.notes) > 8:
                 self.notes.popitem(last=False)
 
+    # -- the run lifecycle -------------------------------------------------------------
     def run_started(self, key: object, session: str, kind: RunKind, measured_by: MeasuredBy = "hooks") -> None:
         self.recorder.begin(key, session, kind, measured_by)
 
@@ -337,54 +342,33 @@ class Monitor:
         record = self.recorder.end(key, outcome)
         if record is None:
             return None
-        with self._lock:
+        with self.store.lock:
             self.runs.append(record)
             self.runs_total += 1
             x = float(self.runs_total)
         self.history.add(record.started_at + record.duration_s, record.rss_after)
+        # The C allocator at the run's end, beside its settled RSS: whose memory a step is.
+        self.store.record_allocator(x, probes.heap_in_use(), probes.allocator_free())
         if self._inline:
             changed = self._run_due_work(x, session=record.session)
-            self._analyse_safely(series_changed=changed or self._series_dirty)
+            self._analyse_safely(series_changed=changed or self.store.dirty)
             if not self.settings.census_every_run and self.search_holders():  # check searches once, at its end
                 self._analyse_safely(series_changed=False)
             return record
         # session_state is only reachable from the script thread everywhere (AppTest
         # has no session manager), so its size is read here, rarely and in a bounded time.
         now = self._clock()
-        if self.session_reader is not None and self._session_throttle.due(now):
+        if self.sizes.session_reader is not None and self._session_throttle.due(now):
             t0 = time.perf_counter()
-            with self._own_footprint():
+            with self.footprint.measure():
                 self._read_session(record.session, x)
             self._session_throttle.done(now, time.perf_counter() - t0)
-        self._pending_x = x
-        if self._stale_since is None:
-            self._stale_since = now
-        if self._heavy_since is None:
-            self._heavy_since = now
-        # No wake-up: the next regular tick (<= 0.1 s) does the work once for all the
-        # runs that ended meanwhile, so back-to-back reruns pay for one refit, not one each.
+        # No wake-up: the next regular tick does the work once for all the runs that
+        # ended meanwhile, so back-to-back reruns pay for one refit, not one each.
+        self.owed.owe(now, x)
         return record
 
-    @contextmanager
-    def _own_footprint(self, runs_allowed: int = 0) -> Iterator[None]:
-        """Measure what RSS grows by during the work inside: the monitor's footprint, not the app's.
-
-        Counted only while at most ``runs_allowed`` runs are active (the one on whose thread
-        the work is done), so that no script's allocations are taken for the monitor's.
-        """
-        before = self._rss() if self.recorder.active_count() <= runs_allowed else None
-        try:
-            yield
-        finally:
-            if before is not None and self.recorder.active_count() <= runs_allowed:
-                grew = self._rss() - before
-                if grew > 0:
-                    with self._lock:
-                        x = float(self.runs_total)
-                        self._own_growth[x] = self._own_growth.get(x, 0) + grew
-                        while len(self._own_growth) > 2 * judgement.LOOKBACK_RUNS:
-                            self._own_growth.popitem(last=False)
-
+    # -- the refit ---------------------------------------------------------------------
     def _analyse_safely(self, series_changed: bool) -> None:
         try:
             self._analyse(series_changed)
@@ -395,32 +379,36 @@ class Monitor:
         """Judge the recorded series, so a snapshot only reads the verdict (and every tab reads the same)."""
         limit = self._current_limit()
         th = self.settings.thresholds
-        with self._lock:
+        store = self.store
+        with store.lock:
             recent = list(self.runs.last(judgement.LOOKBACK_RUNS))
             first_x = float(self.runs_total - len(recent) + 1)
-            series = self._series.all_points()
-            caches = {c.function: c for c in self.caches}
-            heap = self.heap_totals.pairs()
-            own = dict(self._own_growth)
-            hint = analysis.growth_hint(self.growth, self.growth_runs, th)
-            self._series_dirty = False
+            series = store.series.all_points()
+            caches = {c.function: c for c in self.sizes.caches}
+            heap = store.heap_totals.pairs()
+            free = store.free_totals.pairs()
+            hint = analysis.growth_hint(store.growth, store.growth_runs, th)
+            chains = dict(self.search.chains)
+            store.dirty = False
         suspects = self.suspects
         if series_changed:
             suspects = judgement.suspects_for_details(series, caches, th, self.held)
         verdict = judgement.judge(
             recent, series, caches, limit.bytes,
-            first_x=first_x, heap=heap, held=self.held, chains=self.chains, hint=hint, th=th, suspects=suspects, own=own,
+            first_x=first_x, heap=heap, held=self.held, chains=chains, hint=hint, th=th, suspects=suspects,
+            own=self.footprint.by_run(), free=free,
         )
-        trend = judgement.trend_of(verdict, recent, first_x)
-        with self._lock:
+        trend = judgement.trend_of(verdict, recent, first_x, th)
+        with store.lock:
             self.verdict, self.trend, self.suspects = verdict, trend, suspects
 
+    # -- readings due at a run's end or on the sampler thread --------------------------
     def _run_due_work(self, x: float, session: str | None = None, background: bool = False) -> bool:
         """Census and sizes (this ``session``'s too, when given) when due; failures become notes.
 
         Returns whether any per-name series got new points.
         """
-        with self._own_footprint():
+        with self.footprint.measure():
             return self._due_work(x, session, background)
 
     def _due_work(self, x: float, session: str | None, background: bool) -> bool:
@@ -458,97 +446,18 @@ class Monitor:
         return self._census.throttle
 
     def _record_census(self, result: CensusResult, x: float) -> bool:
-        """File a census: per-type series, the Python-heap figure, and growth against the last comparable one."""
-        if not result.stats:
-            return False
-        if self._census.status.state != "done" or self._census.status.tracked != result.tracked_objects:
+        """File a census taken by the scheduler or by the caller (whose cost the scheduler then learns)."""
+        if result.stats and (self._census.status.state != "done" or self._census.status.tracked != result.tracked_objects):
             self._census.learn(result)  # a census taken by the caller, not by the scheduler
-        with self._lock:
-            previous = self.last_census
-            self.last_census = result
-            if previous is not None and previous.complete == result.complete:
-                # A full census against a partial one would report every array as new.
-                self.growth = type_growth.diff(previous, result, top=10)
-                self.growth_runs = x - self._census_x
-            elif previous is not None:
-                self.growth, self.growth_runs = (), 0.0
-            self._census_x = x
-            total = 0
-            for stat in result.stats:
-                total += stat.bytes
-                if not stat.type_name.startswith(analysis.OWN_PREFIX):
-                    self._series.add("type", stat.type_name, x, stat.count, stat.bytes)
-            if result.complete:  # partial censuses miss bytes: their totals are not comparable
-                self.heap_totals.append((x, total))
-            self.python_heap = total
-            self._series.prune("type", {s.type_name for s in result.stats})
-        return True
+        return self.store.record_census(result, x)
 
     def _read_caches(self, x: float) -> bool:
-        if self.cache_reader is None:
-            return False
-        try:
-            caches, problems = self.cache_reader(self.settings.sizes_budget_s)
-        except Exception as exc:  # the bridge guards itself; this is the last line
-            caches, problems = [], [f"cache sizes unavailable: {type(exc).__name__}: {exc}"]
-        for problem in problems:
-            self.note(problem)
-        with self._lock:
-            marked = []
-            for cache in caches:
-                size = self._comparable_bytes(cache)
-                if size is not None:
-                    self._series.add("cache", cache.function, x, cache.entries, size)
-                entries = [p[1] for p in self._series.points("cache", cache.function)]
-                growing = len(entries) >= 3 and analysis.steady_share(entries[-6:]) >= 0.5 and entries[-1] > entries[0]
-                marked.append(replace(cache, growing=growing))
-            self._series.prune("cache", {c.function for c in caches})
-            self.caches = tuple(marked)
-        return True
-
-    def _comparable_bytes(self, cache: CacheUsage) -> int | None:
-        """The bytes to file for ``cache``: what it measured, or an estimate when the budget cut it short.
-
-        A cut-short reading is a lower bound that rises as each read gets more budget, so
-        filed as measured it looked like growth in a cache that never changed. It is filed
-        as its entries times the bytes per entry of the last exact reading, or not at all.
-        """
-        if cache.bytes is not None and cache.bytes_exact:
-            if cache.entries > 0:
-                self._bytes_per_entry[cache.function] = cache.bytes / cache.entries
-                while len(self._bytes_per_entry) > 4 * CHAINS_KEPT:
-                    self._bytes_per_entry.pop(next(iter(self._bytes_per_entry)))
-            return cache.bytes
-        each = self._bytes_per_entry.get(cache.function)
-        return None if each is None else int(each * cache.entries)
+        """Every cache's size, filed at run ``x`` (``Sizes``)."""
+        return self.sizes.read_caches(x)
 
     def _read_session(self, session: str, x: float) -> bool:
-        if self.session_reader is None:
-            return False
-        try:
-            usage = self.session_reader(session, self.settings.sizes_budget_s)
-        except Exception as exc:
-            self.note(f"session_state size unavailable: {type(exc).__name__}: {exc}")
-            return False
-        if usage is None:
-            return False
-        with self._lock:
-            self.sessions.pop(session, None)
-            self.sessions[session] = usage  # newest last
-            while len(self.sessions) > 200:
-                self.sessions.pop(next(iter(self.sessions)))
-            if usage.active_sessions is not None:
-                self.active_sessions = usage.active_sessions
-            for key, size in usage.largest_keys:
-                self._series.add("session_state", key, x, 1, size, session)
-            self._series.prune("session_state", {k for k, _ in usage.largest_keys}, session)
-            with_series = list(dict.fromkeys(k[2] for k in self._series.data if k[0] == "session_state"))
-            live = set(list(self.sessions)[-SESSIONS_WITH_SERIES:])
-            for old in with_series:
-                if old not in live:
-                    self._series.drop_session(old)
-            self._series_dirty = True
-        return True
+        """``session``'s state size, filed at run ``x`` (``Sizes``)."""
+        return self.sizes.read_session(session, x)
 
     def refresh_sizes(self, session: str, with_session: bool = True) -> None:
         """Read cache (and this session's) sizes now: first render, or an explicit snapshot.
@@ -560,7 +469,7 @@ class Monitor:
         t0 = time.perf_counter()
         x = float(self.runs_total + (1 if self.active_run_id(session) is not None else 0))
         try:
-            with self._own_footprint(runs_allowed=1):
+            with self.footprint.measure(runs_allowed=1):
                 self._read_caches(x)
                 if with_session:
                     self._read_session(session, x)
@@ -572,149 +481,27 @@ class Monitor:
     def search_holders(self, budget_s: float | None = None) -> bool:
         """Follow references from the leak's growing types to what keeps them; True when one was found.
 
-        Between runs (the sampler thread), throttled like the census, and only while the
-        verdict is a leak that a type explains: caches and session_state keys are named
-        by their own sizes. ``check`` calls it once at the end with a larger budget.
-        """
-        verdict = self.verdict
-        if verdict is None or not verdict.leak:
-            return False
-        now = self._clock()
-        budget = budget_s or self._search_budget()
-        if not verdict.holders and (budget_s is not None or self._search_throttle.due(now)):
-            t0 = time.thread_time()
-            found_any = self._watch_containers(verdict, budget)
-            self._search_done(now, time.thread_time() - t0)
-            return found_any
-        names = [h.name for h in verdict.holders if h.kind == "type" and now - self._chains_at.get(h.name, -1e18) >= HOLDER_SEARCH_EVERY_S][:3]
-        if not names or (budget_s is None and not self._search_throttle.due(now)):
-            return False
-        from st_memwatch.core import holders  # deferred: only a leak needs it
-
-        t0 = time.thread_time()
-        try:
-            with self._own_footprint():
-                found = holders.find_holders(names, None, budget, skip=self._own_arrays())
-        except Exception as exc:
-            self.note(f"holder search failed: {type(exc).__name__}: {exc}")
-            found = {}
-        if not any(_names_the_growth(h, self.named_elsewhere) for h in found.values()):
-            # The sample missed the place (old containers of new objects lie deep in a long past's
-            # heap): the containers that keep growing are looked at in the same tick.
-            found_any = self._watch_containers(verdict, budget)
-            self._search_done(now, time.thread_time() - t0)
-            if found_any:
-                return True
-        else:
-            self._search_throttle.done(now, time.thread_time() - t0)
-        with self._lock:
-            for name in names:
-                self.chains.pop(name, None)
-            for name, h in found.items():
-                kind = _SEARCH_KINDS.get(h.kind)
-                if kind is None or not _names_the_growth(h, self.named_elsewhere):
-                    continue
-                label = (h.key or h.name) if kind == "session_state" else h.name if kind == "cache" else h.label
-                advice, action = analysis.advice_for(kind, label, None)
-                self.chains[name] = Holder(kind, label, 0.0, 0.0, "", advice, action, chain=tuple(h.chain))  # type: ignore[arg-type]
-                self._chains_at[name] = now  # found: looked for again only later; not found: when the throttle allows
-            while len(self.chains) > CHAINS_KEPT:
-                self.chains.pop(next(iter(self.chains)))
-            while len(self._chains_at) > 4 * CHAINS_KEPT:
-                self._chains_at.pop(next(iter(self._chains_at)))
-        return bool(found)
-
-    def _search_done(self, now: float, cost_s: float) -> None:
-        """Charge the throttle; a look that only took the containers' first lengths is due again at once.
-
-        Two looks name a growing container, and a leak should be named within a few runs,
-        not a throttle period after the first look.
-        """
-        self._search_throttle.done(now, 0.0 if self._containers_baseline_only else cost_s)
-
-    def _search_budget(self) -> float:
-        """CPU for one search: the setting, or more in a heap whose census costs more (a sample must see all of it).
-
-        The throttle keeps the share of time the same: a dearer search runs less often.
+        Between runs (the sampler thread), throttled, and only while the verdict is a leak
+        that a type explains (``HolderSearch``). ``check`` calls it once at the end with a
+        larger budget.
         """
         status = self._census.status
-        return min(HOLDER_SEARCH_MAX_S, max(self.settings.holder_search_budget_s, 1.5 * max(status.cpu_s, status.cost_s)))
-
-    def _watch_containers(self, verdict: Any, budget: float) -> bool:
-        """A leak nothing names (a heap too big to count): file the containers that keep growing, by where they are kept.
-
-        Each look files a point per growing container under the place the reference
-        search names for it (``module app.kept``), with its length and its length times
-        what its newest elements weigh; the judgement ranks these like any holder.
-        """
-        from st_memwatch.core import holders  # deferred: only a leak needs it
-
-        found = False
-        try:
-            with self._own_footprint():
-                x = float(self.runs_total)
-                since = max(1.0, x - self._containers_x)
-                had_baseline = self._containers.has_baseline
-                grown = self._containers.look(budget, skip=set())
-                self._containers_baseline_only = not had_baseline and self._containers.has_baseline
-                self._containers_x = x
-                for g in grown:
-                    if g.added * g.bytes_each < MIN_CONTAINER_SHARE * verdict.bytes_per_run * since:
-                        continue
-                    label = self._container_labels.get(id(g.obj))
-                    if label is None:
-                        carrier = [g.obj]
-                        h = holders.find_holder(carrier, None, budget / 2, ignore=(id(carrier),))
-                        carrier.clear()
-                        if h is None or not _names_a_place(h, self.named_elsewhere):
-                            continue
-                        label = (_SEARCH_KINDS[h.kind], h.label)
-                        self._container_labels[id(g.obj)] = label
-                        while len(self._container_labels) > CHAINS_KEPT:
-                            self._container_labels.pop(next(iter(self._container_labels)))
-                    kind, name = label
-                    with self._lock:
-                        if not self._series.points(kind, name):  # type: ignore[arg-type]
-                            self._series.add(kind, name, self._containers_x - since, g.length - g.added, int((g.length - g.added) * g.bytes_each))  # type: ignore[arg-type]
-                        self._series.add(kind, name, x, g.length, int(g.length * g.bytes_each))  # type: ignore[arg-type]
-                        self._series_dirty = True
-                    found = True
-                del grown
-        except Exception as exc:
-            self.note(f"holder search failed: {type(exc).__name__}: {exc}")
-        return found
-
-    def _own_arrays(self) -> set[int]:
-        """Ids of the numpy arrays every live monitor keeps: their rings are the newest arrays in many a process.
-
-        Every monitor's, not this one's only: one replaced by ``stop()`` / a new ``panel()``
-        lives on while a run hook still holds it.
-        """
-        ids: set[int] = set()
-        for monitor in list(_LIVE_MONITORS):
-            if "heap_totals" not in vars(monitor):
-                continue  # still being built on another thread
-            with monitor._lock:
-                ids.update(id(entry[0]) for entry in monitor._series.data.values())
-            for owner in (monitor.runs, monitor.heap_totals, monitor.history):
-                ids.update(id(v) for v in _arrays_of(owner))
-        return ids
+        budget = budget_s or self.search.budget(max(status.cpu_s, status.cost_s))
+        return self.search.search(self.verdict, float(self.runs_total), budget, forced=budget_s is not None)
 
     def set_holdings(self, held: dict[str, float]) -> None:
         """What one instance of each growing type keeps alive (measured by ``check``); refits the verdict."""
-        with self._lock:
+        with self.store.lock:
             self.held = dict(held)
         self._analyse_safely(series_changed=True)
 
     def series_points(self) -> dict[tuple[str, str, str], tuple[analysis.Point, ...]]:
         """Every per-name series as (run number, count, bytes) points, keyed by (kind, name, session)."""
-        with self._lock:
-            return self._series.all_points()
+        return self.store.points()
 
     def heap_series(self) -> list[tuple[float, int]]:
         """Live Python bytes of each complete census, by run number."""
-        with self._lock:
-            return self.heap_totals.pairs()
+        return self.store.heap()
 
     # -- reading -------------------------------------------------------------------
     def resolve_limit(self, explicit: object = None) -> Limit:
@@ -761,24 +548,18 @@ class Monitor:
         if not self.sampler.running or self._container_at == float("-inf"):
             self._container_at = self._clock()
             self.container = probes.container_usage()
-        with self._lock:
+        with self.store.lock:
             runs = self.runs.records() if max_runs is None else self.runs.last(max_runs)
-            caches = self.caches
-            growth = self.growth
+            caches = self.sizes.caches
+            growth = self.store.growth
             census_note = self.census_note
-            session_usage = self.sessions.get(session) if session else None
+            session_usage = self.sizes.sessions.get(session) if session else None
             notes = tuple(self.notes)
             trend, verdict, suspects = self.trend, self.verdict, self.suspects
-            usages = list(self.sessions.values())
-            active = self.active_sessions
+            active = self.sizes.active_sessions
         if session_usage is not None:
             session_usage = replace(session_usage, active_sessions=active)  # one count for every tab
-        everyone = (
-            SessionsUsage(len(usages), sum(u.bytes or 0 for u in usages), max((u.bytes or 0 for u in usages), default=0))
-            if usages
-            else None
-        )
-        warnings = analysis.diagnosis(verdict, rss_now, limit.bytes)
+        warnings = analysis.diagnosis(verdict, rss_now, limit.bytes, self.settings.thresholds)
         extra = tuple(n for n in (self.peak_note, self.sampler.last_error) if n)
         return Snapshot(
             taken_at=self._clock(),
@@ -798,10 +579,10 @@ class Monitor:
             leak=verdict.leak if verdict is not None else False,
             notes=notes + extra + limit.notes,
             census_note=census_note,
-            python_heap=self.python_heap,
+            python_heap=self.store.python_heap,
             unix_offset_s=time.time() - self._clock() if self._clock is time.monotonic else 0.0,
             verdict=verdict,
-            sessions=everyone,
+            sessions=self.sizes.everyone(),
             previous=self.previous,
         )
 

@@ -1,18 +1,27 @@
-"""Readings of process memory: RSS, the kernel's RSS high-water mark, cgroup usage.
+"""Readings of process memory: RSS, the kernel's RSS high-water mark, cgroup usage, allocators.
 
 Why these and not ``memory_full_info()``: RSS from a reused ``psutil.Process`` costs
 ~15 µs, USS/PSS ~0.6 ms and grows with the number of mappings, too much for every
 run boundary. For a run's peak we use the kernel's own high-water mark (``VmHWM``),
 which is exact and free, resetting it through ``/proc/self/clear_refs`` at run
 boundaries; where that is not allowed, the sampler's readings stand in.
+
+The allocator readings feed the ledger (``core/ledger.py``): psutil reads the C
+allocator's in-use figure on every platform it supports; glibc's free-but-kept
+figure needs ``mallinfo2`` itself (ctypes, glibc 2.33 and later only); Arrow's pool
+is asked only when pyarrow is already loaded. Each returns None where it cannot be
+read, so a caller can say which figure is missing instead of guessing it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import psutil
 
@@ -173,11 +182,24 @@ def container_usage(root: Path = CGROUP_ROOT) -> ContainerUsage | None:
 
 
 def trim_allocator() -> str:
-    """Return freed heap memory to the OS with glibc's ``malloc_trim(0)``; "" or why not.
+    """Return freed heap memory to the OS (``psutil.heap_trim()``, glibc's ``malloc_trim(0)``); "" or why not.
 
     Python's allocator and glibc keep freed pages for reuse, so RSS can stay high
-    after objects are gone; trimming hands back what is free. Process-wide.
+    after objects are gone; trimming hands back what is free. Process-wide. psutil
+    calls the platform's own function (glibc, Windows, macOS); an older psutil
+    falls back to glibc's ``malloc_trim`` through ctypes.
     """
+    trim = getattr(psutil, "heap_trim", None)
+    if trim is not None:
+        try:
+            trim()
+        except (OSError, RuntimeError, psutil.Error) as exc:
+            return f"heap_trim failed: {type(exc).__name__}: {exc}"
+        return ""
+    return _malloc_trim_ctypes()
+
+
+def _malloc_trim_ctypes() -> str:
     import ctypes
     import ctypes.util
 
@@ -192,3 +214,117 @@ def trim_allocator() -> str:
     trim.restype = ctypes.c_int
     trim(0)
     return ""
+
+
+# -- where the memory is: the ledger's readings ---------------------------------------
+
+
+class MemorySplit(NamedTuple):
+    """Resident memory split by what backs the pages, in bytes."""
+
+    rss: int
+    anonymous: int  # heap, stacks, allocator arenas: what a leak grows
+    file_backed: int  # shared libraries, memory-mapped files, shared memory (tmpfs)
+
+
+def memory_split() -> MemorySplit | None:
+    """RSS split into anonymous and file-backed pages (Linux), or None where the kernel does not say.
+
+    ``/proc/self/statm`` gives resident and "shared" (file-backed plus shared-memory
+    pages) in one read of a kept-open file, the same kernel counters as ``RssAnon`` /
+    ``RssFile`` in ``/proc/self/status``. ``/proc/self/smaps_rollup`` splits alike but
+    walks every mapping on each read, far too dear for every run end and every tick.
+    """
+    if not _statm_ok:
+        return None
+    fields = _statm.read(256).split()
+    resident = int(fields[1]) * _PAGE
+    shared = min(int(fields[2]) * _PAGE, resident)
+    return MemorySplit(resident, resident - shared, shared)
+
+
+def heap_in_use() -> int | None:
+    """Bytes the C allocator has handed out and not freed (``psutil.heap_info()``), or None.
+
+    glibc's ``heap_used + mmap_used`` (``uordblks + hblkhd`` of ``mallinfo2``), and
+    the Windows and macOS counterparts. It holds C libraries' memory, Pillow's pixels,
+    numpy buffers and Python objects above pymalloc's small-object limit; pymalloc's
+    arenas come from ``mmap`` directly and are not in it. None with a psutil older
+    than 7.2 or on a platform psutil cannot read (musl).
+    """
+    info = getattr(psutil, "heap_info", None)
+    if info is None:
+        return None
+    try:
+        heap = info()
+    except (OSError, RuntimeError, NotImplementedError, psutil.Error):
+        return None
+    return int(heap.heap_used) + int(heap.mmap_used)
+
+
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()
+    ]
+
+
+@functools.lru_cache(maxsize=1)
+def _mallinfo2() -> Callable[[], _Mallinfo2] | None:
+    """glibc's ``mallinfo2`` (glibc 2.33 and later), found once; None elsewhere."""
+    try:
+        version = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (ValueError, OSError, AttributeError):  # not glibc, or no confstr (Windows)
+        return None
+    parts = version.split()[-1].split(".") if version.startswith("glibc") else []
+    try:
+        major, minor = int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        return None
+    if (major, minor) < (2, 33):
+        return None
+    try:
+        fn = ctypes.CDLL(None).mallinfo2
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = []
+    fn.restype = _Mallinfo2
+    return fn  # type: ignore[no-any-return]
+
+
+def allocator_free() -> int | None:
+    """Bytes glibc keeps free for reuse (``mallinfo2().fordblks``), or None where not glibc 2.33+.
+
+    Retention, not a leak: freed chunks the allocator has not returned to the OS.
+    psutil's ``heap_info`` leaves this figure out, hence the direct call.
+    """
+    fn = _mallinfo2()
+    if fn is None:
+        return None
+    return int(fn().fordblks)
+
+
+class ArrowPool(NamedTuple):
+    """Arrow's default memory pool: bytes it has handed out, and whether they come from malloc."""
+
+    allocated: int
+    in_malloc: bool  # the "system" backend: these bytes are inside ``heap_in_use`` too
+
+
+def arrow_pool() -> ArrowPool | None:
+    """Arrow's default pool, only when pyarrow is already imported (it is never imported here).
+
+    pyarrow's Linux wheels allocate through jemalloc or mimalloc, outside glibc's
+    figures, so their bytes would otherwise be unexplained. ``ArrowPool(0, False)``
+    when pyarrow is not loaded (nothing can be in its pool); None when it is loaded
+    but cannot say.
+    """
+    pa = sys.modules.get("pyarrow")
+    pool_of = getattr(pa, "default_memory_pool", None) if pa is not None else None
+    if pool_of is None:  # not imported, or an import still under way in another thread
+        return ArrowPool(0, False)
+    try:
+        pool = pool_of()
+        return ArrowPool(int(pool.bytes_allocated()), str(pool.backend_name) == "system")
+    except Exception:  # noqa: BLE001 - a broken or unusual pyarrow must not end a reading
+        return None

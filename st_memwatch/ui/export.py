@@ -115,7 +115,7 @@ class Exporter:
     def __init__(self, monitor: Monitor, session: str, limit: Limit, clock: Any = time.monotonic) -> None:
         self.monitor, self.session, self.limit = monitor, session, limit
         self._clock = clock
-        self._key = (monitor.recorder.epoch, session)
+        self._key = (monitor.epoch, session)
 
     def record(self) -> Snapshot:
         return self.monitor.snapshot(self.session, self.limit, timeline_points=EXPORT_SAMPLES, max_runs=EXPORT_RUNS)

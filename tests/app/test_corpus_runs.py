@@ -22,7 +22,7 @@ def test_manifest_matches_corpus() -> None:
         assert entry["leak"] == entry["app"].startswith("leak_"), entry["app"]
         assert isinstance(entry["pattern"], str) and entry["pattern"]
         if entry["leak"]:
-            assert entry["culprit"]["kind"] in {"type", "cache", "session_state", "global", "handlers", "lru_cache", "registry"}, entry["app"]
+            assert entry["culprit"]["kind"] in {"type", "cache", "session_state", "global", "class", "handlers", "lru_cache", "registry"}, entry["app"]
             assert entry["culprit"]["name"], entry["app"]
             assert entry["expected_advice_keyword"], entry["app"]
         else:

@@ -101,7 +101,7 @@ def test_a_class_attribute_is_named_module_class_attribute(module):
     model.instances.extend(Payload() for _ in range(6))  # type: ignore[attr-defined]
     found = find_holder(model.instances[:4], budget_s=BUDGET)  # type: ignore[attr-defined]
     assert found is not None
-    assert (found.kind, found.name) == ("global", "app_models_t3.Model.instances")
+    assert (found.kind, found.name) == ("class", "app_models_t3.Model.instances")
     assert found.chain == ("class app_models_t3.Model", ".instances (list)", f"{type_name(Payload)} x6")
     assert found.label == "class app_models_t3.Model.instances"
 

@@ -111,11 +111,36 @@ def test_a_new_sessions_first_run_is_not_growth():
     assert not judge(settled, sessions=sessions).leak
 
 
-def test_retention_without_live_objects_is_not_a_leak():
+def test_retention_is_named_only_when_the_allocators_free_memory_explains_it():
     settled = leak_after_quiet(10, 8)
     heap = [(float(x), 50 * MB) for x in range(1, 19, 2)]  # complete censuses: live bytes flat
-    v = judge(settled, heap=heap)
-    assert not v.leak and "allocator" in v.reason
+    free = [(float(x), 10 * MB + max(0, x - 10) * 8 * MB) for x in range(1, 19)]  # glibc keeps what RSS gained
+    v = judge(settled, heap=heap, free=free)
+    assert not v.leak and "free memory" in v.reason
+
+
+def test_growth_no_owner_explains_is_a_leak_once_sustained():
+    heap = [(float(x), 50 * MB) for x in range(1, 40, 2)]
+    free = [(float(x), 10 * MB) for x in range(1, 40)]  # the allocator keeps nothing more
+    early = judge(leak_after_quiet(10, 4), heap=heap, free=free)
+    assert not early.leak and "no owner" in early.reason
+    v = judge(leak_after_quiet(10, 8), heap=heap, free=free)
+    assert v.leak and "outside Python objects" in v.reason
+    assert v.holders[0].kind == "native" and "type" not in v.cause
+
+
+def test_native_memory_that_grows_is_a_leak_named_by_the_type_that_owns_it():
+    settled = leak_after_quiet(10, 8)
+    heap = [(float(x), 50 * MB) for x in range(1, 19, 2)]
+    native = tuple((float(x), 0, 40 * MB + max(0, x - 10) * 8 * MB) for x in range(1, 19))
+    images = tuple((float(x), 3 + max(0, x - 10), 56 * (3 + max(0, x - 10))) for x in range(1, 19))
+    strings = tuple((float(x), 1000 + 40 * x, 60_000 + 4000 * x) for x in range(1, 19))
+    series = {("native", "native memory outside Python objects", ""): native,
+              ("type", "PIL.Image.Image", ""): images, ("type", "str", ""): strings}
+    v = judge(settled, heap=heap, series=series)
+    assert v.leak and v.reason.startswith("native memory outside Python objects grows")
+    assert v.holders[0].name == "PIL.Image.Image" and "each keeping ~8.0 MiB outside Python" in v.holders[0].evidence
+    assert v.cause == "type PIL.Image.Image"
 
 
 def test_the_session_state_key_is_named_before_the_arrays_it_holds():

@@ -13,8 +13,9 @@ import time
 import numpy as np
 from builders import FakeClock, FakeMark, NoMark, tick
 
+from st_memwatch.core.background import ANALYSIS_MAX_WAIT_S, CENSUS_MAX_WAIT_S
 from st_memwatch.core.models import CacheUsage
-from st_memwatch.core.monitor import ANALYSIS_MAX_WAIT_S, CENSUS_MAX_WAIT_S, Monitor, Settings
+from st_memwatch.core.monitor import Monitor, Settings
 from st_memwatch.core.series import NameSeries
 
 HOUR = 3600.0
