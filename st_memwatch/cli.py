@@ -18,6 +18,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from st_memwatch import report
+
 EXIT_OK, EXIT_LEAK, EXIT_ERROR = 0, 1, 2
 
 
@@ -33,6 +35,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="st-memwatch", description="Memory tools for Streamlit apps.")
     sub = parser.add_subparsers(dest="command", required=True)
+    report.add_parser(sub)
     check = sub.add_parser("check", help="run an app N times headless, acting on it like a visitor, and report leaks")
     check.add_argument("app", help="path to the Streamlit script")
     check.add_argument("--runs", type=int, default=30, help="number of runs per check (default 30, at least 10)")
@@ -105,6 +108,8 @@ def run(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "report":
+        return report.command(args)
     try:
         status, payload, text = run(args)
     except Exception as exc:  # a bug of ours: still a clear line and a valid JSON object

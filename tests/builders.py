@@ -3,8 +3,8 @@
 Every builder takes keyword arguments with plain defaults, so a test names only what it
 is about, and a field added to a model is one edit here instead of one per test.
 
-Importable as ``builders`` from every test folder: pytest puts ``tests/`` on ``sys.path``
-when it loads ``tests/conftest.py`` (the folders are not packages).
+Importable as ``builders`` from every test folder: ``tests/conftest.py`` keeps ``tests/`` on
+``sys.path`` (the folders are not packages).
 """
 
 from __future__ import annotations

@@ -56,8 +56,8 @@ def test_the_sampler_thread_does_the_work_a_run_end_leaves():
         monitor._analyse = analyse_and_tell
         monitor.run_started("k", "s", "full")
         monitor.run_finished("k", "success")
-        assert seen == {"census": [], "caches": [], "analyse": []}, "nothing slow on the script thread"
         assert analysed.wait(60), "the sampler thread never did the owed work"
+        # All of it on the sampler thread, none on the script's (whenever the thread got to it).
         assert set(seen["census"] + seen["caches"] + seen["analyse"]) == {"st_memwatch-sampler"}
         assert monitor.last_census is not None
         assert monitor.python_heap == sum(s.bytes for s in monitor.last_census.stats) > 1_000_000
