@@ -413,16 +413,22 @@ def judge(
         since = f"since run {regime.onset_x:.0f}"
         live_rate = heap_rate(heap, regime)
         free_rate = _pairs_rate(free, regime)
-        explained = any(h.kind != "type" for h in holders)
-        if explained or live_rate is None or live_rate >= MIN_HEAP_SHARE * rate:
+        headroom_now = limit_bytes - regime.settled
+        named_by_python = any(h.kind not in ("type", "native") for h in holders)
+        native_led = bool(holders) and (holders[0].kind == "native" or holders[0].name in charged)
+        if named_by_python or (not native_led and (live_rate is None or live_rate >= MIN_HEAP_SHARE * rate)):
             leak = True
             reason = f"memory grows {format_bytes(rate)}/run {since} ({regime.growing_steps} of {regime.steps} runs grew)"
-            if charged or (holders and holders[0].kind == "native"):
-                reason = f"native memory outside Python objects grows {format_bytes(rate)}/run {since}"
+        elif native_led:
+            # Native memory has no bound st_memwatch can read: an alarm once it lasts, or sooner if the limit is near.
+            leak = regime.growing_steps >= UNOWNED_STEPS or _within_horizon(headroom_now, rate, regime)
+            reason = f"native memory outside Python objects grows {format_bytes(rate)}/run {since}"
+            if not leak:
+                reason += ": an alarm once it lasts or nears the limit"
         elif free_rate is not None and free_rate >= MIN_FREE_SHARE * rate:
             reason = (f"RSS grows ({format_bytes(rate)}/run {since}) while the allocator's free memory grows by "
                       f"{format_bytes(free_rate)}/run: freed memory kept for reuse (bounded), not a leak")
-        elif regime.growing_steps >= UNOWNED_STEPS and _within_horizon(limit_bytes - regime.settled, rate, regime):
+        elif regime.growing_steps >= UNOWNED_STEPS and _within_horizon(headroom_now, rate, regime):
             leak = True
             reason = (f"memory outside Python objects grows {format_bytes(rate)}/run {since}, and no measured "
                       "owner (Python objects, native memory in use, the allocator's free memory) explains it")
