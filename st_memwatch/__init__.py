@@ -102,7 +102,7 @@ def panel(
     from st_memwatch.ui.session import show_panel
 
     monitor = _get_monitor()
-    _start_history(monitor, history)
+    _start_history(monitor, history, limit)
     show_panel(monitor, limit=limit, location=location, toast=toast, visible=visible, actions=actions, component=component)
 
 
@@ -122,7 +122,7 @@ def _log_to_stderr_unless_configured() -> None:
     logger.propagate = False
 
 
-def _start_history(monitor: Monitor, setting: object) -> None:
+def _start_history(monitor: Monitor, setting: object, limit: int | str | None = None) -> None:
     """Once per monitor: open the history file (or not) and start the follower thread."""
     global _follower
     if _follower is not None and _follower.monitor is monitor:
@@ -136,7 +136,7 @@ def _start_history(monitor: Monitor, setting: object) -> None:
 
             path = _history.resolve_path(setting, runs.main_script_path(), default_on=visitor.has_server())
             if path is not None:
-                store = _history.HistoryStore(path, monitor.resolve_limit(None).bytes)
+                store = _history.HistoryStore(path, monitor.resolve_limit(limit).bytes)
                 for note in store.notes:
                     monitor.note(note)
                 if store.problem:
