@@ -284,9 +284,12 @@ class Monitor:
     def _read_ledger(self) -> None:
         """Where the memory is now, each part with its owner (``core.ledger``); a failure is a note."""
         try:
-            self.ledger = ledger.read_ledger(self.store.python_heap)
+            reading = ledger.read_ledger(self.store.python_heap)
         except Exception as exc:
             self.note(f"ledger unavailable: {type(exc).__name__}: {exc}")
+            return
+        self.ledger = reading
+        self.store.record_ledger(float(self.runs_total), reading.owners())
 
     def flush(self) -> None:
         """Do now whatever the sampler thread still owes, so a snapshot is as of now."""
@@ -360,6 +363,7 @@ class Monitor:
         self.store.record_allocator(x, probes.heap_in_use(), probes.allocator_free())
         if self._inline:
             changed = self._run_due_work(x, session=record.session)
+            self._read_ledger()
             self._analyse_safely(series_changed=changed or self.store.dirty)
             if not self.settings.census_every_run and self.search_holders():  # check searches once, at its end
                 self._analyse_safely(series_changed=False)
@@ -505,6 +509,10 @@ class Monitor:
         with self.store.lock:
             self.held = dict(held)
         self._analyse_safely(series_changed=True)
+
+    def ledger_series(self) -> dict[str, list[tuple[float, int]]]:
+        """Where the memory was, by owner (``core.ledger.OWNERS``): bytes by run number, oldest first."""
+        return self.store.ledger_series()
 
     def series_points(self) -> dict[tuple[str, str, str], tuple[analysis.Point, ...]]:
         """Every per-name series as (run number, count, bytes) points, keyed by (kind, name, session)."""

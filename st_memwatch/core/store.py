@@ -30,6 +30,10 @@ class SeriesStore:
         self.heap_totals = PairRing(window * 4)
         # What the C allocator keeps free at runs' ends: retention, told apart from a leak.
         self.free_totals = PairRing(window * 4)
+        # Where the memory is, by owner (``core.ledger``), each reading filed by run number.
+        self.ledger: dict[str, PairRing] = {}
+        self._ledger_window = window * 4
+        self._ledger_x = float("-inf")
         self.last_census: CensusResult | None = None
         self.growth: tuple[TypeGrowth, ...] = ()
         self.growth_runs = 0.0  # runs between the two censuses ``growth`` compares
@@ -75,6 +79,23 @@ class SeriesStore:
                 self.dirty = True
             if free is not None:
                 self.free_totals.append((x, free))
+
+    def record_ledger(self, x: float, owners_bytes: dict[str, int]) -> None:
+        """File one ledger reading (bytes by owner name) at run ``x``; a second reading at one run replaces the first."""
+        with self.lock:
+            if x == self._ledger_x:
+                return  # one point per run: the first after its end
+            self._ledger_x = x
+            for owner, size in owners_bytes.items():
+                ring = self.ledger.get(owner)
+                if ring is None:
+                    ring = self.ledger[owner] = PairRing(self._ledger_window)
+                ring.append((x, size))
+
+    def ledger_series(self) -> dict[str, list[tuple[float, int]]]:
+        """Each owner's bytes by run number, oldest first."""
+        with self.lock:
+            return {owner: ring.pairs() for owner, ring in self.ledger.items()}
 
     def free(self) -> list[tuple[float, int]]:
         """Bytes the C allocator kept free at runs' ends, by run number."""
