@@ -2,7 +2,7 @@
 
 A census or a sizing of a big heap leaves a MiB or two of freed pages behind. That
 rise is the monitor's, not the app's, so it must neither start nor prolong a leak
-(``judgement.find_regime`` reads it by run number). It is counted only while no
+(``regime.find_regime`` reads it by run number). It is counted only while no
 script but the one whose thread does the work is running, so that no app
 allocation is ever taken for the monitor's.
 """

@@ -304,15 +304,8 @@ class Snapshot:
     # "missing": [names this platform cannot measure]}; None before the first reading.
     ledger: dict[str, Any] | None = None
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Snapshot:
-        """The snapshot whose ``to_dict()`` (or saved JSON export) is ``data``; see ``core.snapshot_io``."""
-        from st_memwatch.core.snapshot_io import snapshot_from_dict
-
-        return snapshot_from_dict(data)
-
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-serialisable data (numbers, names and short strings)."""
+        """Plain JSON-serialisable data (numbers, names and short strings); ``core.snapshot_io`` reads it back."""
         return _plain({
             "taken_at": self.taken_at,
             "rss": self.rss,
