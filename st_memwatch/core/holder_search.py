@@ -114,10 +114,12 @@ class HolderSearch:
         """Follow references from the leak's growing types to what keeps them; True when one was found.
 
         ``forced`` (``check``, once at its end) ignores the throttle. Caches and
-        session_state keys are named by their own sizes, so only a leak that a type
+        session_state keys are named by their own sizes, so only growth that a type
         explains, or that nothing names yet, is searched.
         """
-        if verdict is None or not verdict.leak:
+        # A leak, or growth not yet raised (native memory before it has lasted): its holder is
+        # wanted by the time it is raised.
+        if verdict is None or not (verdict.leak or (verdict.holders and verdict.bytes_per_run > 0)):
             return False
         now = self._clock()
         if not verdict.holders:
