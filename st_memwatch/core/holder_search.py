@@ -34,6 +34,7 @@ CHAINS_KEPT = 16
 HOLDER_SEARCH_MAX_S = 2.0  # CPU of one live search at most, however big the heap
 MIN_CONTAINER_SHARE = 0.5  # a growing container names a leak when its new elements weigh this share of RSS's growth
 HOLDER_COLLECTS = 6  # a container that keeps this many of the growing type collects them
+SCRIPT_MODULE = "__main__."  # the module Streamlit runs the script in
 
 
 def arrays_of(owner: object, depth: int = 2) -> list[np.ndarray]:
@@ -56,6 +57,8 @@ def names_a_place(found: Any, named_elsewhere: tuple[str, ...]) -> bool:
         return False
     if found.kind == "library" and any(str(found.name).startswith(p) for p in named_elsewhere):
         return False
+    if found.kind == "global" and str(found.name).startswith(SCRIPT_MODULE):
+        return False  # the script's namespace is made anew every run: it keeps nothing from one run to the next
     return not any(inner in step for step in found.chain for inner in (*named_elsewhere, owners.OWN_PREFIX))
 
 

@@ -219,7 +219,8 @@ def judge(
     cost and how many visitors the limit fits. ``bounded_keys``: session_state keys whose
     value bounds itself (a deque's maxlen), which fill and stop.
     """
-    regime = find_regime(runs, first_x, own, th)
+    in_use = {p[0]: p[2] for key, points in series.items() if key[0] == "native" for p in points}
+    regime = find_regime(runs, first_x, own, th, in_use)
     holders: tuple[Holder, ...] = ()
     charged: dict[str, tuple[float, float]] = {}
     if regime.growing:

@@ -31,6 +31,7 @@ STOPPED_STEPS = 4  # this many flat steps in a row end a regime
 RESET_DROP_BYTES = 32 * 2**20  # a drop this large (something big was freed) ends one too
 LEADING_NOISE = 0.5  # a step under this share of the latest growing steps' median does not grow
 LOOKBACK_RUNS = 120  # the regime is searched for in the latest runs only
+COARSE_STEPS = (2, 4)  # runs summed at a time when single runs' steps form no regime
 DEFAULT_THRESHOLDS = analysis.Thresholds()
 
 
@@ -59,7 +60,11 @@ def eligible(run: RunRecord, th: analysis.Thresholds) -> bool:
 
 
 def find_regime(
-    runs: Sequence[RunRecord], first_x: float = 1.0, own: Mapping[float, int] | None = None, th: analysis.Thresholds = DEFAULT_THRESHOLDS
+    runs: Sequence[RunRecord],
+    first_x: float = 1.0,
+    own: Mapping[float, int] | None = None,
+    th: analysis.Thresholds = DEFAULT_THRESHOLDS,
+    in_use: Mapping[float, int] | None = None,
 ) -> Regime:
     """The latest regime of the finished ``runs`` (in the order they ended; ``first_x`` is the first's number).
 
@@ -73,6 +78,9 @@ def find_regime(
     steps do not grow steadily, each session's own steps are judged too: a leak in one
     visitor's session, interleaved with another visitor's quiet runs, grows in every run of
     its own session and in only some of the process's. Its rate is then per run of that session.
+    ``in_use``: the C allocator's bytes in use at each run's end, by run number. A step in
+    which they grew by half the step or more is the app's allocation, whatever the monitor's
+    work left behind: freed temporaries are free memory, never memory in use.
     """
     done = [(first_x + i, r) for i, r in enumerate(runs) if r.outcome != "running"][-LOOKBACK_RUNS:]
     settled = done[-1][1].rss_after if done else 0
@@ -85,18 +93,51 @@ def find_regime(
     for (prev_x, prev), (x, run) in zip(done, done[1:], strict=False):
         if eligible(run, th):
             step = (x, float(run.rss_after - prev.rss_after), run.started_at + run.duration_s)
-            if _explained_by_own_work(step[1], own, prev_x, x, min_step):
+            if _explained_by_own_work(step[1], own, prev_x, x, min_step) and not _allocated(in_use, prev_x, x, step[1]):
                 ours.add(x)
             steps.append(step)
             sessions.setdefault(run.session, []).append(step)
     whole = _regime_of(steps, last_x, settled, ours, min_step)
-    if whole.growing or len(sessions) < 2:
+    if whole.growing:
         return whole
-    for session_steps in sessions.values():
+    for session_steps in sessions.values() if len(sessions) > 1 else ():
         mine = _regime_of(session_steps, last_x, settled, ours, min_step)
         if mine.growing:
             return replace(mine, last_growth_x=whole.last_growth_x)
+    for k in COARSE_STEPS:
+        coarse = _coarse_regime(steps, ours, k, last_x, settled, min_step)
+        if coarse is not None:
+            return replace(coarse, last_growth_x=whole.last_growth_x)
     return whole
+
+
+def _coarse_regime(
+    steps: Sequence[tuple[float, float, float]], ours: Collection[float], k: int, last_x: float, settled: int, min_step: float
+) -> Regime | None:
+    """The regime of ``k`` runs at a time, when it grows: an allocator that takes memory in blocks.
+
+    Pillow's image arena, or a pool that maps 16 MiB at a time, grows RSS at one run in
+    four: each run's step is mostly flat, so no regime forms, while every four runs grow
+    alike. Summed ``k`` at a time from the newest (the monitor's own rises left out), the
+    steps are judged as one; the rate is per run again.
+    """
+    groups: list[tuple[float, float, float]] = []
+    for end in range(len(steps), k - 1, -k):
+        chunk = steps[end - k : end]
+        total = sum(d for x, d, _ in chunk if x not in ours)
+        groups.append((chunk[-1][0], total, chunk[-1][2]))
+    groups.reverse()
+    regime = _regime_of(groups, last_x, settled, (), k * min_step)
+    if not regime.growing:
+        return None
+    return replace(regime, bytes_per_run=regime.bytes_per_run / k, steps=regime.steps * k, growing_steps=regime.growing_steps * k)
+
+
+def _allocated(in_use: Mapping[float, int] | None, prev_x: float, x: float, step: float) -> bool:
+    """Did the allocator's bytes in use grow by at least half of this step between the two runs' ends?"""
+    if not in_use or prev_x not in in_use or x not in in_use:
+        return False
+    return in_use[x] - in_use[prev_x] >= 0.5 * step
 
 
 def _explained_by_own_work(step: float, own: Mapping[float, int], prev_x: float, x: float, min_step: float) -> bool:
