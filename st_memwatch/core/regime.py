@@ -104,7 +104,10 @@ def find_regime(
         mine = _regime_of(session_steps, last_x, settled, ours, min_step)
         if mine.growing:
             return replace(mine, last_growth_x=whole.last_growth_x)
-    for k in COARSE_STEPS:
+    # Coarser views only while growth goes on at the newest steps: a stretch that single runs
+    # say has stopped (STOPPED_STEPS flat in a row) stays stopped.
+    going_on = any(d >= min_step and x not in ours for x, d, _ in steps[-STOPPED_STEPS:])
+    for k in COARSE_STEPS if going_on else ():
         coarse = _coarse_regime(steps, ours, k, last_x, settled, min_step)
         if coarse is not None:
             return replace(coarse, last_growth_x=whole.last_growth_x)
