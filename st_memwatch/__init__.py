@@ -25,10 +25,11 @@ from st_memwatch.core import history as _history
 from st_memwatch.core.limits import parse_limit, parse_size
 from st_memwatch.core.models import CensusResult, Snapshot
 from st_memwatch.core.monitor import Monitor, Settings
+from st_memwatch.core.sizers import register_sizer
 from st_memwatch.ui.gate import check_visible
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "census", "panel", "parse_size", "snapshot", "stop"]
+__all__ = ["__version__", "census", "panel", "parse_size", "register_sizer", "snapshot", "stop"]
 
 _monitor: Monitor | None = None
 _monitor_lock = threading.Lock()

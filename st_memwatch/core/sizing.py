@@ -25,8 +25,13 @@ What is counted and what is not:
   and Index return ``memory_usage(deep=True)``, unbounded in time), which the walk
   would count a second time. ``__sizeof__`` written in C or Cython (numpy,
   pyarrow) reports memory that ``gc`` cannot see, and is kept;
-- C extension objects that hide their memory from both ``sys.getsizeof`` and
-  ``gc`` (some native handles, memory maps, GPU tensors) are undercounted.
+- objects whose bytes live outside Python and that have a sizer
+  (``core/sizers.py``: Pillow images, torch tensors, pyarrow arrays and tables, a
+  library's types given to ``register_sizer``) add the sizer's figure, once per
+  native buffer; pyarrow's ``__sizeof__`` is replaced by the struct plus
+  ``get_total_buffer_size()``, which counts a buffer shared by two columns once;
+- other C extension objects that hide their memory from both ``sys.getsizeof``
+  and ``gc`` (some native handles, memory maps, GPU tensors) are undercounted.
 
 The walk is iterative (no recursion limit) and checks the clock every few
 hundred objects. Lists, tuples, dicts, sets, deques and object arrays are walked
@@ -49,6 +54,8 @@ import types
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from st_memwatch.core import sizers as _sizers
 
 __all__ = ["DeepSizer", "deep_size", "deep_size_many"]
 
@@ -130,12 +137,13 @@ class DeepSizer:
         True
     """
 
-    __slots__ = ("_buffers", "_clock", "_seen")
+    __slots__ = ("_buffers", "_clock", "_external", "_seen")
 
     def __init__(self, *, clock: Callable[[], float] = time.thread_time) -> None:
         self._clock = clock
         self._seen: set[int] = set()
         self._buffers: set[int] = set()  # ids of arrays whose data buffer was counted
+        self._external: set[int] = set()  # keys of native buffers a sizer counted
 
     def measure(self, obj: object, budget_s: float) -> tuple[int, bool]:
         """Bytes newly reachable from ``obj``, and whether the walk finished in time."""
@@ -149,6 +157,9 @@ class DeepSizer:
         buffers = self._buffers
         total = 0
         np_ndarray = _ndarray_type()
+        builtin = _sizers.builtins()
+        # id(class) -> (class, its walking sizer or None): one lookup per class, not per object.
+        sized: dict[int, tuple[type, _sizers.Sizer | None]] = {}
         # A stack of iterators rather than of objects: referent lists and the elements
         # of object arrays are consumed lazily, so an interrupted walk wasted no work.
         stack: list[Iterator[Any]] = [iter(objs)]
@@ -180,7 +191,19 @@ class DeepSizer:
                         stack.append(more)
                     continue
                 cls = type(obj)
-                total += _shallow_size(obj, cls)
+                hit = sized.get(id(cls))
+                if hit is None:
+                    found = _sizers.lookup(cls, builtin)
+                    hit = sized[id(cls)] = (cls, found if found is not None and found.walks else None)
+                sizer = hit[1]
+                if sizer is None:
+                    total += _shallow_size(obj, cls)
+                else:
+                    total += _struct_size(obj) if sizer.in_sizeof else _shallow_size(obj, cls)
+                    key = _sizers.buffer_key(sizer, obj)
+                    if key not in self._external:
+                        self._external.add(key)
+                        total += _sizers.call(sizer, obj)
                 if cls is list or cls is tuple:
                     # Lazily: gc.get_referents copies a million-element list in ~20 ms,
                     # which alone would blow a small budget.
@@ -245,6 +268,17 @@ def _shallow_size(obj: object, cls: type) -> int:
         except Exception:  # noqa: BLE001
             return 0
     return _getsizeof(obj)
+
+
+def _struct_size(obj: object) -> int:
+    """The object's own struct (``object.__sizeof__``) and the gc header ``sys.getsizeof`` adds."""
+    try:
+        return object.__sizeof__(obj) + (_GC_HEAD if gc.is_tracked(obj) else 0)
+    except Exception:  # noqa: BLE001
+        return 0
+
+
+_GC_HEAD = sys.getsizeof([]) - [].__sizeof__()
 
 
 def _getsizeof(obj: object) -> int:

@@ -16,7 +16,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from st_memwatch.core.census import estimate_cost_s, estimate_pause_s, last_census_size, take_census, type_name
+from st_memwatch.core.census import (
+    estimate_cost_s,
+    estimate_pause_s,
+    last_census_size,
+    split_of,
+    take_census,
+    type_name,
+)
 from st_memwatch.core.census import take as take_mod
 from st_memwatch.core.census import walker as walker_mod
 from st_memwatch.core.census.cost import COST
@@ -474,6 +481,47 @@ def test_both_roads_give_the_same_figures(monkeypatch: pytest.MonkeyPatch) -> No
     for name in ("str", "int", "float", "list"):  # the first census's own result is alive during the second
         a, b = stat(fast, name), stat(slow, name)
         assert abs(a.count - b.count) < 2000 and abs(a.bytes - b.bytes) < 200_000, name
+    del keep
+
+
+# -- where the bytes live (for the ledger) -------------------------------------------
+
+
+@pytest.mark.parametrize("road", ["headers", "calls"])
+def test_the_split_puts_big_objects_in_malloc_and_small_ones_out(monkeypatch: pytest.MonkeyPatch, road: str) -> None:
+    if road == "headers" and not BULK.possible():
+        pytest.skip("object headers cannot be read in bulk on this interpreter")
+    monkeypatch.setattr(BULK, "force_calls", road == "calls")
+    take_census()  # warm: first uses of numpy functions make objects
+    first = take_census()
+    before = split_of(first)
+    assert before is not None and before.total == sum(t.bytes for t in first.stats)
+    big = [bytes([i % 251]) * 4000 for i in range(2500)]  # ~10 MB above pymalloc's limit
+    small = [b"%d" % i for i in range(100_000)]  # ~3.5 MB below it
+    array = np.ones(8 * 2**20, np.uint8)
+    holder = [array]  # a function's locals are out of a census's reach; a list is not
+    second = take_census()
+    after = split_of(second)
+    assert after is not None and split_of(first) is None  # only the latest census is kept
+    # The lists' item arrays are above the limit too.
+    big_bytes = sum(map(sys.getsizeof, big)) + sys.getsizeof(array) + sys.getsizeof(big) + sys.getsizeof(small)
+    small_bytes = sum(map(sys.getsizeof, small))
+    assert abs((after.in_malloc - before.in_malloc) - big_bytes) < 256 * 1024, (before, after)
+    assert after.total - before.total >= big_bytes + small_bytes - 256 * 1024
+    assert after.in_arrow == before.in_arrow
+    del big, small, array, holder
+
+
+def test_the_split_puts_arrow_buffers_in_arrows_pool() -> None:
+    pa = pytest.importorskip("pyarrow")
+    pa.array(range(10), type=pa.int64())  # its first use imports more of pyarrow (and pandas)
+    take_census()
+    before = split_of(take_census())
+    keep = pa.array(range(2**20), type=pa.int64())  # built by Arrow, in its pool
+    after = split_of(take_census())
+    assert before is not None and after is not None
+    assert after.in_arrow - before.in_arrow == 8 * 2**20
+    assert abs(after.in_malloc - before.in_malloc) < 2**20
     del keep
 
 

@@ -8,7 +8,8 @@ No Python statement runs per object; that alone would cost more than the whole o
 
 * ``take``: one census from start to figures (order of work, budget, gc paused);
 * ``walker``: which objects are reached, each counted once (shared ones de-duplicated);
-* ``tally``: the per-type sums of counts and bytes;
+* ``tally``: the per-type sums of counts and bytes, and where those bytes live
+  (``split_of``: pymalloc, glibc's malloc, Arrow's pool) for the ledger;
 * ``type_table``: a code per type and how its instances are sized;
 * ``headers``: object headers read in bulk with numpy where the layout checks pass,
   and the portable fallback of one C call per object elsewhere (same figures);
@@ -24,14 +25,17 @@ from __future__ import annotations
 
 from st_memwatch.core.census.cost import estimate_cost_s, estimate_pause_s, last_census_size
 from st_memwatch.core.census.naming import type_name
-from st_memwatch.core.census.take import DEFAULT_BUDGET_S, check_budget, take_census
+from st_memwatch.core.census.take import DEFAULT_BUDGET_S, check_budget, split_of, take_census
+from st_memwatch.core.census.tally import Split
 
 __all__ = [
     "DEFAULT_BUDGET_S",
+    "Split",
     "check_budget",
     "estimate_cost_s",
     "estimate_pause_s",
     "last_census_size",
+    "split_of",
     "take_census",
     "type_name",
 ]

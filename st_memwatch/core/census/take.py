@@ -25,6 +25,7 @@ from numbers import Real
 
 from st_memwatch.core.census.cost import COST, CensusCost
 from st_memwatch.core.census.headers import BULK
+from st_memwatch.core.census.tally import Split
 from st_memwatch.core.census.type_table import CLASS_MEMO
 from st_memwatch.core.census.walker import PART, Walker
 from st_memwatch.core.models import CensusResult, TypeStat
@@ -37,6 +38,7 @@ FAST_CHUNK = 1 << 16  # tracked objects per step when headers are read in bulk
 
 get_referents = gc.get_referents
 _one_at_a_time = threading.Lock()
+_last_split: tuple[CensusResult, Split] | None = None
 
 
 def check_budget(budget_s: object) -> float | None:
@@ -114,7 +116,7 @@ def _take_census(budget_s: float | None, untracked: bool, cancel: Callable[[], b
                 if walk.over_budget():
                     break
                 walk.tracked(objs[a : a + CHUNK])
-        walk.walk_arrow()
+        walk.walk_external()
         tracked_s = time.thread_time() - cpu_started
         tracked_all = walk.complete
         if untracked and tracked_all:
@@ -128,7 +130,7 @@ def _take_census(budget_s: float | None, untracked: bool, cancel: Callable[[], b
                     walk.walk_pending()
             walk.walk_pending()
             walk.walk_arrays()
-            walk.walk_arrow()
+            walk.walk_external()
             walk.finish_shared()
             if not walk.complete:  # a part of the untracked objects would only mislead
                 walk.tally.restore(tracked_only)
@@ -137,6 +139,7 @@ def _take_census(budget_s: float | None, untracked: bool, cancel: Callable[[], b
             del objs[-CHUNK * 16 :]
         del objs
         figures = walk.tally.figures()
+        split = walk.tally.split()
         complete = walk.complete and untracked
         del walk
     finally:
@@ -149,7 +152,7 @@ def _take_census(budget_s: float | None, untracked: bool, cancel: Callable[[], b
     stats = tuple(
         TypeStat(name, c, b) for name, (c, b) in sorted(figures.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
     )
-    return CensusResult(
+    result = CensusResult(
         taken_at=taken_at,
         duration_s=duration,
         tracked_objects=n,
@@ -157,3 +160,26 @@ def _take_census(budget_s: float | None, untracked: bool, cancel: Callable[[], b
         complete=complete,
         cpu_s=cpu,
     )
+    global _last_split
+    _last_split = (result, split)
+    return result
+
+
+def split_of(result: CensusResult) -> Split | None:
+    """Where the bytes of ``result`` live: ``Split(total, in_malloc, in_arrow)``; None unless it is the last census.
+
+    ``total`` is the sum of ``result``'s bytes; ``in_malloc`` the part glibc's malloc
+    holds (objects above pymalloc's small-object limit, sizers' native buffers),
+    ``in_arrow`` the part in Arrow's pool. They are what ``core.ledger.read_ledger``
+    takes so that the allocators' figures do not count these bytes a second time.
+    Only the latest census in this process is kept (a reference to it, no more).
+
+    >>> r = take_census(budget_s=DEFAULT_BUDGET_S)
+    >>> s = split_of(r)
+    >>> s is not None and s.total == sum(t.bytes for t in r.stats) and s.in_malloc <= s.total
+    True
+    """
+    last = _last_split
+    if last is None or last[0] is not result:
+        return None
+    return last[1]

@@ -14,6 +14,12 @@ Why it is built this way:
   classes, and through them modules, alive. What was learnt of a class is kept in
   ``CLASS_MEMO`` behind a weak reference instead. Types are keyed by address, never
   hashed: a metaclass may define ``__eq__``/``__hash__`` of its own.
+* Objects whose bytes live outside Python (Pillow images, torch tensors, a
+  library's types given to ``register_sizer``) are flagged like Arrow objects and
+  sized by their sizer (``core/sizers.py``) on top of their struct. Arrow objects
+  keep the census's own count of their buffers by address, finer than any
+  per-object figure. What was learnt of a class is forgotten when a sizer is
+  registered, so a class sized before its sizer existed is learnt again.
 * Type codes come from a vectorised lookup: a direct-mapped table on some bits of
   the type address (chosen so that known types do not collide) when headers are read
   in bulk, a sorted binary search otherwise and for misses.
@@ -31,6 +37,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from st_memwatch.core import sizers as _sizers
 from st_memwatch.core.census.headers import HeaderReader, ids_of
 from st_memwatch.core.census.naming import is_own_type, type_name
 
@@ -42,7 +49,7 @@ HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made at run time, with a gc he
 # Flags of a type (the low 4 bits of a ``props_array`` entry; the size kind sits above them).
 F_CONTAINER = 1  # untracked instances may still hold references (tuple, dict)
 F_NDARRAY = 2
-F_ARROW = 4
+F_EXTERNAL = 4  # bytes outside the object: Arrow buffers, or a registered sizer's figure
 F_CLASS = 8  # a class: has a gc header only if made at run time (tp_is_gc)
 F_MASK = 15
 # How an instance's size is found when headers are read in bulk.
@@ -66,6 +73,7 @@ class ClassFacts(NamedTuple):
     kind: int
     name: str
     own: bool  # a class of st_memwatch itself: left out of the figures
+    external: _sizers.Sizer | None = None  # counts bytes outside the object (not for Arrow)
 
 
 class ClassMemo:
@@ -74,6 +82,15 @@ class ClassMemo:
     def __init__(self) -> None:
         self._facts: dict[int, tuple[weakref.ref[type], ClassFacts]] = {}
         self._pruned_at = 0
+        self._sizers_at = _sizers.generation()
+
+    def sync(self) -> None:
+        """Forget every class when a sizer was registered since: their facts may miss it."""
+        now = _sizers.generation()
+        if now != self._sizers_at:
+            self._facts.clear()
+            self._pruned_at = 0
+            self._sizers_at = now
 
     def get(self, t: type) -> ClassFacts | None:
         hit = self._facts.get(id(t))
@@ -131,6 +148,7 @@ class TypeTable:
         self.flags: list[int] = []
         self.names: list[str] = []
         self.own: list[bool] = []
+        self.external: list[_sizers.Sizer | None] = []
         self.kinds: list[int] = []
         self.basic: list[int] = []
         self.item: list[int] = []
@@ -157,6 +175,8 @@ class TypeTable:
             names = ("Array", "ChunkedArray", "Table", "RecordBatch", "Buffer")
             found = (getattr(pa, n, None) for n in names)
             self.arrow = tuple(t for t in found if isinstance(t, type))
+        CLASS_MEMO.sync()
+        self._builtin_sizers = _sizers.builtins()
 
     def __len__(self) -> int:
         return len(self.names)
@@ -225,8 +245,14 @@ class TypeTable:
         flags = F_CONTAINER if t.__flags__ & HAVE_GC else 0
         if issubclass(t, self.ndarray):
             flags |= F_NDARRAY
+        external = None
         if self.arrow and issubclass(t, self.arrow):
-            flags |= F_ARROW
+            flags |= F_EXTERNAL
+        elif not issubclass(t, (self.ndarray, type)):
+            found = _sizers.lookup(t, self._builtin_sizers)
+            if found is not None and found.walks:
+                external = found
+                flags |= F_EXTERNAL
         if issubclass(t, type):
             flags |= F_CLASS
         kind = K_CALL
@@ -240,7 +266,7 @@ class TypeTable:
             kind = K_STR
         elif t is int and self.mem is not None and self.mem.layout.int_mode:
             kind = K_INT
-        return ClassFacts(sizer, fixed, flags, kind, type_name(t), is_own_type(t))
+        return ClassFacts(sizer, fixed, flags, kind, type_name(t), is_own_type(t), external)
 
     def _append(self, t: type, f: ClassFacts) -> None:
         self.kinds.append(f.kind)
@@ -253,6 +279,7 @@ class TypeTable:
         self.flags.append(f.flags)
         self.names.append(f.name)
         self.own.append(f.own)
+        self.external.append(f.external)
 
     def codes(self, objs: Sequence[Any]) -> Codes:
         """Code of each object's type; registers types not seen before (portable road)."""

@@ -16,7 +16,8 @@ Why it is built this way:
   header only; bases are visited through ``.base`` so that a base kept alive only by
   its views is counted, once. A foreign buffer under an array (``mmap``, ...) and the
   buffers of pyarrow objects (pandas' default string storage) are counted once per
-  buffer.
+  buffer; so are the native buffers of objects with a sizer (``core/sizers.py``:
+  Pillow's pixels, torch's storages), by the key their sizer gives.
 * Work comes in parts so that no single C call holds the GIL long and the budget
   (or ``cancel``) can stop the walk between parts; a stopped walk says so
   (``complete`` False).
@@ -34,9 +35,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from st_memwatch.core import sizers as _sizers
 from st_memwatch.core.census.headers import HeaderReader, ids_of, single_owner_refcount
 from st_memwatch.core.census.tally import Tally, pick
-from st_memwatch.core.census.type_table import F_ARROW, F_CLASS, F_CONTAINER, F_MASK, F_NDARRAY, Codes, TypeTable
+from st_memwatch.core.census.type_table import F_CLASS, F_CONTAINER, F_EXTERNAL, F_MASK, F_NDARRAY, Codes, TypeTable
 
 PART = 16384  # untracked objects per step (portable road)
 FAST_PART = 1 << 16  # referents per step when headers are read in bulk
@@ -89,7 +91,7 @@ class Walker:
         self.seen_buffers: set[tuple[int, int]] = set()
         self.pending: list[Any] = []  # untracked containers whose referents are still to walk
         self.arrays: list[Any] = []  # numpy arrays whose bases / items are still to walk
-        self.arrow_objs: list[Any] = []
+        self.external_objs: list[Any] = []
         self.single_rc = mem.single_rc if mem is not None else single_owner_refcount()
         self.complete = True
 
@@ -103,8 +105,8 @@ class Walker:
         """Portable road: count a chunk of tracked objects."""
         codes = self.t.codes(chunk)
         self.tally.account(codes, chunk)
-        flags = self.t.flags_array()[codes] & (F_NDARRAY | F_ARROW)
-        if flags.any():  # rare among tracked objects: ndarray subclasses, pyarrow objects
+        flags = self.t.flags_array()[codes] & (F_NDARRAY | F_EXTERNAL)
+        if flags.any():  # rare among tracked objects: ndarray subclasses, pyarrow objects, sized ones
             for o in compress(chunk, flags.astype(bool).tolist()):
                 self.queue_special(o)
 
@@ -114,8 +116,8 @@ class Walker:
         at = at_all[a:b]
         codes = self.t.codes_at(self.mem.words.take(at), lambda i: objs[a + i])
         self.tally.account_fast(codes, at, objs, np.arange(a, b))
-        flags = self.t.flags_array()[codes] & (F_NDARRAY | F_ARROW)
-        if flags.any():  # rare among tracked objects: ndarray subclasses, pyarrow objects
+        flags = self.t.flags_array()[codes] & (F_NDARRAY | F_EXTERNAL)
+        if flags.any():  # rare among tracked objects: ndarray subclasses, pyarrow objects, sized ones
             for i in np.flatnonzero(flags).tolist():
                 self.queue_special(objs[a + i])
 
@@ -208,10 +210,10 @@ class Walker:
             self.tally.account_fast(codes[one], at[one], objs, pos, props)
         fl = props & F_MASK
         if fl.any():
-            plain = np.flatnonzero((fl & (F_CONTAINER | F_NDARRAY | F_ARROW)) == F_CONTAINER)
+            plain = np.flatnonzero((fl & (F_CONTAINER | F_NDARRAY | F_EXTERNAL)) == F_CONTAINER)
             if len(plain):  # untracked tuples, dicts, static classes with one owner: walked wholesale
                 self.pending.extend(pick(objs, (plain if pos is None else pos[plain]).tolist()))
-            special = np.flatnonzero((fl & (F_NDARRAY | F_ARROW)) != 0)
+            special = np.flatnonzero((fl & (F_NDARRAY | F_EXTERNAL)) != 0)
             for i in (special if pos is None else pos[special]).tolist():
                 self.queue_special(objs[i])
 
@@ -219,8 +221,8 @@ class Walker:
         f = self.t.flags[self.t.code(type(o))]
         if f & F_NDARRAY:
             self.arrays.append(o)
-        if f & F_ARROW:
-            self.arrow_objs.append(o)
+        if f & F_EXTERNAL:
+            self.external_objs.append(o)
         if f & F_CONTAINER and not _is_tracked(o):
             self.pending.append(o)
 
@@ -335,15 +337,23 @@ class Walker:
             self.untracked_in_parts(found)
             self.walk_pending()
 
-    def walk_arrow(self) -> None:
-        """Arrow keeps its buffers in C++: count each buffer once, by address."""
-        for o in self.arrow_objs:
+    def walk_external(self) -> None:
+        """Bytes outside the objects: Arrow's buffers (C++), each once by address; sizers' figures."""
+        external = self.t.external
+        code = self.t.code
+        for o in self.external_objs:
+            sizer = external[code(type(o))]
+            if sizer is not None:
+                n = _sizers.call(sizer, o)
+                if n:
+                    self.add_buffer(o, (_sizers.buffer_key(sizer, o), -3), n)
+                continue
             try:
                 for addr, size in _arrow_buffers(o):
                     self.add_buffer(o, (addr, size), size)
             except Exception:  # noqa: BLE001 - an exotic Arrow object: its header only
                 continue
-        self.arrow_objs.clear()
+        self.external_objs.clear()
 
     def add_buffer(self, owner: Any, key: tuple[int, int], nbytes: int) -> None:
         """Bytes an object's ``__sizeof__`` leaves out; ``key`` identifies the buffer."""
@@ -356,5 +366,5 @@ class Walker:
         """Let go of every heap object the walk still holds."""
         self.pending.clear()
         self.arrays.clear()
-        self.arrow_objs.clear()
+        self.external_objs.clear()
         self.m_objs.clear()
