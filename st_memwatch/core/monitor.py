@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from st_memwatch.core import analysis, judgement, ledger, probes
+from st_memwatch.core import analysis, census, judgement, ledger, probes
 from st_memwatch.core.background import OwedWork
 from st_memwatch.core.footprint import OwnFootprint
 from st_memwatch.core.holder_search import HolderSearch, arrays_of, names_the_growth
@@ -161,6 +161,7 @@ class Monitor:
         self.container: ContainerUsage | None = None
         self._container_at = float("-inf")
         self.ledger: ledger.LedgerReading | None = None
+        self._split: census.Split | None = None
         self.previous: dict[str, Any] | None = None  # the previous process, from the history when one is kept
         _LIVE_MONITORS.add(self)
         # Without the kernel's high-water mark, a run's peak is the sampler's maximum:
@@ -283,8 +284,12 @@ class Monitor:
 
     def _read_ledger(self) -> None:
         """Where the memory is now, each part with its owner (``core.ledger``); a failure is a note."""
+        split = self._split
         try:
-            reading = ledger.read_ledger(self.store.python_heap)
+            if split is not None:
+                reading = ledger.read_ledger(split.total, python_in_native=split.in_malloc, python_in_arrow=split.in_arrow)
+            else:
+                reading = ledger.read_ledger(self.store.python_heap)
         except Exception as exc:
             self.note(f"ledger unavailable: {type(exc).__name__}: {exc}")
             return
@@ -464,7 +469,11 @@ class Monitor:
         """File a census taken by the scheduler or by the caller (whose cost the scheduler then learns)."""
         if result.stats and (self._census.status.state != "done" or self._census.status.tracked != result.tracked_objects):
             self._census.learn(result)  # a census taken by the caller, not by the scheduler
-        return self.store.record_census(result, x)
+        filed = self.store.record_census(result, x)
+        if filed:
+            # Which of the census's bytes the allocators hold too, so the ledger counts them once.
+            self._split = census.split_of(result)
+        return filed
 
     def _read_caches(self, x: float) -> bool:
         """Every cache's size, filed at run ``x`` (``Sizes``)."""
