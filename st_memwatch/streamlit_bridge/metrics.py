@@ -293,11 +293,14 @@ class _Access:
         self._sessions: OrderedDict[str, set[str]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def update(self, session: str, key: str | None, shown: bool) -> None:
+    def update(self, session: str, key: str | None, shown: bool, active: set[str] | None = None) -> None:
+        """Record the decision; a hidden one also forgets this browser's sessions that are gone (a reload)."""
         if key is None:
             return
         with self._lock:
             sessions = self._sessions.get(key)
+            if not shown and sessions is not None and active is not None:
+                sessions.intersection_update(active)
             if shown:
                 if sessions is None:
                     sessions = self._sessions[key] = set()
@@ -328,9 +331,17 @@ _routed = threading.Event()  # requests reach the provider with their cookie (a 
 XSRF_COOKIE = "_streamlit_xsrf"
 
 
-def note_viewer(session: str, cookie: str | None, shown: bool) -> None:
-    """After the gate's decision for a session: its browser may read the figures while shown."""
-    _access.update(session, browser_key(cookie), shown)
+def note_viewer(session: str, cookie: str | None, shown: bool, active: Callable[[], set[str] | None] | None = None) -> None:
+    """After the gate's decision for a session: its browser may read the figures while one of its sessions is shown.
+
+    ``active`` lists the sessions connected now: a hidden decision drops the
+    browser's sessions that have gone, so a reload without the token closes the
+    figures too, while a second tab of the same browser keeps them.
+    """
+    key = browser_key(cookie)
+    if key is None:
+        return
+    _access.update(session, key, shown, active() if active is not None and not shown else None)
 
 
 def forget_viewers() -> None:

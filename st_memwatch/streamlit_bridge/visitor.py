@@ -90,6 +90,20 @@ def xsrf_cookie() -> str | None:
     return str(value) if value else None
 
 
+def active_aliases() -> set[str] | None:
+    """The aliases of the sessions with a browser connected now (None when unknown)."""
+    from st_memwatch.streamlit_bridge.runs import session_alias
+
+    try:
+        runtime = _runtime()
+        mgr = getattr(runtime, "_session_mgr", None)
+        if mgr is None:
+            return None
+        return {session_alias(info.session.id) for info in mgr.list_active_sessions()}
+    except Exception:  # noqa: BLE001 - unknown: nothing is pruned
+        return None
+
+
 def drop_token_from_url() -> str:
     """Take ``?memwatch=`` out of the page's address (the session stays open); "" or why not."""
     import streamlit as st

@@ -164,7 +164,7 @@ def show_panel(
                 monitor.note(metrics_problem)
         decision = decide(session, visible)
         cookie = visitor.xsrf_cookie()
-        metrics.note_viewer(session, cookie, decision.show)
+        metrics.note_viewer(session, cookie, decision.show, visitor.active_aliases)
         if not decision.show:
             return  # recorded above; nothing about the process reaches this browser
         opened = True
