@@ -339,8 +339,8 @@ def note_viewer(session: str, cookie: str | None, shown: bool, active: Callable[
     figures too, while a second tab of the same browser keeps them.
     """
     key = browser_key(cookie)
-    if key is None:
-        return
+    if key is None or (not shown and not _access.allowed(key)):
+        return  # the common case of a hidden visitor: nothing to record, nothing to look up
     _access.update(session, key, shown, active() if active is not None and not shown else None)
 
 
