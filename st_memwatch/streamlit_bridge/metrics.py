@@ -25,8 +25,12 @@ Streamlit's stats API differs by version and is guarded here:
 - 1.40 (Tornado): ``register_provider(p)`` and ``p.get_stats() -> list``; the
   handler writes one fixed ``cache_memory_bytes`` header and then each stat's
   ``to_metric_str()``, so our one stat writes whole families, headers included.
+  The request wrapper patches ``StatsRequestHandler.get`` (looked up per request).
 - newer (Starlette in 1.67): providers name their ``stats_families`` and return
   a mapping of family to stats; the server writes the headers from each stat.
+  The wrapper replaces the metrics route's ASGI app, found through a session's
+  websocket scope (its router); the provider runs in a worker thread that
+  inherits the request's context.
 """
 
 from __future__ import annotations
