@@ -225,17 +225,23 @@ class Proxy:
         return self.access_log.read_text(errors="replace").splitlines() if self.access_log.exists() else []
 
 
-def nginx_config(upstream_port: int, port: int, workdir: Path, proxy_params: bool) -> str:
+def nginx_config(upstream_port: int, port: int, workdir: Path, proxy_params: bool, pass_host: bool = True) -> str:
     """The smallest websocket reverse proxy that works; Debian's ``proxy_params`` on request.
 
     Streamlit refuses a websocket whose ``Origin`` is not its ``Host``, so even the
     smallest working proxy passes the browser's ``Host`` on; without
     ``proxy_params`` nothing else says a proxy is there: the upstream sees a
     loopback peer and the browser's own ``Host`` and ``Origin``. The access log is
-    nginx's default ("combined": request line and Referer).
+    nginx's default ("combined": request line and Referer). ``pass_host=False``
+    is the nginx docs' literal minimal websocket proxy: the upstream then sees
+    ``Host: 127.0.0.1:<port>`` too, and only the browser's ``Origin`` tells (the
+    app must accept cross-origin websockets for it to work at all).
     """
     temp = "\n".join(f"    {kind}_temp_path {workdir / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    include = f"            include {PROXY_PARAMS};\n" if proxy_params else "            proxy_set_header Host $host;\n"
+    if proxy_params:
+        include = f"            include {PROXY_PARAMS};\n"
+    else:
+        include = "            proxy_set_header Host $host;\n" if pass_host else ""
     user = "user root;\n" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""  # workers may read the temp dirs
     return (
         f"{user}worker_processes 1;\npid {workdir / 'nginx.pid'};\nerror_log {workdir / 'error.log'} info;\n"
@@ -259,7 +265,7 @@ def nginx_config(upstream_port: int, port: int, workdir: Path, proxy_params: boo
 
 
 @contextmanager
-def proxying(upstream_port: int, workdir: Path, proxy_params: bool = False) -> Iterator[Proxy]:
+def proxying(upstream_port: int, workdir: Path, proxy_params: bool = False, pass_host: bool = True) -> Iterator[Proxy]:
     """A real nginx on a free port of 127.0.0.1 in front of ``upstream_port``; stopped afterwards."""
     import pytest
 
@@ -269,7 +275,7 @@ def proxying(upstream_port: int, workdir: Path, proxy_params: bool = False) -> I
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     conf = workdir / "nginx.conf"
-    conf.write_text(nginx_config(upstream_port, port, workdir, proxy_params))
+    conf.write_text(nginx_config(upstream_port, port, workdir, proxy_params, pass_host))
     proxy = Proxy(port, workdir / "access.log", workdir / "error.log")
     cmd = [binary, "-p", str(workdir), "-c", str(conf), "-e", str(proxy.error_log), "-g", "daemon off;"]
     with open(workdir / "nginx.out", "wb") as out:

@@ -10,6 +10,9 @@ and friends). The visitor's Chromium reaches nginx as ``http://myapp.test/``
 - Without a token configured, a visitor through either proxy gets no panel, no
   sidebar, no exports, and none of st_memwatch's figures on ``/_stcore/metrics``;
   a browser on this machine talking to the app directly still gets all of them.
+- The nginx docs' literal minimal proxy (not even ``Host`` passed on; the app
+  accepts cross-origin websockets, XSRF off) leaves only the browser's
+  ``Origin``: that alone keeps the panel closed.
 - With a token, only the right one opens the panel; the token then leaves the
   address, the gauge polls its live figures through the proxy, and no metrics
   request, Referer or later access-log line carries the token. A reload without
@@ -185,3 +188,30 @@ def _visit_with_token(visitor_browser: Any, token_server: Server, token_proxy: P
         assert_nothing_of_st_memwatch(right)
     finally:
         right.close()
+
+
+@pytest.fixture(scope="module")
+def cross_origin_server(artifacts: Path) -> Iterator[Server]:
+    """An app that accepts websockets from any origin, as it must behind a proxy that rewrites Host."""
+    env = {"STREAMLIT_SERVER_ENABLE_CORS": "false", "STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION": "false"}
+    with serving(APP, _log(artifacts, "cross-origin"), env) as server:
+        yield server
+
+
+def test_behind_the_literal_minimal_proxy_the_origin_alone_keeps_the_panel_closed(
+    browser: Any, cross_origin_server: Server, tmp_path: Path
+) -> None:
+    with proxying(cross_origin_server.port, tmp_path / "nginx", pass_host=False) as proxy:
+        with visitor_browser(browser, proxy) as remote:
+            visitor = Visit(remote, f"http://{HOST}/")
+            author = Visit(browser, cross_origin_server.url)
+            try:
+                assert_nothing_of_st_memwatch(visitor)
+                assert "st_memwatch_" not in fetch(proxy.url() + "_stcore/metrics")
+                author.page.get_by_text("Memory details", exact=True).wait_for()
+                # Without Streamlit's XSRF cookie nothing ties a metrics request to the author's browser:
+                # the figures stay private, and the author's gauge shows per-run figures instead.
+                assert "st_memwatch_" not in author.page.evaluate(FETCH_METRICS)
+            finally:
+                visitor.close()
+                author.close()
