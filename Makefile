@@ -5,11 +5,14 @@ VENV ?= .venv
 VENV_OLDEST ?= .venv-st140
 OLDEST_STREAMLIT ?= 1.40.0
 CHROMIUM ?= /usr/bin/chromium
+PROMETHEUS ?= /usr/bin/prometheus
+NGINX ?= /usr/sbin/nginx
+TOOLS_ENV = ST_MEMWATCH_CHROMIUM=$(CHROMIUM) ST_MEMWATCH_PROMETHEUS=$(PROMETHEUS) ST_MEMWATCH_NGINX=$(NGINX)
 PORT ?= 8501
 FRONTEND_BUILD := st_memwatch/ui/frontend_build
 FRONTEND_CHECK := .frontend-check
 
-.PHONY: demo test test-newest test-oldest unit bench lint chromium clean frontend frontend-check
+.PHONY: demo test test-newest test-oldest unit bench lint test-tools chromium prometheus nginx clean frontend frontend-check
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,11 +29,23 @@ $(VENV_OLDEST)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(VENV)/bin/streamlit run demo_app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
-# Browser tests need Debian's Chromium; install it when missing (needs root, as on CI).
-chromium:
-	@test -x $(CHROMIUM) || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } ; \
-	test -x $(CHROMIUM) || { echo "Chromium not found at $(CHROMIUM): install Debian's 'chromium' package (or set CHROMIUM=...)"; exit 1; }
+# The browser tests need Debian's Chromium, the scrape test its Prometheus, the proxy tests
+# its nginx: whichever is missing is installed in one apt-get call (needs root, as on CI;
+# one call, so that the two suites of `make -j2 test` never wait on apt's lock).
+test-tools:
+	@missing=""; \
+	test -x $(CHROMIUM) || missing="$$missing chromium"; \
+	test -x $(PROMETHEUS) || missing="$$missing prometheus"; \
+	test -x $(NGINX) || missing="$$missing nginx"; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi; \
+	for tool in CHROMIUM:$(CHROMIUM):chromium PROMETHEUS:$(PROMETHEUS):prometheus NGINX:$(NGINX):nginx; do \
+	  var=$${tool%%:*}; rest=$${tool#*:}; path=$${rest%%:*}; package=$${rest#*:}; \
+	  test -x "$$path" || { echo "$$package not found at $$path: install Debian's '$$package' package (or set $$var=...)"; exit 1; }; \
+	done
+
+chromium prometheus nginx: test-tools
 
 # The live gauge's bundle is built from frontend/ and committed inside the package, so
 # `pip install .` needs no Node.js. `make frontend` rebuilds it after a change to
@@ -58,11 +73,11 @@ frontend-check: frontend/node_modules/.installed
 test: frontend-check
 	$(MAKE) -j2 --output-sync=target test-newest test-oldest
 
-test-newest: $(VENV)/.installed chromium
-	ST_MEMWATCH_CHROMIUM=$(CHROMIUM) $(VENV)/bin/python -m pytest -q -p no:cacheprovider
+test-newest: $(VENV)/.installed test-tools
+	$(TOOLS_ENV) $(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
-test-oldest: $(VENV_OLDEST)/.installed chromium
-	ST_MEMWATCH_CHROMIUM=$(CHROMIUM) $(VENV_OLDEST)/bin/python -m pytest -q -p no:cacheprovider
+test-oldest: $(VENV_OLDEST)/.installed test-tools
+	$(TOOLS_ENV) $(VENV_OLDEST)/bin/python -m pytest -q -p no:cacheprovider
 
 unit: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest -q tests/unit

@@ -5,15 +5,19 @@ at exactly the moment that record exists to explain. So a follower thread pulls
 from the monitor about once a second (new samples as per-second maxima, new run
 records, the start and end of warning episodes) and writes them in one
 transaction: ``kill -9`` loses at most the last batch. On the next start the
-previous process's runs, samples, episodes and how it ended ("cleanly" when it
-wrote its end mark, else "abruptly") are read back into ``Monitor.previous``.
+previous process's runs, samples, episodes and how it ended are read back into
+``Monitor.previous``: "cleanly" when it wrote its end mark, "unknown" when its
+history had turned itself off before the end (a full disk: it went on running
+unrecorded, so its last rows say nothing about its end), else "abruptly".
 
 The file: WAL journal (readers never block the writer; two processes of one app,
 several workers or a restart overlap, each write their own rows under SQLite's
 own locking), rows pruned past fixed bounds, one file per app in the user's
-cache directory, named after the script's path. A file SQLite cannot read is
-moved aside and a new one started; a read-only or full disk turns persistence
-off with a note, and the app carries on.
+cache directory, named after the script's path; only its owner can read it (the
+file and its journal 0600, a directory it creates 0700), since it holds cache
+names and the app's activity. A file SQLite cannot read is moved aside and a new
+one started; a read-only or full disk turns persistence off with a note in the
+panel and a line in the log, and the app carries on.
 
 The same follower writes each warning episode's start and end once to the
 ``st_memwatch`` logger, whether the file is on or not: hosting platforms keep a
@@ -128,6 +132,36 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _make_private_dirs(directory: Path) -> None:
+    """Create ``directory`` and any missing parent 0700; directories that exist are left as they are."""
+    missing = []
+    for d in (directory, *directory.parents):
+        if d.exists():
+            break
+        missing.append(d)
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=0o700)
+        except FileExistsError:  # another worker of the app made it meanwhile
+            pass
+
+
+def _make_private_file(path: Path) -> None:
+    """Create the file 0600 before SQLite does (its journal and WAL copy the mode); tighten ours if wider."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # SQLite's own open says what is wrong (read-only, no space, a directory)
+    try:
+        info = os.fstat(fd)
+        if hasattr(os, "getuid") and info.st_uid == os.getuid() and info.st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 class HistoryStore:
     """The SQLite file of one app; ``problem`` says why persistence is off ("" while on)."""
 
@@ -141,6 +175,8 @@ class HistoryStore:
         self._process = 0
         self._last_prune = clock()
         self._lock = threading.Lock()
+        self._failed_midway = False  # on at start, then off after a failed write: the end is unknown
+        self._marked_unknown = False
         try:
             self._open(limit_bytes)
         except (OSError, sqlite3.Error) as exc:
@@ -166,7 +202,8 @@ class HistoryStore:
         return conn
 
     def _open(self, limit_bytes: int) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _make_private_dirs(self.path.parent)
+        _make_private_file(self.path)
         try:
             conn = self._connect()
         except sqlite3.OperationalError:
@@ -178,6 +215,7 @@ class HistoryStore:
                 if source.exists():
                     source.rename(Path(str(aside) + suffix))
             self.notes.append(f"history file unreadable ({_short(exc)}); moved aside to {aside.name}, started anew")
+            _make_private_file(self.path)
             conn = self._connect()
         self._conn = conn
         self.previous = self._read_previous(conn)
@@ -213,7 +251,7 @@ class HistoryStore:
                 "pid": pid,
                 "started_unix": started,
                 "ended_unix": ended if ended is not None else beat,
-                "ended": "cleanly" if end_kind == "cleanly" else "abruptly",
+                "ended": end_kind if end_kind in ("cleanly", "unknown") else "abruptly",
                 "rss": rss,
                 "limit": limit_bytes,
                 "runs_total": runs_total,
@@ -286,6 +324,8 @@ class HistoryStore:
                     conn.execute("ROLLBACK")
                 except sqlite3.Error:
                     pass
+                self._failed_midway = True
+                self._mark_unknown(conn)
                 self._off(f"history off after a failed write ({_short(exc)}): {self.path}")
 
     def _prune(self, conn: sqlite3.Connection) -> None:
@@ -296,11 +336,33 @@ class HistoryStore:
         conn.execute("DELETE FROM processes WHERE id <= (SELECT MAX(id) FROM processes) - ?", (MAX_PROCESSES,))
         conn.execute("COMMIT")
 
+    def _mark_unknown(self, conn: sqlite3.Connection) -> None:
+        """Tell the next start that this process's record stops before its end (one row updated in place)."""
+        try:
+            conn.execute("UPDATE processes SET end_kind = 'unknown' WHERE id = ?", (self._process,))
+            self._marked_unknown = True
+        except sqlite3.Error:
+            pass  # the disk takes nothing now: close() tries again
+
     def close(self, cleanly: bool = True) -> None:
-        """Write the end mark (what tells "cleanly" from "abruptly" next time) and close."""
+        """Write the end mark (what tells "cleanly" from "abruptly" next time) and close.
+
+        After a failed write the history lacks the process's later life, so the mark
+        says "unknown" whatever the stop; written on a fresh connection when the
+        failing one could not take it (the disk may have room again by now).
+        """
         with self._lock:
             conn, self._conn = self._conn, None
             if conn is None:
+                if self._failed_midway and not self._marked_unknown and self._process:
+                    try:
+                        late = sqlite3.connect(self.path, timeout=2.0, isolation_level=None)
+                        try:
+                            self._mark_unknown(late)
+                        finally:
+                            late.close()
+                    except sqlite3.Error:
+                        pass
                 return
             try:
                 if cleanly:
@@ -329,6 +391,7 @@ class Follower:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._step_lock = threading.Lock()
+        self._told_problem = ""
 
     def start(self) -> None:
         if self._thread is None:
@@ -365,6 +428,10 @@ class Follower:
                 self.store.write(
                     per_second_maxima(fresh, offset), runs, offset, started, ended, rss=snap.rss, runs_total=total
                 )
+                problem = self.store.problem
+                if problem and problem != self._told_problem:  # turned off while running: the panel says so
+                    self._told_problem = problem
+                    monitor.note(problem)
 
     def _episodes(self, snap: Snapshot, now: float) -> tuple[list[tuple[Finding, float, float, int]], list[tuple[str, float]]]:
         """Warnings that started, and ones absent for EPISODE_END_AFTER_S; each logged once."""
@@ -447,6 +514,12 @@ def previous_line(previous: dict[str, Any]) -> str:
     """One sentence about the previous process: how it ended, at what memory, after what."""
     rss, limit = previous.get("rss") or 0, previous.get("limit") or 0
     where = f"at {format_bytes(rss)} of {format_bytes(limit)}" if limit else f"at {format_bytes(rss)}"
+    if previous.get("ended") == "unknown":
+        runs = previous.get("runs_total") or len(previous.get("runs") or ())
+        return (
+            "How the previous process ended is unknown: its history turned off while it ran "
+            f"(last recorded {where}, after {runs:,} runs)."
+        )
     text = f"The previous process ended {previous.get('ended', 'abruptly')} {where}"
     episodes = previous.get("episodes") or []
     ended_at = previous.get("ended_unix") or 0

@@ -8,8 +8,10 @@ a note and the next source is used, because the app must still start.
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -41,6 +43,8 @@ ACCEPTED_FORMS = 'a positive number of bytes (e.g. 2000000000) or a string like 
 
 
 MIN_LIMIT = 2**20  # no Python process fits in less: a smaller "limit" is a typo ("1.5" for "1.5GB")
+# The largest object size this platform addresses (2**63 - 1 bytes on 64-bit): no memory limit can exceed it.
+MAX_SIZE = sys.maxsize
 
 
 def parse_limit(value: object) -> int:
@@ -80,9 +84,17 @@ def parse_size(value: object) -> int:
             raise ValueError(f"invalid size {value!r}: unknown unit {match.group(2)!r}; expected {ACCEPTED_FORMS}")
     else:
         raise ValueError(f"invalid size {value!r} of type {type(value).__name__}: expected {ACCEPTED_FORMS}")
-    if not (number > 0 and number * _UNITS[unit] < 2**63):  # NaN, inf, zero, negative
-        raise ValueError(f"invalid size {value!r}: must be a finite number greater than zero; expected {ACCEPTED_FORMS}")
-    result = int(number * _UNITS[unit])
+    if not math.isfinite(number):
+        raise ValueError(f"invalid size {value!r}: must be a finite number; expected {ACCEPTED_FORMS}")
+    if not number > 0:
+        raise ValueError(f"invalid size {value!r}: must be greater than zero; expected {ACCEPTED_FORMS}")
+    exact = value if isinstance(value, int) else number * _UNITS[unit]
+    if exact > MAX_SIZE:
+        raise ValueError(
+            f"invalid size {value!r}: larger than this platform can hold (at most {MAX_SIZE:,} bytes); "
+            f"expected {ACCEPTED_FORMS}"
+        )
+    result = value if isinstance(value, int) else int(number * _UNITS[unit])
     if result <= 0:
         raise ValueError(f"invalid size {value!r}: must be greater than zero; expected {ACCEPTED_FORMS}")
     return result

@@ -7,24 +7,44 @@ alerts on is what the sidebar shows. The figures come from ``Monitor.snapshot``
 for ``CACHE_S`` so that many polling tabs and a scraper cost one snapshot.
 
 Labels carry fixed words only (an outcome, a level), never app data: no function,
-key or session names. ``ST_MEMWATCH_METRICS=off`` keeps the provider out.
+key or session names.
+
+Who reads them: Streamlit serves the endpoint to anyone who reaches the server,
+and the figures (the process's memory, the host's RAM as the limit, activity) are
+what the panel hides from visitors. So by default they go only to a request from
+a browser the gate let in: its XSRF cookie (which Streamlit sets on every page
+and the gauge's same-origin polls carry) matches a session whose panel is shown.
+Every other request, a scraper's included, gets none of st_memwatch's families.
+``ST_MEMWATCH_METRICS=public`` serves them to every request (a Prometheus
+deployment), ``=off`` to none. A request's cookie reaches the provider through a
+thin wrapper around Streamlit's metrics handler (a context variable), since the
+stats API hands providers no request; the cookie is kept only as a hash, in memory.
 
 Streamlit's stats API differs by version and is guarded here:
 
 - 1.40 (Tornado): ``register_provider(p)`` and ``p.get_stats() -> list``; the
   handler writes one fixed ``cache_memory_bytes`` header and then each stat's
   ``to_metric_str()``, so our one stat writes whole families, headers included.
+  The request wrapper patches ``StatsRequestHandler.get`` (looked up per request).
 - newer (Starlette in 1.67): providers name their ``stats_families`` and return
   a mapping of family to stats; the server writes the headers from each stat.
+  The wrapper replaces the metrics route's ASGI app, found through a session's
+  websocket scope (its router); the provider runs in a worker thread that
+  inherits the request's context.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 import math
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -85,17 +105,33 @@ class LiveRuns:
     finished: Mapping[str, int]
 
 
-def metrics_enabled() -> bool:
+Mode = Literal["off", "gated", "public"]
+_OFF_WORDS = ("off", "0", "false", "no")
+_ON_WORDS = ("", "on", "1", "true", "yes")
+PUBLIC = "public"
+
+
+def metrics_mode() -> Mode:
+    """``off``: none; ``public``: every request; otherwise (default) only browsers the gate let in."""
     value = os.environ.get(ENV_VAR, "").strip().lower()
-    return value not in ("off", "0", "false", "no")
+    if value in _OFF_WORDS:
+        return "off"
+    return "public" if value == PUBLIC else "gated"
+
+
+def metrics_enabled() -> bool:
+    return metrics_mode() != "off"
 
 
 def env_problem() -> str:
-    """A note when ``ST_MEMWATCH_METRICS`` holds something other than on/off ("" otherwise)."""
+    """A note when ``ST_MEMWATCH_METRICS`` holds something other than on/off/public ("" otherwise)."""
     value = os.environ.get(ENV_VAR, "").strip().lower()
-    if value in ("", "on", "1", "true", "yes", "off", "0", "false", "no"):
+    if value in _ON_WORDS or value in _OFF_WORDS or value == PUBLIC:
         return ""
-    return f"{ENV_VAR}={os.environ.get(ENV_VAR)!r} not understood (expected on or off); metrics stay on"
+    return (
+        f"{ENV_VAR}={os.environ.get(ENV_VAR)!r} not understood (expected on, off or public); "
+        "metrics stay on, for the panel's viewers only"
+    )
 
 
 def live_runs(monitor: Monitor) -> LiveRuns:
@@ -217,6 +253,240 @@ def family_text(family: Family) -> str:
     return "\n".join(head + sample_lines(family))
 
 
+# -- who may read them ----------------------------------------------------------------
+def browser_key(cookie: str | None) -> str | None:
+    """A hash of the raw token in Streamlit's XSRF cookie (None when there is none).
+
+    The cookie is rewritten with a fresh mask on some responses (``2|mask|masked|time``,
+    Tornado's format, which newer Streamlit copies), so the unmasked token is what
+    stays the same for one browser.
+    """
+    if not cookie:
+        return None
+    value = cookie.strip().strip("\"'")
+    raw: bytes
+    if value.startswith("2|"):
+        parts = value.split("|")
+        try:
+            mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+        except (IndexError, ValueError):
+            return None
+        if len(mask) != 4 or not masked:
+            return None
+        raw = bytes(b ^ mask[i % 4] for i, b in enumerate(masked))
+    else:
+        raw = value.encode()
+    return hashlib.sha256(b"st_memwatch-metrics\0" + raw).hexdigest() if raw else None
+
+
+def cookie_value(header: str | None, name: str) -> str | None:
+    """One cookie out of a ``Cookie`` header (None when absent)."""
+    for part in (header or "").split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            return value
+    return None
+
+
+class _Access:
+    """Browsers (by cookie hash) with at least one session whose panel the gate shows; bounded."""
+
+    MAX_BROWSERS = 10_000
+
+    def __init__(self) -> None:
+        self._sessions: OrderedDict[str, set[str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def update(self, session: str, key: str | None, shown: bool, active: set[str] | None = None) -> None:
+        """Record the decision; a hidden one also forgets this browser's sessions that are gone (a reload)."""
+        if key is None:
+            return
+        with self._lock:
+            sessions = self._sessions.get(key)
+            if not shown and sessions is not None and active is not None:
+                sessions.intersection_update(active)
+            if shown:
+                if sessions is None:
+                    sessions = self._sessions[key] = set()
+                sessions.add(session)
+                self._sessions.move_to_end(key)
+                while len(self._sessions) > self.MAX_BROWSERS:
+                    self._sessions.popitem(last=False)
+            elif sessions is not None:
+                sessions.discard(session)
+                if not sessions:
+                    del self._sessions[key]
+
+    def allowed(self, key: str | None) -> bool:
+        if key is None:
+            return False
+        with self._lock:
+            return key in self._sessions
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sessions.clear()
+
+
+_access = _Access()
+# The browser key of the metrics request being answered (set by the handler wrappers below).
+_request_key: ContextVar[str | None] = ContextVar("st_memwatch_metrics_request", default=None)
+_routed = threading.Event()  # requests reach the provider with their cookie (a wrapper is in place)
+XSRF_COOKIE = "_streamlit_xsrf"
+
+
+def note_viewer(session: str, cookie: str | None, shown: bool, active: Callable[[], set[str] | None] | None = None) -> None:
+    """After the gate's decision for a session: its browser may read the figures while one of its sessions is shown.
+
+    ``active`` lists the sessions connected now: a hidden decision drops the
+    browser's sessions that have gone, so a reload without the token closes the
+    figures too, while a second tab of the same browser keeps them.
+    """
+    key = browser_key(cookie)
+    if key is None or (not shown and not _access.allowed(key)):
+        return  # the common case of a hidden visitor: nothing to record, nothing to look up
+    _access.update(session, key, shown, active() if active is not None and not shown else None)
+
+
+def forget_viewers() -> None:
+    _access.clear()
+
+
+def request_allowed() -> bool:
+    """May the metrics request being answered read st_memwatch's figures?"""
+    mode = metrics_mode()
+    if mode != "gated":
+        return mode == "public"
+    return _access.allowed(_request_key.get())
+
+
+def live_problem(cookie: str | None) -> str:
+    """Why this session's gauge cannot poll live figures ("" when it can); the gauge shows the reason."""
+    mode = metrics_mode()
+    if mode == "off":
+        return f"live figures are off ({ENV_VAR}=off): figures are from the last script run"
+    if mode == "public":
+        return ""
+    if not _routed.is_set():
+        return "live figures unavailable on this Streamlit version: figures are from the last script run"
+    if browser_key(cookie) is None:
+        return (
+            "live figures need Streamlit's XSRF cookie (server.enableXsrfProtection is off): "
+            "figures are from the last script run"
+        )
+    return ""
+
+
+def _wrap_handler(original: Callable[..., Any], key_of: Callable[[Any], str | None]) -> Callable[..., Any]:
+    """``original`` with the request's browser key set around it (sync or async alike)."""
+    if inspect.iscoroutinefunction(original):
+
+        @functools.wraps(original)
+        async def wrapped_async(self: Any, *args: Any, **kwargs: Any) -> Any:
+            token = _request_key.set(key_of(self))
+            try:
+                return await original(self, *args, **kwargs)
+            finally:
+                _request_key.reset(token)
+
+        wrapped: Any = wrapped_async
+    else:
+
+        @functools.wraps(original)
+        def wrapped_sync(self: Any, *args: Any, **kwargs: Any) -> Any:
+            token = _request_key.set(key_of(self))
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                _request_key.reset(token)
+
+        wrapped = wrapped_sync
+    wrapped._st_memwatch = True
+    return wrapped  # type: ignore[no-any-return]
+
+
+def _route_tornado() -> bool:
+    """Streamlit 1.40 and other Tornado releases: the handler class's ``get``, patched once."""
+    try:
+        from streamlit.web.server.stats_request_handler import StatsRequestHandler
+    except ImportError:
+        return False
+    if not getattr(StatsRequestHandler.get, "_st_memwatch", False):
+
+        def key_of(handler: Any) -> str | None:
+            return browser_key(cookie_value(handler.request.headers.get("Cookie"), XSRF_COOKIE))
+
+        StatsRequestHandler.get = _wrap_handler(StatsRequestHandler.get, key_of)  # type: ignore[method-assign]
+    return True
+
+
+def _asgi_key(scope: Mapping[str, Any]) -> str | None:
+    cookies = [v.decode("latin-1") for k, v in scope.get("headers") or () if k.lower() == b"cookie"]
+    return browser_key(cookie_value("; ".join(cookies), XSRF_COOKIE)) if cookies else None
+
+
+def _wrap_asgi(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        token = _request_key.set(_asgi_key(scope))
+        try:
+            await original(scope, receive, send)
+        finally:
+            _request_key.reset(token)
+
+    app._st_memwatch = True  # type: ignore[attr-defined]
+    return app
+
+
+def _route_starlette(websocket: Any) -> bool:
+    """Newer (Starlette) releases: wrap the metrics route's ASGI app, found through a session's websocket."""
+    scope = getattr(websocket, "scope", None) or {}
+    router = scope.get("router") or getattr(scope.get("app"), "router", None)
+    found = False
+    stack = list(getattr(router, "routes", None) or ())
+    while stack:
+        route = stack.pop()
+        inner = getattr(route, "routes", None)
+        if inner:
+            stack.extend(inner)
+            continue
+        path = getattr(route, "path", "")
+        if isinstance(path, str) and path.endswith("/_stcore/metrics") and "GET" in (getattr(route, "methods", None) or ()):
+            if not getattr(route.app, "_st_memwatch", False):
+                route.app = _wrap_asgi(route.app)
+            found = True
+    return found
+
+
+def route_requests() -> str:
+    """Let metrics requests carry their browser to the provider; "" or why not (call on the script thread).
+
+    The server is told apart by this session's client: Starlette's keeps its
+    websocket (whose scope leads to the router), Tornado's is the handler itself.
+    """
+    if _routed.is_set():
+        return ""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        from st_memwatch.streamlit_bridge.visitor import _client, _runtime
+
+        ctx = get_script_run_ctx(suppress_warning=True)
+        runtime = _runtime()
+        if ctx is None or runtime is None:
+            return ""  # AppTest, bare mode: no server, no requests
+        client = _client(runtime, ctx.session_id)
+        if client is None:
+            return ""  # a session without a browser now: the next run tries again
+        websocket = getattr(client, "_websocket", None)
+        done = _route_starlette(websocket) if websocket is not None else _route_tornado()
+    except Exception as exc:  # noqa: BLE001 - the figures then stay private; the gauge shows per-run figures
+        return f"live figures unavailable ({type(exc).__name__}: {str(exc)[:80]})"
+    if done:
+        _routed.set()
+        return ""
+    return "live figures unavailable: this Streamlit's metrics handler is not one st_memwatch knows"
+
+
 # -- the provider ---------------------------------------------------------------------
 class _Source:
     """The current monitor's families, remembered for CACHE_S (many tabs poll once a second)."""
@@ -310,6 +580,8 @@ class ModernProvider:
         return FAMILY_NAMES
 
     def get_stats(self, family_names: Sequence[str] | None = None) -> Mapping[str, Sequence[Any]]:
+        if not request_allowed():
+            return {}
         wanted = set(family_names) if family_names else None
         return {
             f.name: [_Stat(f, labels, value) for labels, value in f.samples]
@@ -322,7 +594,7 @@ class LegacyProvider:
     """``CacheStatsProvider`` of Streamlit 1.40: a flat list of stats."""
 
     def get_stats(self) -> list[Any]:
-        families = _source.families()
+        families = _source.families() if request_allowed() else []
         return [_Block(families)] if families else []
 
 
@@ -363,5 +635,5 @@ def register(monitor: Monitor) -> str:
 
 
 def current_families() -> list[Family]:
-    """What the endpoint serves now (tests and the benchmark)."""
+    """What the endpoint serves a request with access now (tests and the benchmark)."""
     return _source.families()

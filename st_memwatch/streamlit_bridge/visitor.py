@@ -4,9 +4,14 @@ The remote address is the websocket's TCP peer: ``client.client_context.remote_i
 on recent Streamlit (Tornado and Starlette servers alike), the Tornado handler's
 ``request.remote_ip`` on 1.40. ``st.context.ip_address`` is not used: it returns
 None both for a loopback peer and when it knows nothing. Headers come from
-``st.context.headers`` (the websocket request's), the token from
-``st.query_params``. Any of it missing reads as "not known", which the gate
-treats as not local: unknown never opens the panel.
+``st.context.headers`` (the websocket handshake's: ``Origin`` and ``Host``
+included, on the Tornado server of 1.40 and the Starlette server of newer
+releases alike), the token from ``st.query_params``. Any of it missing reads as
+"not known", which the gate treats as not local: unknown never opens the panel.
+
+The browser's XSRF cookie (``_streamlit_xsrf``, which Streamlit sets on every
+page by default) is read too: it is what ties the live gauge's metrics requests,
+which carry no session, to a browser the gate let in (see ``metrics.py``).
 """
 
 from __future__ import annotations
@@ -69,6 +74,46 @@ def _token_given() -> str | None:
     except Exception:  # noqa: BLE001
         return None
     return str(value) if value else None
+
+
+XSRF_COOKIE = "_streamlit_xsrf"
+
+
+def xsrf_cookie() -> str | None:
+    """This session's XSRF cookie as its websocket handshake carried it (None when none)."""
+    import streamlit as st
+
+    try:
+        value = st.context.cookies.get(XSRF_COOKIE)
+    except Exception:  # noqa: BLE001 - an old or mocked context: no cookie known
+        return None
+    return str(value) if value else None
+
+
+def active_aliases() -> set[str] | None:
+    """The aliases of the sessions with a browser connected now (None when unknown)."""
+    from st_memwatch.streamlit_bridge.runs import session_alias
+
+    try:
+        runtime = _runtime()
+        mgr = getattr(runtime, "_session_mgr", None)
+        if mgr is None:
+            return None
+        return {session_alias(info.session.id) for info in mgr.list_active_sessions()}
+    except Exception:  # noqa: BLE001 - unknown: nothing is pruned
+        return None
+
+
+def drop_token_from_url() -> str:
+    """Take ``?memwatch=`` out of the page's address (the session stays open); "" or why not."""
+    import streamlit as st
+
+    try:
+        if QUERY_PARAM in st.query_params:
+            del st.query_params[QUERY_PARAM]
+    except Exception as exc:  # noqa: BLE001 - the panel still opens; the note says what stayed
+        return f"the token could not be removed from the address ({type(exc).__name__})"
+    return ""
 
 
 def read_visitor() -> Visitor:

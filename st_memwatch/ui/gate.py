@@ -8,9 +8,19 @@ default. The rules, first match wins:
    (the author's explicit choice; a callable that raises hides the panel).
 2. A token (``ST_MEMWATCH_TOKEN`` or ``st.secrets["st_memwatch"]["token"]``):
    the panel shows in a session whose URL carried ``?memwatch=<token>``, compared
-   in constant time and remembered for that session once given.
-3. Otherwise local development only: a browser on a loopback address with no
-   proxy in between, or no server at all (AppTest, bare mode).
+   in constant time and remembered for that session once given; the parameter
+   then leaves the page's address, so no later request, Referer or log line
+   carries it.
+3. Otherwise local development only, or no server at all (AppTest, bare mode).
+   Local means three things at once: the TCP peer is loopback, the browser's own
+   origin is a loopback host (the websocket handshake's ``Origin``, which a
+   reverse proxy passes on unchanged, else the ``Host`` it asked for), and no
+   header any common proxy adds is present. A proxy on this machine makes every
+   peer loopback, so the peer alone proves nothing.
+
+A client that forges ``Origin`` through a proxy that adds no header at all is
+indistinguishable from a local browser: behind a proxy, set a token (then even a
+local browser needs it) or let the proxy send ``X-Forwarded-For``.
 
 Recording goes on whatever this decides; only drawing depends on it. The bridge
 reads the request (remote address, headers, query parameters, secrets); this
@@ -29,8 +39,24 @@ from dataclasses import dataclass
 QUERY_PARAM = "memwatch"
 TOKEN_ENV = "ST_MEMWATCH_TOKEN"
 # A request that passed through any of these came from a proxy: not a local browser.
-PROXY_HEADERS = ("x-forwarded-for", "x-real-ip", "forwarded", "x-forwarded-host", "x-forwarded-proto")
+PROXY_HEADERS = (
+    "x-forwarded-for",
+    "x-real-ip",
+    "forwarded",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-port",
+    "x-forwarded-server",
+    "x-forwarded-prefix",
+    "x-original-forwarded-for",
+    "via",
+    "cf-connecting-ip",
+    "true-client-ip",
+    "x-client-ip",
+    "x-envoy-external-address",
+)
 _MAX_REMEMBERED = 10_000
+TOKEN_IN_URL = "token in the URL"  # the one reason after which the token leaves the address
 
 Visible = bool | Callable[[], bool] | None
 
@@ -73,14 +99,42 @@ def is_loopback(address: str | None) -> bool:
         return False
 
 
+def host_is_loopback(host: str | None) -> bool:
+    """``localhost``, ``*.localhost`` or a loopback address, with or without a scheme and port."""
+    if not host:
+        return False
+    text = host.strip().lower()
+    if "://" in text:
+        text = text.split("://", 1)[1]
+    text = text.split("/", 1)[0].rsplit("@", 1)[-1]
+    if text.startswith("["):  # [::1]:8501
+        name = text[1 : text.find("]")] if "]" in text else ""
+    elif text.count(":") == 1:
+        name = text.split(":", 1)[0]
+    else:
+        name = text  # a bare name, or a bare IPv6 address
+    name = name.rstrip(".")
+    return name == "localhost" or name.endswith(".localhost") or is_loopback(name)
+
+
+def browser_origin(headers: Mapping[str, str]) -> str | None:
+    """Where the browser thinks it is: ``Origin`` (passed through proxies unchanged), else ``Host``."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    origin = lowered.get("origin")
+    if origin is not None:
+        return origin  # "null" (a sandboxed or file page) is no loopback host either
+    return lowered.get("host")
+
+
 def is_local(visitor: Visitor) -> bool:
     """A browser on this machine talking to the server directly (or no server at all)."""
     if not visitor.server:
         return True
-    headers = {k.lower() for k in (visitor.headers or {})}
-    if any(h in headers for h in PROXY_HEADERS):
+    headers = visitor.headers or {}
+    names = {k.lower() for k in headers}
+    if any(h in names for h in PROXY_HEADERS):
         return False  # a proxy on this machine makes every visitor look local
-    return is_loopback(visitor.remote_ip)
+    return is_loopback(visitor.remote_ip) and host_is_loopback(browser_origin(headers))
 
 
 def token_matches(expected: str, given: str | None) -> bool:
@@ -110,7 +164,7 @@ class Gate:
         if token:
             if token_matches(token, visitor.token_given):
                 self._remember(session)
-                return Decision(True, "token in the URL")
+                return Decision(True, TOKEN_IN_URL)
             with self._lock:
                 granted = session in self._granted
             return Decision(granted, "token given earlier in this session" if granted else "no valid token")
@@ -135,3 +189,14 @@ HOW_TO_OPEN = (
     f"To see it in a deployed app, set {TOKEN_ENV} (or st.secrets['st_memwatch']['token']) and open the app "
     f"with ?{QUERY_PARAM}=<token>, or pass panel(visible=...) a bool or a callable."
 )
+# With a token set, local or not does not matter: the hint must not guess where the visitor is.
+HOW_TO_OPEN_WITH_TOKEN = (
+    "st_memwatch: the memory panel is hidden from this visitor (no valid token in this session). It keeps "
+    f"recording. A token is set ({TOKEN_ENV} or st.secrets['st_memwatch']['token']): open the app with "
+    f"?{QUERY_PARAM}=<token> (every browser needs it, a local one too), or pass panel(visible=...)."
+)
+
+
+def how_to_open(token_set: bool) -> str:
+    """The one-time log hint for a hidden panel; it names no token, address or session."""
+    return HOW_TO_OPEN_WITH_TOKEN if token_set else HOW_TO_OPEN

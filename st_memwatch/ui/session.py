@@ -7,8 +7,12 @@ render or two (a run whose memory dipped while the fit was still short) does not
 either; one that stayed clear for EPISODE_GAP renders and returns does.
 
 The gate (``ui.gate``) decides per session whether anything is drawn; the run
-hooks and size readers are wired first, so a hidden panel still records every
-visitor's runs for the author's view.
+hooks, size readers and metrics provider are wired first, so a hidden panel still
+records every visitor's runs for the author's view. Nothing is drawn before the
+decision, not even a line about a failure or a second ``panel()`` call: a hidden
+visitor's page carries no trace of st_memwatch. After the decision the session's
+browser is told to the metrics provider (the gauge's polls are answered for it
+alone), and an accepted token leaves the page's address.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 from st_memwatch.core.models import Finding
 from st_memwatch.core.monitor import Monitor
 from st_memwatch.ui.export import Exporter
-from st_memwatch.ui.gate import HOW_TO_OPEN, Decision, Gate, Visible
+from st_memwatch.ui.gate import TOKEN_IN_URL, Decision, Gate, Visible, how_to_open
 
 log = logging.getLogger("st_memwatch")
 gate = Gate()
@@ -72,8 +76,11 @@ def _short(exc: BaseException) -> str:
 
 
 def reset_gate() -> None:
-    """Forget granted sessions and the log line already written (``st_memwatch.stop()``, tests)."""
+    """Forget granted sessions, their browsers and the log line already written (``st_memwatch.stop()``, tests)."""
+    from st_memwatch.streamlit_bridge import metrics
+
     gate.forget()
+    metrics.forget_viewers()
     _told_how_to_open.clear()
 
 
@@ -81,10 +88,11 @@ def decide(session: str, visible: Visible) -> Decision:
     """The gate's answer for this run; says once per process how to open a hidden panel."""
     from st_memwatch.streamlit_bridge import visitor
 
-    decision = gate.decide(session, visible, visitor.configured_token(), visitor.read_visitor())
+    token = visitor.configured_token()
+    decision = gate.decide(session, visible, token, visitor.read_visitor())
     if not decision.show and visible is None and not _told_how_to_open.is_set():
         _told_how_to_open.set()
-        log.warning(HOW_TO_OPEN)
+        log.warning(how_to_open(bool(token)))
     return decision
 
 
@@ -101,13 +109,13 @@ def _gauge_usable(monitor: Monitor) -> bool:
     return not problem
 
 
-def _render_gauge(monitor: Monitor, snap: Any) -> object:
+def _render_gauge(monitor: Monitor, snap: Any, cookie: str | None) -> object:
     """The gauge in the panel's place; the run selected on it, None, or _NO_GAUGE when it failed."""
     from st_memwatch.streamlit_bridge import metrics
     from st_memwatch.ui import component as gauge_view
 
-    live = metrics.metrics_enabled()
-    reason = "" if live else f"live figures are off ({metrics.ENV_VAR}=off): figures are from the last script run"
+    reason = metrics.live_problem(cookie)  # polls this browser would not be answered: don't make them
+    live = not reason
     try:
         return gauge_view.render_gauge(snap, None, live, reason)
     except Exception as exc:
@@ -141,22 +149,33 @@ def show_panel(
             area, moved = st.sidebar, True
     except Exception:  # noqa: BLE001 - keep the requested place
         pass
+    opened = False
     try:
+        from st_memwatch.streamlit_bridge import visitor
+
         session = runs.current_session_id()
         problem = runs.install(monitor)
         if problem:
             monitor.measure_between_calls(problem)
             runs.measure_between_calls(monitor, session)
+        wire_sizes(monitor, session)
+        for metrics_problem in (metrics.register(monitor) or metrics.env_problem(), metrics.route_requests()):
+            if metrics_problem:
+                monitor.note(metrics_problem)
+        decision = decide(session, visible)
+        cookie = visitor.xsrf_cookie()
+        metrics.note_viewer(session, cookie, decision.show, visitor.active_aliases)
+        if not decision.show:
+            return  # recorded above; nothing about the process reaches this browser
+        opened = True
+        if decision.reason == TOKEN_IN_URL:
+            url_problem = visitor.drop_token_from_url()  # no later request, Referer or log line carries it
+            if url_problem:
+                monitor.note(url_problem)
         run_id = monitor.active_run_id(session)
         if run_id is not None and _already_drawn(session, run_id):
             area.caption("st_memwatch: panel() is already shown in this run; this second call is ignored")
             return
-        wire_sizes(monitor, session)
-        if not decide(session, visible).show:
-            return  # recorded above; nothing about the process reaches this browser
-        metrics_problem = metrics.register(monitor) or metrics.env_problem()
-        if metrics_problem:
-            monitor.note(metrics_problem)
         # AppTest has no browser to draw a component: an app's own tests read the native figures.
         gauge = component and not runs.under_apptest() and _gauge_usable(monitor)
         resolved = monitor.resolve_limit(limit)
@@ -179,7 +198,7 @@ def show_panel(
         picked: object = None
         if gauge:
             with area:  # the component's mount draws into the surrounding container
-                picked = _render_gauge(monitor, snap)
+                picked = _render_gauge(monitor, snap, cookie)
         view.render_summary(area, snap, fresh, toast, headline=picked is _NO_GAUGE or not gauge)
         if isinstance(picked, int):
             area.caption(gauge_view.run_details_markdown(snap, picked))
@@ -201,6 +220,9 @@ def show_panel(
             exports.discard()
     except Exception as exc:  # the boundary: the user's script carries on
         try:
-            area.caption(f"st_memwatch: {_short(exc)}")
+            if opened:
+                area.caption(f"st_memwatch: {_short(exc)}")
+            else:  # before (or in) the gate's decision: the author reads it, a visitor sees nothing
+                monitor.note(f"panel failed before drawing: {_short(exc)}")
         except Exception:
             pass

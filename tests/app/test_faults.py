@@ -160,3 +160,26 @@ def test_a_big_cache_is_sized_over_later_reads_instead_of_staying_a_small_lower_
     assert last_exact and last_size > 60 << 20, rows[-3:]
     sizes = [int(r[0]) for r in rows]
     assert sizes == sorted(sizes), "the reported lower bound went down between reads"
+
+
+HISTORY_APP = "import streamlit as st\nimport st_memwatch\nst_memwatch.panel()\nst.write('ok')"
+
+
+def test_a_disk_that_fills_while_the_app_runs_is_a_note_in_the_panel(monitor, monkeypatch, tmp_path):
+    """SQLite's own "database or disk is full" (its page budget, as a full disk gives) after the first run."""
+    monkeypatch.setenv("ST_MEMWATCH_HISTORY", str(tmp_path / "app.sqlite3"))
+    at = AppTest.from_string(HISTORY_APP)
+    at.run(timeout=30)
+    follower = st_memwatch._follower
+    assert follower is not None and follower.store is not None and follower.store.on
+    assert "history off" not in sidebar_text(at)
+    conn = follower.store._conn
+    assert conn is not None
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count={pages}")  # the disk is full now
+    follower.store.write([(1_700_000_000.0 + i, i) for i in range(20_000)], [], 0.0)
+    follower.step()  # the history thread's next pull
+    at.run(timeout=30)
+    text = sidebar_text(at)
+    assert not at.exception
+    assert "history off after a failed write (OperationalError: database or disk is full)" in text, text

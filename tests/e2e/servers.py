@@ -2,13 +2,16 @@
 
 The shared server of ``conftest.py`` runs the demo; the deployment tests need
 other apps, other environments (a token, a history file), and servers they can
-kill with SIGKILL and start again.
+kill with SIGKILL and start again. The proxy tests put Debian's nginx in front
+(``proxying``), and reach it under a host name that is not loopback, as a
+visitor's browser would (``chromium`` with a host-resolver rule).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +30,8 @@ SIDEBAR = '[data-testid="stSidebar"]'
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).resolve().parent / "apps"
 STARTUP_TIMEOUT_S = 60.0
+NGINX_ENV = "ST_MEMWATCH_NGINX"
+PROXY_PARAMS = Path("/etc/nginx/proxy_params")  # Debian's: Host, X-Real-IP, X-Forwarded-For, X-Forwarded-Proto
 
 
 class ServerFailed(RuntimeError):
@@ -195,3 +200,119 @@ class Visit:
 
     def close(self) -> None:
         self.context.close()
+
+
+def nginx_binary() -> str:
+    """Debian's nginx (``ST_MEMWATCH_NGINX`` overrides); its absence fails the test, never skips it."""
+    import pytest
+
+    found = os.environ.get(NGINX_ENV) or shutil.which("nginx") or "/usr/sbin/nginx"
+    if not (os.path.isfile(found) and os.access(found, os.X_OK)):
+        pytest.fail(f"nginx not found at {found!r}: install Debian's 'nginx' package (make test does) or set {NGINX_ENV}")
+    return found
+
+
+@dataclass
+class Proxy:
+    port: int
+    access_log: Path
+    error_log: Path
+
+    def url(self, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}/"
+
+    def access_lines(self) -> list[str]:
+        return self.access_log.read_text(errors="replace").splitlines() if self.access_log.exists() else []
+
+
+def nginx_config(upstream_port: int, port: int, workdir: Path, proxy_params: bool, pass_host: bool = True) -> str:
+    """The smallest websocket reverse proxy that works; Debian's ``proxy_params`` on request.
+
+    Streamlit refuses a websocket whose ``Origin`` is not its ``Host``, so even the
+    smallest working proxy passes the browser's ``Host`` on; without
+    ``proxy_params`` nothing else says a proxy is there: the upstream sees a
+    loopback peer and the browser's own ``Host`` and ``Origin``. The access log is
+    nginx's default ("combined": request line and Referer). ``pass_host=False``
+    is the nginx docs' literal minimal websocket proxy: the upstream then sees
+    ``Host: 127.0.0.1:<port>`` too, and only the browser's ``Origin`` tells (the
+    app must accept cross-origin websockets for it to work at all).
+    """
+    temp = "\n".join(f"    {kind}_temp_path {workdir / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    if proxy_params:
+        include = f"            include {PROXY_PARAMS};\n"
+    else:
+        include = "            proxy_set_header Host $host;\n" if pass_host else ""
+    user = "user root;\n" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""  # workers may read the temp dirs
+    return (
+        f"{user}worker_processes 1;\npid {workdir / 'nginx.pid'};\nerror_log {workdir / 'error.log'} info;\n"
+        "events { worker_connections 256; }\n"
+        "http {\n"
+        f"    access_log {workdir / 'access.log'};\n{temp}\n"
+        "    map $http_upgrade $connection_upgrade { default upgrade; '' close; }\n"
+        "    server {\n"
+        f"        listen 127.0.0.1:{port};\n"
+        "        location / {\n"
+        f"            proxy_pass http://127.0.0.1:{upstream_port};\n"
+        "            proxy_http_version 1.1;\n"
+        "            proxy_set_header Upgrade $http_upgrade;\n"
+        "            proxy_set_header Connection $connection_upgrade;\n"
+        f"{include}"
+        "            proxy_read_timeout 600s;\n"
+        "        }\n"
+        "    }\n"
+        "}\n"
+    )
+
+
+@contextmanager
+def proxying(upstream_port: int, workdir: Path, proxy_params: bool = False, pass_host: bool = True) -> Iterator[Proxy]:
+    """A real nginx on a free port of 127.0.0.1 in front of ``upstream_port``; stopped afterwards."""
+    import pytest
+
+    binary = nginx_binary()
+    if proxy_params and not PROXY_PARAMS.is_file():
+        pytest.fail(f"{PROXY_PARAMS} not found: Debian's 'nginx' package ships it")
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    conf = workdir / "nginx.conf"
+    conf.write_text(nginx_config(upstream_port, port, workdir, proxy_params, pass_host))
+    proxy = Proxy(port, workdir / "access.log", workdir / "error.log")
+    cmd = [binary, "-p", str(workdir), "-c", str(conf), "-e", str(proxy.error_log), "-g", "daemon off;"]
+    with open(workdir / "nginx.out", "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                text = (workdir / "nginx.out").read_text(errors="replace") + proxy.error_log.read_text(errors="replace")
+                pytest.fail(f"nginx exited with {proc.returncode}:\n{text[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"nginx did not answer within {STARTUP_TIMEOUT_S:.0f} s:\n{proxy.error_log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.2)
+        yield proxy
+    finally:
+        proc.terminate()  # SIGTERM: nginx's fast shutdown
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@contextmanager
+def chromium(shared: Any, extra_args: list[str]) -> Iterator[Any]:
+    """A Chromium of its own, for flags the shared one lacks (``--host-resolver-rules``), on the same Playwright."""
+    from conftest import CHROMIUM_ARGS, CHROMIUM_ENV, DEFAULT_CHROMIUM
+
+    executable = os.environ.get(CHROMIUM_ENV) or DEFAULT_CHROMIUM
+    browser = shared.browser_type.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS + extra_args)
+    try:
+        yield browser
+    finally:
+        browser.close()

@@ -2,7 +2,9 @@
 
 Prometheus listens on 127.0.0.1 at a free port, with a temporary configuration and
 storage directory, and loads the alert rule from ``docs/prometheus.md`` as written
-there. A missing ``prometheus`` binary is a failure, never a skip (CI installs it).
+there. A missing ``prometheus`` binary is a failure, never a skip (``make test``
+installs it). The app runs with ``ST_MEMWATCH_METRICS=public``, the opt-in the docs
+give a Prometheus deployment; without it a scraper gets none of the figures.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def app(browser: Any, artifacts: Path) -> Iterator[str]:
     from importlib.metadata import version
 
     log = artifacts / f"server-prometheus-app-streamlit-{version('streamlit')}.log"
-    with streamlit_server(GAUGE_APP, log, env={"GAUGE_TEST_LIMIT": "2GiB"}) as url:
+    with streamlit_server(GAUGE_APP, log, env={"GAUGE_TEST_LIMIT": "2GiB", "ST_MEMWATCH_METRICS": "public"}) as url:
         open_once(browser, url)
         yield url
 
@@ -178,4 +180,28 @@ def test_metrics_off_removes_them(browser: Any, artifacts: Path) -> None:
         open_once(browser, url)
         text = fetch_text(url.rstrip("/") + "/_stcore/metrics")
     assert "st_memwatch_" not in text, text[:500]
+    assert "Traceback" not in log_tail(log, 200)
+
+
+def test_without_the_opt_in_a_scraper_gets_none_of_the_figures(browser: Any, artifacts: Path) -> None:
+    """The default: the figures go only to browsers whose panel is shown, never to a cookie-less scrape."""
+    from importlib.metadata import version
+
+    log = artifacts / f"server-metrics-default-streamlit-{version('streamlit')}.log"
+    env = {key: "" for key in ("ST_MEMWATCH_METRICS", "ST_MEMWATCH_TOKEN")}
+    with streamlit_server(GAUGE_APP, log, env=env) as url:
+        context = browser.new_context()
+        try:
+            page = context.new_page()  # a local browser: its panel is shown, and its own requests are answered
+            page.goto(url)
+            page.locator(IDLE_APP).wait_for(timeout=30_000)
+            page.get_by_text("Idle").wait_for(timeout=30_000)
+            own = page.evaluate("() => fetch('/_stcore/metrics', {cache: 'no-store'}).then(r => r.text())")
+            text = fetch_text(url.rstrip("/") + "/_stcore/metrics")
+            wanted = fetch_text(url.rstrip("/") + "/_stcore/metrics?families=st_memwatch_rss_bytes")
+        finally:
+            context.close()
+    assert "# TYPE st_memwatch_rss_bytes gauge" in own, own[:500]
+    assert "st_memwatch_" not in text, text[:500]
+    assert "st_memwatch_" not in wanted, wanted[:500]
     assert "Traceback" not in log_tail(log, 200)

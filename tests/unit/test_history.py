@@ -105,6 +105,61 @@ def test_a_write_that_fails_turns_persistence_off_and_the_app_goes_on(tmp_path: 
     assert any("history off" in r.getMessage() for r in caplog.records)
 
 
+def test_a_disk_that_fills_while_running_is_a_panel_note_and_the_next_start_says_the_end_is_unknown(tmp_path: Path):
+    """SQLite's own "database or disk is full" (a page budget, as a full disk gives), then a clean stop."""
+    path = tmp_path / "app.sqlite3"
+    mon = monitor_with_runs(5)
+    store = HistoryStore(path)
+    follower = Follower(mon, store)
+    follower.step()
+    assert store.on and not store.problem
+    conn = store._conn
+    assert conn is not None
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count={pages + 2}")  # the disk has room for two more pages
+    store.write([(1_700_000_000.0 + i, i) for i in range(20_000)], [], 0.0)
+    assert not store.on and "disk is full" in store.problem, store.problem
+    follower.step()  # the follower's next pull tells the panel
+    assert any("history off after a failed write" in n and "disk is full" in n for n in mon.notes), list(mon.notes)
+    follower.close(cleanly=True)  # a clean stop, after the history went off
+    prev = HistoryStore(path).previous
+    assert prev is not None and prev["ended"] == "unknown", prev
+    line = previous_line(prev)
+    assert "abruptly" not in line and "cleanly" not in line and "unknown" in line, line
+
+
+def test_after_a_failed_write_even_a_stop_whose_mark_needs_a_new_connection_is_unknown(tmp_path: Path):
+    path = tmp_path / "app.sqlite3"
+    store = HistoryStore(path)
+    conn = store._conn
+    assert conn is not None
+    conn.execute("PRAGMA query_only=ON")  # this connection can write nothing, not even the mark
+    Follower(monitor_with_runs(3), store).step()
+    assert not store.on
+    store.close(cleanly=True)
+    prev = HistoryStore(path).previous
+    assert prev is not None and prev["ended"] == "unknown", prev
+
+
+def test_the_history_is_readable_by_its_owner_only(tmp_path: Path):
+    path = tmp_path / "cache" / "st_memwatch" / "app.sqlite3"
+    store = HistoryStore(path)
+    Follower(monitor_with_runs(3), store).step()
+    assert store.on
+    for d in (path.parent, path.parent.parent):
+        assert d.stat().st_mode & 0o777 == 0o700, (d, oct(d.stat().st_mode))
+    files = [p for p in path.parent.iterdir() if p.name.startswith(path.name)]
+    assert {p.name for p in files} >= {path.name, path.name + "-wal", path.name + "-shm"}
+    for f in files:
+        assert f.stat().st_mode & 0o777 == 0o600, (f, oct(f.stat().st_mode))
+    store.close()
+    old = tmp_path / "old.sqlite3"  # a file an older version left world-readable
+    sqlite3.connect(old).close()
+    old.chmod(0o644)
+    HistoryStore(old).close()
+    assert old.stat().st_mode & 0o777 == 0o600
+
+
 def test_a_missing_parent_that_cannot_be_made_is_a_note_not_an_error(tmp_path: Path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -213,6 +268,11 @@ def test_the_previous_process_in_one_line():
     )
     quiet = {"ended": "cleanly", "rss": 100 * MiB, "limit": 0, "ended_unix": 5.0, "runs_total": 12, "episodes": []}
     assert previous_line(quiet) == "The previous process ended cleanly at 100.0 MiB, after 12 runs."
+    cut_short = quiet | {"ended": "unknown", "limit": 1024 * MiB, "runs_total": 5}
+    assert previous_line(cut_short) == (
+        "How the previous process ended is unknown: its history turned off while it ran "
+        "(last recorded at 100.0 MiB of 1.0 GiB, after 5 runs)."
+    )
 
 
 def test_where_the_history_goes(tmp_path: Path, monkeypatch):

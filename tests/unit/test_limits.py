@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import sys
+
 import pytest
 
-from st_memwatch.core.limits import COMMUNITY_CLOUD_LIMIT, format_bytes, parse_size, resolve_limit
+from st_memwatch.core.limits import COMMUNITY_CLOUD_LIMIT, format_bytes, parse_limit, parse_size, resolve_limit
 
 
 @pytest.mark.parametrize(
@@ -27,6 +29,24 @@ def test_parse_size_rejects_bad_values_naming_them(bad):
         parse_size(bad)
     assert repr(bad) in str(err.value)
     assert "expected" in str(err.value)
+
+
+@pytest.mark.parametrize("huge", [10**20, "99999999999TB", 2**63])
+def test_a_size_beyond_what_the_platform_holds_is_refused_for_that_reason(huge):
+    with pytest.raises(ValueError) as err:
+        parse_limit(huge)
+    assert "larger than this platform can hold" in str(err.value), err.value
+    assert "finite" not in str(err.value) and "greater than zero" not in str(err.value)
+
+
+def test_the_largest_size_the_platform_holds_is_exact():
+    assert parse_size(sys.maxsize) == sys.maxsize
+
+
+@pytest.mark.parametrize(("bad", "reason"), [(float("nan"), "finite"), (float("inf"), "finite"), (-3, "greater than zero")])
+def test_non_finite_and_non_positive_sizes_name_their_own_reason(bad, reason):
+    with pytest.raises(ValueError, match=reason):
+        parse_size(bad)
 
 
 def _cgroup_v2(tmp_path, value: str):

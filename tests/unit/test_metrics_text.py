@@ -124,11 +124,94 @@ def test_idle_and_no_runs() -> None:
     assert "st_memwatch_last_run_id" not in v
 
 
-@pytest.mark.parametrize(("raw", "on", "problem"), [("", True, False), ("off", False, False), ("OFF", False, False), ("on", True, False), ("maybe", True, True)])
-def test_env_switch(monkeypatch: pytest.MonkeyPatch, raw: str, on: bool, problem: bool) -> None:
+@pytest.mark.parametrize(
+    ("raw", "mode", "problem"),
+    [("", "gated", False), ("off", "off", False), ("OFF", "off", False), ("on", "gated", False),
+     ("public", "public", False), (" Public ", "public", False), ("maybe", "gated", True)],
+)  # fmt: skip
+def test_env_switch(monkeypatch: pytest.MonkeyPatch, raw: str, mode: str, problem: bool) -> None:
     monkeypatch.setenv(metrics.ENV_VAR, raw)
-    assert metrics.metrics_enabled() is on
+    assert metrics.metrics_mode() == mode
+    assert metrics.metrics_enabled() is (mode != "off")
     assert bool(metrics.env_problem()) is problem
+
+
+def xsrf(token: bytes, mask: bytes) -> str:
+    """A cookie as Tornado and newer Streamlit write it: ``2|mask|masked token|time``."""
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(token))
+    return f"2|{mask.hex()}|{masked.hex()}|1700000000"
+
+
+def test_one_browser_has_one_key_however_its_cookie_is_masked() -> None:
+    token = bytes(range(16))
+    first, again = xsrf(token, b"\x01\x02\x03\x04"), xsrf(token, b"\xaa\xbb\xcc\xdd")
+    assert first != again
+    assert metrics.browser_key(first) == metrics.browser_key(again) == metrics.browser_key(f'"{first}"')
+    assert metrics.browser_key(xsrf(bytes(16), b"\x01\x02\x03\x04")) != metrics.browser_key(first)
+    for bad in (None, "", "2|zz|00|1", "2|01|00|1", "2|01020304||1"):
+        assert metrics.browser_key(bad) is None, bad
+    key = metrics.browser_key(first)
+    assert key is not None and token.hex() not in key and first not in key  # a hash, not the cookie
+
+
+def test_a_cookie_out_of_a_cookie_header() -> None:
+    header = "a=1; _streamlit_xsrf=2|01|02|3; b=x=y"
+    assert metrics.cookie_value(header, "_streamlit_xsrf") == "2|01|02|3"
+    assert metrics.cookie_value(header, "b") == "x=y"
+    assert metrics.cookie_value(header, "c") is None and metrics.cookie_value(None, "a") is None
+
+
+def answer(provider: str, cookie: str | None) -> list[str]:
+    """The family names a metrics request with this cookie would get (as the handler wrappers set it)."""
+    token = metrics._request_key.set(metrics.browser_key(cookie))
+    try:
+        if provider == "modern":
+            return sorted(metrics.ModernProvider().get_stats(None))
+        return [line for b in metrics.LegacyProvider().get_stats() for line in b.to_metric_str().splitlines()]
+    finally:
+        metrics._request_key.reset(token)
+
+
+@pytest.mark.parametrize("provider", ["modern", "legacy"])
+def test_only_a_browser_whose_panel_is_shown_reads_the_figures_unless_they_are_public(
+    monkeypatch: pytest.MonkeyPatch, provider: str
+) -> None:
+    monkeypatch.delenv(metrics.ENV_VAR, raising=False)
+    fixed = metrics.build_families(snap(), metrics.LiveRuns(0, None, None, {}))
+    monkeypatch.setattr(metrics._source, "families", lambda: fixed)
+    author, visitor = xsrf(b"author-browser!!", b"1234"), xsrf(b"visitor-browser!", b"5678")
+    metrics.forget_viewers()
+    try:
+        metrics.note_viewer("s1", author, shown=True)
+        metrics.note_viewer("s2", visitor, shown=False)
+        assert answer(provider, author), "the author's gauge gets its figures"
+        assert answer(provider, xsrf(b"author-browser!!", b"9999")), "also after the cookie was re-masked"
+        assert answer(provider, visitor) == []
+        assert answer(provider, None) == [], "a scraper without a cookie gets nothing by default"
+        # Two tabs of one browser: one hidden does not close the other's figures.
+        metrics.note_viewer("s3", author, shown=False)
+        assert answer(provider, author)
+        metrics.note_viewer("s1", author, shown=False)
+        assert answer(provider, author) == [], "no shown session left for that browser"
+        monkeypatch.setenv(metrics.ENV_VAR, "public")
+        assert answer(provider, None) and answer(provider, visitor)
+        monkeypatch.setenv(metrics.ENV_VAR, "off")
+        metrics.note_viewer("s1", author, shown=True)
+        assert answer(provider, author) == []
+    finally:
+        metrics.forget_viewers()
+
+
+def test_the_gauge_is_told_when_its_polls_would_not_be_answered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(metrics, "_routed", type("E", (), {"is_set": lambda self: True})())
+    cookie = xsrf(b"author-browser!!", b"1234")
+    monkeypatch.delenv(metrics.ENV_VAR, raising=False)
+    assert metrics.live_problem(cookie) == ""
+    assert "XSRF" in metrics.live_problem(None)
+    monkeypatch.setenv(metrics.ENV_VAR, "public")
+    assert metrics.live_problem(None) == ""
+    monkeypatch.setenv(metrics.ENV_VAR, "off")
+    assert "off" in metrics.live_problem(cookie)
 
 
 def test_stat_adapters_render_the_same_lines() -> None:
