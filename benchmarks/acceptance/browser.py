@@ -209,7 +209,7 @@ class Tab:
     def read(self) -> Screen:
         raw = self.page.evaluate(READ_SCREEN)
         boxes = raw.get("boxes") or []
-        toasts = list(raw.get("toastTexts") or [])
+        toasts = [" ".join(t.split()) for t in raw.get("toastTexts") or []]
         new = toasts[self._toasts_seen :]
         self._toasts_seen = len(toasts)
         g = raw.get("gauge") or {}

@@ -219,5 +219,5 @@ APPS_LIST: list[App] = [
     *_lab_apps(),
 ]  # fmt: skip
 APPS_BY_NAME = {a.name: a for a in APPS_LIST}
-QUICK = ["healthy_dashboard", "healthy_chat", "leak_session_list", "native_freed_temporary"]
-QUICK_CLICKS = 12
+QUICK = ["healthy_dashboard", "healthy_chat", "leak_session_list"]
+QUICK_CLICKS = 10

@@ -7,8 +7,8 @@ and after each action, once its run has ended, what a person sees in the sidebar
 the diagnosis box, any toast, the gauge's trend line (read again a second later).
 See ``catalog.py`` for the apps and ``figures.py`` for how the figures are counted.
 
-    python benchmarks/acceptance/run.py                  # every app, 20 clicks each (~25 min)
-    python benchmarks/acceptance/run.py --quick          # four apps, 12 clicks each (~2-3 min)
+    python benchmarks/acceptance/run.py                  # every app: 20 clicks a healthy app, 16 a good, 12 a leak
+    python benchmarks/acceptance/run.py --quick          # three apps, 10 clicks each (~2-3 min)
     python benchmarks/acceptance/run.py --apps lab1-bad,healthy_chat --clicks 10 --json out.json
     python benchmarks/acceptance/run.py --list
 
@@ -24,6 +24,7 @@ import platform
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -39,7 +40,7 @@ import server  # noqa: E402
 from catalog import APPS_BY_NAME, APPS_LIST, QUICK, QUICK_CLICKS, App, Drive  # noqa: E402
 from figures import AppFigures, Click, summarise  # noqa: E402
 
-DEFAULT_CLICKS = 20  # 11 healthy apps x 20 = 220 clicks on healthy apps
+DEFAULT_CLICKS = {"healthy": 20, "good": 16, "leak": 12}  # 11 healthy apps x 20 = 220 clicks on healthy apps
 READ_AGAIN_S = 1.0  # the second look, after the gauge's next poll
 APP_BUDGET_S = 420.0  # an app that takes longer than this stops clicking (bounded whatever happens)
 MAX_ERRORS_IN_A_ROW = 3
@@ -218,7 +219,11 @@ def report(results: list[AppResult], meta: dict[str, Any]) -> str:
         if f.kind in ("healthy", "good") and f.examples:
             out.append(f"{f.name}: " + " | ".join(f.examples[:3]))
         elif f.kind == "leak":
-            holder = f"holder {f.holder!r} named at click {f.holder_click}" if f.holder_click else f"{f.holder!r} never named"
+            holder = (
+                f"holder {f.holder!r} named at click {f.holder_click}"
+                if f.holder_click
+                else f"{f.holder!r} never named"
+            )
             out.append(f"{f.name}: {holder}; last box: {f.last_box.replace(chr(10), ' / ')[:220] or '(none)'}")
         if f.disagreement_kinds:
             out.append(f"    disagreements: {f.disagreement_kinds}")
@@ -232,38 +237,46 @@ def _fmt(v: float | None) -> str:
 
 
 def run_apps(
-    names: list[str], clicks: int, logs: Path | None = None, echo: bool = True
+    names: list[str], clicks: int | None, logs: Path | None = None, echo: bool = True, pw_browser: Any = None
 ) -> tuple[list[AppResult], dict[str, Any]]:
-    """Drive each named app in turn with one Chromium; returns the results and what they were measured on."""
-    from playwright.sync_api import sync_playwright
+    """Drive each named app in turn in one Chromium (``pw_browser``, or one launched here and closed after).
 
+    ``clicks`` per app, or by kind (DEFAULT_CLICKS) when None.
+
+    Returns the results and what they were measured on.
+    """
     apps = [APPS_BY_NAME[n] for n in names]
     results: list[AppResult] = []
-    with tempfile.TemporaryDirectory(prefix="acceptance-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="acceptance-") as tmp, ExitStack() as stack:
         log_dir = logs or Path(tmp)
-        with sync_playwright() as pw:
-            b = browser.launch(pw)
-            try:
-                meta = {
-                    "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                    "streamlit": version("streamlit"),
-                    "python": platform.python_version(),
-                    "browser": f"Chromium {b.version}",
-                    "clicks_per_app": clicks,
-                }
-                for app in apps:
-                    if echo:
-                        print(f"{app.name} ({app.kind}): {app.what}", flush=True)
-                    results.append(drive(app, b, clicks, log_dir, echo))
-            finally:
-                b.close()
+        if pw_browser is None:
+            from playwright.sync_api import sync_playwright
+
+            pw = stack.enter_context(sync_playwright())
+            pw_browser = browser.launch(pw)
+            stack.callback(pw_browser.close)
+        meta = {
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "streamlit": version("streamlit"),
+            "python": platform.python_version(),
+            "browser": f"Chromium {pw_browser.version}",
+            "clicks_per_app": clicks or DEFAULT_CLICKS,
+        }
+        for app in apps:
+            if echo:
+                print(f"{app.name} ({app.kind}): {app.what}", flush=True)
+            results.append(drive(app, pw_browser, clicks or DEFAULT_CLICKS[app.kind], log_dir, echo))
     return results, meta
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--apps", help="comma-separated app names (see --list); default: all")
-    p.add_argument("--clicks", type=int, help=f"clicks per app (default {DEFAULT_CLICKS}; {QUICK_CLICKS} with --quick)")
+    p.add_argument(
+        "--clicks", type=int, help=f"clicks per app (default by kind: {DEFAULT_CLICKS}; {QUICK_CLICKS} with --quick)"
+    )
     p.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
     p.add_argument("--json", type=Path, help="write every figure and every click's readings to this file")
     p.add_argument("--logs", type=Path, help="keep the servers' logs in this directory")
@@ -278,8 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in APPS_BY_NAME]
     if unknown:
         p.error(f"unknown app(s): {', '.join(unknown)} (see --list)")
-    clicks = args.clicks or (QUICK_CLICKS if args.quick else DEFAULT_CLICKS)
-    if not 1 <= clicks <= 500:
+    clicks = args.clicks or (QUICK_CLICKS if args.quick else None)
+    if clicks is not None and not 1 <= clicks <= 500:
         p.error("--clicks must be between 1 and 500")
     results, meta = run_apps(names, clicks, args.logs, echo=not args.quiet)
     print()
