@@ -44,6 +44,17 @@ class Drive:
         self.pending = (tab, 0)
         return tab
 
+    def open_page(self, title: str) -> Tab:
+        """A new tab on the app's first page, then its sidebar link to ``title``, as a visitor gets there.
+
+        (Opening a page's own URL works too on recent Streamlit, but 1.40 covers it with a
+        "Page not found" dialog while it runs the page.)
+        """
+        tab = self.open()
+        tab.wait_loaded()
+        self.act(tab, lambda: tab.nav(title, exact=False))
+        return tab
+
     def act(self, tab: Tab, do: Callable[[], str]) -> str:
         """Do one thing in ``tab``; the harness then waits for the run it starts."""
         before = tab.finished
@@ -72,7 +83,7 @@ class App:
     what: str
     script: Path
     step: Step
-    path: str = ""  # the page to open (a lab lesson's url path)
+    page: str = ""  # the page to go to through the sidebar's navigation (a lab lesson's title), "" = the first
     holder: str = ""  # a leak's holder as the box should name it (a substring, case-insensitive)
     env: dict[str, str] = field(default_factory=dict)
 
@@ -147,7 +158,7 @@ def visitors_step(variant: str) -> Step:
         if i == 1 and variant == "good":
             return d.act(d.main, lambda: d.main.radio("Good:"))
         if i % 2 == 0 and len(d.tabs) <= MAX_VISITOR_TABS:
-            tab = d.open("visitors")
+            tab = d.open_page(VISITORS)
             if variant == "good":  # a new session opens on the bad variant too: the visitor chooses
                 d.settle_pending()
                 return d.act(tab, lambda: tab.radio("Good:")) + " in a new tab"
@@ -161,24 +172,25 @@ def _app(name: str, kind: str, what: str, step: Step, holder: str = "") -> App:
     return App(name, kind, what, APPS / f"{name}.py", step, holder=holder)
 
 
-LESSONS = [  # (number, url path, expected holder of the bad variant or "" when it is not a leak)
-    (1, "model", "_registry"),
-    (2, "caches", "features_unbounded"),
-    (3, "session", "lab_results"),
-    (4, "bigdata", ""),
-    (5, "peak", "state.kept"),
-    (6, "free", ""),
-    (7, "visitors", ""),
+LESSONS = [  # (number, short name, title in the menu, expected holder of the bad variant or "" when not a leak)
+    (1, "model", "1 · Load the model once", "_registry"),
+    (2, "caches", "2 · Bound your caches", "features_unbounded"),
+    (3, "session", "3 · Session state that hoards", "lab_results"),
+    (4, "bigdata", "4 · Big data: memory vs. disk", ""),
+    (5, "peak", "5 · Peak vs. leak", "state.kept"),
+    (6, "free", "6 · Free what you hold", ""),
+    (7, "visitors", "7 · Many visitors", ""),
 ]
+VISITORS = LESSONS[-1][2]
 
 
 def _lab_apps() -> list[App]:
     out = []
-    for number, path, holder in LESSONS:
+    for number, short, title, holder in LESSONS:
         for variant in ("bad", "good"):
             kind = "leak" if variant == "bad" and holder else "good"
-            step = visitors_step(variant) if path == "visitors" else lab_step(variant)
-            what = f"lab lesson {number} ({path}), {variant} variant"
+            step = visitors_step(variant) if title == VISITORS else lab_step(variant)
+            what = f"lab lesson {number} ({short}), {variant} variant"
             if kind == "good" and variant == "bad":
                 what += ": keeps nothing growing (a peak, retention or one copy per visitor)"
             out.append(
@@ -188,7 +200,7 @@ def _lab_apps() -> list[App]:
                     what,
                     DEMO,
                     step,
-                    path=path,
+                    page=title,
                     holder=holder if kind == "leak" else "",
                     env={"ST_MEMWATCH_LAB_SCALE": LAB_SCALE},
                 )

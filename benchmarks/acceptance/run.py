@@ -24,6 +24,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -64,7 +65,11 @@ def drive(app: App, pw_browser: Any, n_clicks: int, logs: Path, echo: bool = Tru
     try:
         srv = server.start(app.script, logs / f"{app.name}.log", env=app.env)
         d = Drive(pw_browser, srv.url)
-        d.open(app.path).wait_loaded()
+        if app.page:
+            d.open_page(app.page)
+            d.settle_pending()
+        else:
+            d.open().wait_loaded()
         d.main.read()  # toasts of the first run are not a click's
         errors_in_a_row = 0
         for n in range(1, n_clicks + 1):
@@ -237,11 +242,16 @@ def _fmt(v: float | None) -> str:
 
 
 def run_apps(
-    names: list[str], clicks: int | None, logs: Path | None = None, echo: bool = True, pw_browser: Any = None
+    names: list[str],
+    clicks: int | None,
+    logs: Path | None = None,
+    echo: bool = True,
+    pw_browser: Any = None,
+    on_result: Callable[[list[AppResult], dict[str, Any]], None] | None = None,
 ) -> tuple[list[AppResult], dict[str, Any]]:
     """Drive each named app in turn in one Chromium (``pw_browser``, or one launched here and closed after).
 
-    ``clicks`` per app, or by kind (DEFAULT_CLICKS) when None.
+    ``clicks`` per app, or by kind (DEFAULT_CLICKS) when None; ``on_result`` is called after each app.
 
     Returns the results and what they were measured on.
     """
@@ -266,6 +276,8 @@ def run_apps(
             if echo:
                 print(f"{app.name} ({app.kind}): {app.what}", flush=True)
             results.append(drive(app, pw_browser, clicks or DEFAULT_CLICKS[app.kind], log_dir, echo))
+            if on_result is not None:
+                on_result(results, meta)
     return results, meta
 
 
@@ -294,18 +306,22 @@ def main(argv: list[str] | None = None) -> int:
     clicks = args.clicks or (QUICK_CLICKS if args.quick else None)
     if clicks is not None and not 1 <= clicks <= 500:
         p.error("--clicks must be between 1 and 500")
-    results, meta = run_apps(names, clicks, args.logs, echo=not args.quiet)
+
+    def save(results: list[AppResult], meta: dict[str, Any]) -> None:
+        """The JSON so far, rewritten after each app: a long run stopped early keeps what it measured."""
+        if args.json:
+            doc = {
+                "meta": meta,
+                "totals": totals(results),
+                "apps": [r.figures.as_dict() for r in results],
+                "clicks": {r.app.name: [c.as_dict() for c in r.clicks] for r in results},
+            }
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(doc, indent=1))
+
+    results, meta = run_apps(names, clicks, args.logs, echo=not args.quiet, on_result=save)
     print()
     print(report(results, meta))
-    if args.json:
-        doc = {
-            "meta": meta,
-            "totals": totals(results),
-            "apps": [r.figures.as_dict() for r in results],
-            "clicks": {r.app.name: [c.as_dict() for c in r.clicks] for r in results},
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(doc, indent=1))
     return 1 if any(r.figures.failure for r in results) else 0
 
 
