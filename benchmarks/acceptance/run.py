@@ -39,7 +39,7 @@ if str(HERE) not in sys.path:
 import browser  # noqa: E402
 import server  # noqa: E402
 from catalog import APPS_BY_NAME, APPS_LIST, QUICK, QUICK_CLICKS, App, Drive  # noqa: E402
-from figures import AppFigures, Click, summarise  # noqa: E402
+from figures import AppFigures, Click, click_from, summarise  # noqa: E402
 
 DEFAULT_CLICKS = {"healthy": 20, "good": 16, "leak": 12}  # 11 healthy apps x 20 = 220 clicks on healthy apps
 READ_AGAIN_S = 1.0  # the second look, after the gauge's next poll
@@ -147,7 +147,7 @@ def _mib(v: int | None) -> str:
 def table(results: list[AppResult]) -> str:
     head = (
         f"{'app':24} {'kind':7} {'clicks':>6} {'alarms/100':>10} {'box':>4} {'toast':>5} {'Leak':>4} "
-        f"{'1st warn':>8} {'holder':>6} {'disagree':>8} {'lag':>4} {'caught':>6} {'RSS MiB':>11}"
+        f"{'1st warn':>8} {'holder':>6} {'disagree':>8} {'lag':>4} {'caught':>6} {'onset±':>6} {'RSS MiB':>11}"
     )
     lines = [head, "-" * len(head)]
     for r in results:
@@ -156,7 +156,7 @@ def table(results: list[AppResult]) -> str:
         holder = _n(f.holder_click) if f.kind == "leak" else ""
         lines.append(
             f"{f.name:24} {f.kind:7} {f.clicks:6} {per100:>10} {f.box_clicks:4} {f.toasts:5} {f.gauge_leak_clicks:4} "
-            f"{_n(f.first_alarm):>8} {holder:>6} {f.disagreements:8} {f.lag:4} {f.lag_caught_up:6} "
+            f"{_n(f.first_alarm):>8} {holder:>6} {f.disagreements:8} {f.lag:4} {f.lag_caught_up:6} {f.onset_moves:6} "
             f"{_mib(f.rss_first):>5}→{_mib(f.rss_last):<5}" + ("  FAILED" if f.failure else "")
         )
     return "\n".join(lines)
@@ -192,6 +192,7 @@ def totals(results: list[AppResult]) -> dict[str, Any]:
         "disagreements": sum(f.disagreements for f in figs),
         "lag": sum(f.lag for f in figs),
         "lag_caught_up": sum(f.lag_caught_up for f in figs),
+        "onset_moves": sum(f.onset_moves for f in figs),
     }
 
 
@@ -206,7 +207,8 @@ def report(results: list[AppResult], meta: dict[str, Any]) -> str:
         "alarm = a box in the sidebar, a toast, or 'Leak' in the gauge (a click counts once); "
         "1st warn / holder = the click at which the first alarm / the expected holder in the box appeared;",
         "disagree = a second after the run, box and gauge tell different stories; lag = the box right after the run "
-        "differs from the gauge a second later (caught = the next run's box matched it).",
+        "differs from the gauge a second later (caught = the next run's box matched it); onset± = times the box's "
+        "'since run N' moved while the box stayed.",
         "",
         f"Healthy apps and good variants: {t['quiet_alarm_clicks']} alarm clicks in {t['quiet_clicks']} clicks = "
         f"{_fmt(t['quiet_alarms_per_100'])} per 100 (healthy apps {_fmt(t['healthy_alarms_per_100'])} over "
@@ -214,7 +216,7 @@ def report(results: list[AppResult], meta: dict[str, Any]) -> str:
         f"Leaks: warned {t['leaks_warned']}/{t['leaks']} (within 4 clicks: {t['leaks_warned_within_4']}), "
         f"holder named {t['leaks_holder_named']}/{t['leaks']} (within 8 clicks: {t['leaks_holder_within_8']})",
         f"Box/gauge disagreements: {t['disagreements']} of {t['clicks']} clicks; lag: {t['lag']} "
-        f"(caught up at the next run: {t['lag_caught_up']})",
+        f"(caught up at the next run: {t['lag_caught_up']}); 'since run N' moved {t['onset_moves']} times",
     ]
     if t["failed_apps"]:
         out.append(f"FAILED: {', '.join(t['failed_apps'])}")
@@ -281,6 +283,19 @@ def run_apps(
     return results, meta
 
 
+def load(path: Path) -> tuple[list[AppResult], dict[str, Any]]:
+    """The results of a run saved with --json, counted again with this version of figures.py."""
+    doc = json.loads(path.read_text())
+    results = []
+    for saved in doc["apps"]:
+        app = APPS_BY_NAME[saved["name"]]
+        clicks = [click_from(c) for c in doc["clicks"].get(app.name, [])]
+        figures = summarise(app.name, app.kind, app.holder, clicks)
+        figures.wall_s, figures.failure = saved.get("wall_s", 0.0), saved.get("failure", "")
+        results.append(AppResult(app, figures, clicks))
+    return results, doc["meta"]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -294,7 +309,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--logs", type=Path, help="keep the servers' logs in this directory")
     p.add_argument("--quiet", action="store_true", help="no line per click")
     p.add_argument("--list", action="store_true", help="list the apps and exit")
+    p.add_argument("--from-json", type=Path, help="count and print the figures of a run saved with --json (no browser)")
     args = p.parse_args(argv)
+    if args.from_json:
+        print(report(*load(args.from_json)))
+        return 0
     if args.list:
         for a in APPS_LIST:
             print(f"{a.name:24} {a.kind:7} {a.what}" + (f" (holder: {a.holder})" if a.holder else ""))
