@@ -94,6 +94,11 @@ def drive(app: App, pw_browser: Any, n_clicks: int, logs: Path, echo: bool = Tru
             shown = tab.exception_shown()
             if shown and not error:
                 error = f"the app shows an exception: {shown.splitlines()[0][:200]}"
+            if error:  # what the screen showed, next to the server's log
+                try:
+                    tab.page.screenshot(path=str(logs / f"{app.name}-click{n}.png"))
+                except Exception:
+                    pass
             click = Click(n, action, seen, run_s, s0, s1, srv.rss_bytes(), error)
             clicks.append(click)
             if echo:
