@@ -86,6 +86,7 @@ class App:
     page: str = ""  # the page to go to through the sidebar's navigation (a lab lesson's title), "" = the first
     holder: str = ""  # a leak's holder as the box should name it (a substring, case-insensitive)
     env: dict[str, str] = field(default_factory=dict)
+    past: Callable[[Drive], None] | None = None  # what the process went through before the counted clicks
 
 
 def csv_file(i: int, rows: int = 500) -> bytes:
@@ -208,6 +209,54 @@ def _lab_apps() -> list[App]:
     return out
 
 
+def _menu(d: Drive, title: str) -> None:
+    d.act(d.main, lambda: d.main.nav(title, exact=False))
+    d.settle_pending()
+
+
+def _reruns(d: Drive, n: int) -> None:
+    for _ in range(n):
+        d.act(d.main, lambda: d.main.button("Rerun once"))
+        d.settle_pending()
+        d.main.page.wait_for_timeout(1000)  # a person's pace
+
+
+def lab_past(d: Drive) -> None:
+    """A visitor's first minutes in the lab before the lesson under test (issue 16: "a process with a past").
+
+    Lesson 2, good variant (a bounded cache fills), 5 clicks; lesson 4, bad variant (CSV peaks), 4 clicks;
+    lesson 6 (retention), 3 clicks. The caller then goes to the lesson it measures.
+    """
+    title = dict((short, t) for _, short, t, _ in LESSONS)
+    _menu(d, title["caches"])
+    d.act(d.main, lambda: d.main.radio("Good:"))
+    d.settle_pending()
+    _reruns(d, 5)
+    _menu(d, title["bigdata"])
+    _reruns(d, 4)
+    _menu(d, title["free"])
+    _reruns(d, 3)
+
+
+def _lab_with_a_past(number: int) -> App:
+    _, short, title, holder = LESSONS[number - 1]
+
+    def past(d: Drive) -> None:
+        lab_past(d)
+        _menu(d, title)  # the lesson opens on its bad variant: that run is the past's last
+
+    return App(
+        f"lab{number}-bad-after-others",
+        "leak",
+        f"lab lesson {number} ({short}), bad variant, after 12 clicks in lessons 2, 4 and 6 on the same server",
+        DEMO,
+        lab_step("bad"),
+        holder=holder,
+        env={"ST_MEMWATCH_LAB_SCALE": LAB_SCALE},
+        past=past,
+    )
+
+
 APPS_LIST: list[App] = [
     _app("healthy_dashboard", "healthy", "cached 100k-row frame, slider filter, weekly chart, table", slide),
     _app("healthy_form", "healthy", "a form submitted again and again, the last order kept", fill_form),
@@ -229,6 +278,8 @@ APPS_LIST: list[App] = [
     _app("leak_native_malloc", "leak", "ctypes malloc of 8 MiB per run, never freed", press("Run"), "native"),
     _app("leak_pillow_gallery", "leak", "a 1024x1024 Pillow image appended to session_state['gallery']", press("Generate"), "gallery"),
     *_lab_apps(),
+    _lab_with_a_past(1),
+    _lab_with_a_past(5),
 ]  # fmt: skip
 APPS_BY_NAME = {a.name: a for a in APPS_LIST}
 QUICK = ["healthy_dashboard", "healthy_chat", "leak_session_list"]
