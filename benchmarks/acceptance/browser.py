@@ -161,7 +161,7 @@ class Tab:
         self.finished = 0  # script_finished messages received
         self._toasts_seen = 0
         self.page.on("websocket", self._watch)
-        self.page.goto(url)
+        self.page.goto(url, wait_until="commit")  # the first run's end is waited for on the websocket
 
     # -- runs -------------------------------------------------------------------------------
     def _watch(self, ws: Any) -> None:
@@ -209,7 +209,7 @@ class Tab:
     def read(self) -> Screen:
         raw = self.page.evaluate(READ_SCREEN)
         boxes = raw.get("boxes") or []
-        toasts = list(raw.get("toastTexts") or [])
+        toasts = [" ".join(t.split()) for t in raw.get("toastTexts") or []]
         new = toasts[self._toasts_seen :]
         self._toasts_seen = len(toasts)
         g = raw.get("gauge") or {}
@@ -274,8 +274,9 @@ class Tab:
         )
         return f"upload {name}"
 
-    def nav(self, title: str) -> str:
-        self.page.locator(SIDEBAR).get_by_role("link", name=title, exact=True).click()
+    def nav(self, title: str, exact: bool = True) -> str:
+        """A page link of the sidebar's navigation (``exact=False``: its name contains ``title``, as with an icon)."""
+        self.page.locator(SIDEBAR).get_by_role("link", name=title, exact=exact).first.click()
         return f"page {title!r}"
 
     def form(self, values: dict[str, str], submit: str) -> str:

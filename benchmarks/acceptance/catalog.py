@@ -44,6 +44,17 @@ class Drive:
         self.pending = (tab, 0)
         return tab
 
+    def open_page(self, title: str) -> Tab:
+        """A new tab on the app's first page, then its sidebar link to ``title``, as a visitor gets there.
+
+        (Opening a page's own URL works too on recent Streamlit, but 1.40 covers it with a
+        "Page not found" dialog while it runs the page.)
+        """
+        tab = self.open()
+        tab.wait_loaded()
+        self.act(tab, lambda: tab.nav(title, exact=False))
+        return tab
+
     def act(self, tab: Tab, do: Callable[[], str]) -> str:
         """Do one thing in ``tab``; the harness then waits for the run it starts."""
         before = tab.finished
@@ -72,9 +83,10 @@ class App:
     what: str
     script: Path
     step: Step
-    path: str = ""  # the page to open (a lab lesson's url path)
+    page: str = ""  # the page to go to through the sidebar's navigation (a lab lesson's title), "" = the first
     holder: str = ""  # a leak's holder as the box should name it (a substring, case-insensitive)
     env: dict[str, str] = field(default_factory=dict)
+    past: Callable[[Drive], None] | None = None  # what the process went through before the counted clicks
 
 
 def csv_file(i: int, rows: int = 500) -> bytes:
@@ -147,7 +159,7 @@ def visitors_step(variant: str) -> Step:
         if i == 1 and variant == "good":
             return d.act(d.main, lambda: d.main.radio("Good:"))
         if i % 2 == 0 and len(d.tabs) <= MAX_VISITOR_TABS:
-            tab = d.open("visitors")
+            tab = d.open_page(VISITORS)
             if variant == "good":  # a new session opens on the bad variant too: the visitor chooses
                 d.settle_pending()
                 return d.act(tab, lambda: tab.radio("Good:")) + " in a new tab"
@@ -161,24 +173,25 @@ def _app(name: str, kind: str, what: str, step: Step, holder: str = "") -> App:
     return App(name, kind, what, APPS / f"{name}.py", step, holder=holder)
 
 
-LESSONS = [  # (number, url path, expected holder of the bad variant or "" when it is not a leak)
-    (1, "model", "_registry"),
-    (2, "caches", "features_unbounded"),
-    (3, "session", "lab_results"),
-    (4, "bigdata", ""),
-    (5, "peak", "state.kept"),
-    (6, "free", ""),
-    (7, "visitors", ""),
+LESSONS = [  # (number, short name, title in the menu, expected holder of the bad variant or "" when not a leak)
+    (1, "model", "1 · Load the model once", "_registry"),
+    (2, "caches", "2 · Bound your caches", "features_unbounded"),
+    (3, "session", "3 · Session state that hoards", "lab_results"),
+    (4, "bigdata", "4 · Big data: memory vs. disk", ""),
+    (5, "peak", "5 · Peak vs. leak", "state.kept"),
+    (6, "free", "6 · Free what you hold", ""),
+    (7, "visitors", "7 · Many visitors", ""),
 ]
+VISITORS = LESSONS[-1][2]
 
 
 def _lab_apps() -> list[App]:
     out = []
-    for number, path, holder in LESSONS:
+    for number, short, title, holder in LESSONS:
         for variant in ("bad", "good"):
             kind = "leak" if variant == "bad" and holder else "good"
-            step = visitors_step(variant) if path == "visitors" else lab_step(variant)
-            what = f"lab lesson {number} ({path}), {variant} variant"
+            step = visitors_step(variant) if title == VISITORS else lab_step(variant)
+            what = f"lab lesson {number} ({short}), {variant} variant"
             if kind == "good" and variant == "bad":
                 what += ": keeps nothing growing (a peak, retention or one copy per visitor)"
             out.append(
@@ -188,12 +201,60 @@ def _lab_apps() -> list[App]:
                     what,
                     DEMO,
                     step,
-                    path=path,
+                    page=title,
                     holder=holder if kind == "leak" else "",
                     env={"ST_MEMWATCH_LAB_SCALE": LAB_SCALE},
                 )
             )
     return out
+
+
+def _menu(d: Drive, title: str) -> None:
+    d.act(d.main, lambda: d.main.nav(title, exact=False))
+    d.settle_pending()
+
+
+def _reruns(d: Drive, n: int) -> None:
+    for _ in range(n):
+        d.act(d.main, lambda: d.main.button("Rerun once"))
+        d.settle_pending()
+        d.main.page.wait_for_timeout(1000)  # a person's pace
+
+
+def lab_past(d: Drive) -> None:
+    """A visitor's first minutes in the lab before the lesson under test (issue 16: "a process with a past").
+
+    Lesson 2, good variant (a bounded cache fills), 5 clicks; lesson 4, bad variant (CSV peaks), 4 clicks;
+    lesson 6 (retention), 3 clicks. The caller then goes to the lesson it measures.
+    """
+    title = dict((short, t) for _, short, t, _ in LESSONS)
+    _menu(d, title["caches"])
+    d.act(d.main, lambda: d.main.radio("Good:"))
+    d.settle_pending()
+    _reruns(d, 5)
+    _menu(d, title["bigdata"])
+    _reruns(d, 4)
+    _menu(d, title["free"])
+    _reruns(d, 3)
+
+
+def _lab_with_a_past(number: int) -> App:
+    _, short, title, holder = LESSONS[number - 1]
+
+    def past(d: Drive) -> None:
+        lab_past(d)
+        _menu(d, title)  # the lesson opens on its bad variant: that run is the past's last
+
+    return App(
+        f"lab{number}-bad-after-others",
+        "leak",
+        f"lab lesson {number} ({short}), bad variant, after 12 clicks in lessons 2, 4 and 6 on the same server",
+        DEMO,
+        lab_step("bad"),
+        holder=holder,
+        env={"ST_MEMWATCH_LAB_SCALE": LAB_SCALE},
+        past=past,
+    )
 
 
 APPS_LIST: list[App] = [
@@ -217,7 +278,9 @@ APPS_LIST: list[App] = [
     _app("leak_native_malloc", "leak", "ctypes malloc of 8 MiB per run, never freed", press("Run"), "native"),
     _app("leak_pillow_gallery", "leak", "a 1024x1024 Pillow image appended to session_state['gallery']", press("Generate"), "gallery"),
     *_lab_apps(),
+    _lab_with_a_past(1),
+    _lab_with_a_past(5),
 ]  # fmt: skip
 APPS_BY_NAME = {a.name: a for a in APPS_LIST}
-QUICK = ["healthy_dashboard", "healthy_chat", "leak_session_list", "native_freed_temporary"]
-QUICK_CLICKS = 12
+QUICK = ["healthy_dashboard", "healthy_chat", "leak_session_list"]
+QUICK_CLICKS = 10

@@ -10,10 +10,13 @@ whose ``s1`` shows the box and the gauge telling different stories (a box while
 the gauge does not say "Leak", or "Leak" with no box). *Lag* is the box right after
 the run (``s0``) disagreeing with the gauge a second later; "caught up" counts those
 where the next run's box then matches that gauge (the box showed the previous verdict).
+*Onset moves* counts the times the box's "since run N" changed from one click to the
+next while the box stayed up (the onset of an episode should not move while it lasts).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -68,6 +71,21 @@ class Click:
         }
 
 
+SINCE_RE = re.compile(r"since run (\d+)")
+
+
+def screen_from(d: dict[str, Any]) -> Screen:
+    """A reading saved by ``Screen.as_dict`` (for re-counting a saved run with ``run.py --from-json``)."""
+    return Screen(**{k: d[k] for k in Screen.__dataclass_fields__ if k in d})
+
+
+def click_from(d: dict[str, Any]) -> Click:
+    return Click(
+        d["n"], d["action"], d["run_seen"], d["run_s"], screen_from(d["s0"]), screen_from(d["s1"]), d.get("rss"),
+        d.get("error", ""),
+    )  # fmt: skip
+
+
 def disagreement_kind(s: Screen) -> str:
     if s.box_alarm:
         return f"box {s.box_kind or 'alert'}, gauge {s.gauge_state}"
@@ -93,6 +111,8 @@ class AppFigures:
     disagreement_kinds: dict[str, int] = field(default_factory=dict)
     lag: int = 0
     lag_caught_up: int = 0
+    onset_moves: int = 0
+    onsets: list[int] = field(default_factory=list)  # every distinct "since run N" the box showed, in order
     rss_first: int | None = None
     rss_last: int | None = None
     mean_run_s: float = 0.0
@@ -116,6 +136,7 @@ def summarise(name: str, kind: str, holder: str, clicks: list[Click]) -> AppFigu
     f.runs_seen = sum(c.run_seen for c in clicks)
     f.errors = sum(bool(c.error) for c in clicks)
     seen_examples: set[str] = set()
+    onset: int | None = None
     for i, c in enumerate(clicks):
         if c.alarm:
             f.alarm_clicks += 1
@@ -139,6 +160,13 @@ def summarise(name: str, kind: str, holder: str, clicks: list[Click]) -> AppFigu
             nxt = clicks[i + 1] if i + 1 < len(clicks) else None
             if nxt is not None and nxt.s0.box_alarm == c.s1.gauge_alarm:
                 f.lag_caught_up += 1
+        since = SINCE_RE.search(c.s1.box)
+        now = int(since.group(1)) if since else None
+        if now is not None and onset is not None and now != onset:
+            f.onset_moves += 1
+        if now is not None and now not in f.onsets:
+            f.onsets.append(now)
+        onset = now if c.s1.box_alarm else None
         for text in [c.s0.box.split("\n")[0], *c.toasts, c.s1.gauge if c.gauge_alarm else ""]:
             if text and text not in seen_examples and len(f.examples) < 6:
                 seen_examples.add(text)
