@@ -6,7 +6,9 @@ many-widget look-alike, the `streamlit hello` pages and demo_app.py, each app is
 checked by the public command in its own sandboxed process, exploring (the
 default) and, side by side, at the widgets' defaults only (``--no-explore``).
 
-    python benchmarks/explore_accuracy.py [--runs 10] [--only APP ...] [--no-plain] [--json PATH]
+    python benchmarks/explore_accuracy.py [--runs 10] [--only APP ...] [--no-plain] [--thorough] [--json PATH]
+
+``--thorough`` checks with the long tour (``check --thorough``) instead of the default.
 
 Prints, per app, the verdict, the trigger named and the seconds of each mode;
 then leaks found, triggers named, false leaks and seconds per check.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -43,6 +46,18 @@ def cases() -> list[dict[str, Any]]:
     return out
 
 
+def _thorough_check(path: Path, runs: int) -> dict[str, Any]:
+    """``check --thorough --json``: the pytest helper has no such option."""
+    cmd = [sys.executable, "-m", "st_memwatch", "check", str(path), "--runs", str(runs), "--json", "--thorough"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        report: dict[str, Any] = json.loads(proc.stdout)
+    except ValueError:
+        report = {"error": proc.stderr[-300:], "leak": None}
+    report["exit_status"] = proc.returncode
+    return report
+
+
 def _named(trigger: dict[str, Any] | None, expected: dict[str, Any] | None) -> bool:
     return bool(trigger and expected and all(trigger.get(k) == v for k, v in expected.items()))
 
@@ -52,18 +67,19 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--only", nargs="*", default=None, help="app names (as printed) to run")
     parser.add_argument("--no-plain", action="store_true", help="skip the --no-explore comparison")
+    parser.add_argument("--thorough", action="store_true", help="explore with the long tour (check --thorough)")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "explore_accuracy.json"))
     args = parser.parse_args()
     import streamlit
 
     rows: list[dict[str, Any]] = []
-    print(f"streamlit {streamlit.__version__}, --runs {args.runs}")
+    print(f"streamlit {streamlit.__version__}, --runs {args.runs}{', --thorough' if args.thorough else ''}")
     print(f"{'app':34} {'expect':6} {'found':6} {'trigger':52} {'explore s':>9} {'plain s':>8}")
     for case in cases():
         if args.only and case["name"] not in args.only:
             continue
         t0 = time.perf_counter()
-        report = check_app(case["path"], runs=args.runs, explore=True)
+        report = _thorough_check(case["path"], args.runs) if args.thorough else check_app(case["path"], runs=args.runs, explore=True)
         explore_s = time.perf_counter() - t0
         plain_s = None
         plain_leak = None
@@ -84,6 +100,7 @@ def main() -> int:
             "explore_seconds": round(explore_s, 1),
             "plain_seconds": round(plain_s, 1) if plain_s is not None else None,
             "interactions": len((report.get("explore") or {}).get("blocks", [])),
+            "forecasts": [f.get("cache") for f in report.get("forecasts") or []],
         }
         rows.append(row)
         said = (trigger or {}).get("sentence") or (report.get("error") or "")[:52]

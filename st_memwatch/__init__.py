@@ -221,13 +221,23 @@ def _hook_runs_at_import() -> None:
     install_at_import(_get_monitor)
 
 
-def _reset_for_tests(**settings: Any) -> Monitor:
-    """A fresh Monitor with the given Settings (used by the test-suite and ``check``)."""
+def fresh_monitor(**settings: Any) -> Monitor:
+    """Stop the current monitor and start this process's one Monitor afresh with these ``Settings``.
+
+    For tools that record an app from its first run on a clean slate, as the headless
+    check does (a census after every run, series that keep every run); an app calls
+    ``panel()`` instead. Unknown settings raise TypeError.
+    """
     global _monitor
     stop()
     with _monitor_lock:
         _monitor = Monitor(Settings(**settings))
     return _monitor
+
+
+def _reset_for_tests(**settings: Any) -> Monitor:
+    """A fresh Monitor with the given Settings (used by the test-suite)."""
+    return fresh_monitor(**settings)
 
 
 if "streamlit" in sys.modules:  # imported by a running app: record its first run whole

@@ -11,6 +11,12 @@ the pytest helper and the panel quote one rate and one holder. What the check ad
 is precision: a census after every run (the runner collects cycles first, as the
 server does), series that keep every run, and what one more instance of a growing
 class keeps alive (``measure_holders``), measured while the app's objects live.
+
+Why a check may stop before ``--runs`` (``settle=True``, the default of the command):
+once the process's warm-up is over and the live heap and RSS have not grown for
+``SETTLE_STEPS`` steps in a row, with no verdict of a leak and no suspect leaking,
+the runs left could only show a leak that starts later, which a repeated rerun
+does not do; ``--thorough`` makes every run.
 """
 
 from __future__ import annotations
@@ -19,12 +25,13 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from st_memwatch.core import analysis
+from st_memwatch.core import analysis, judgement
 from st_memwatch.core.holders import measure_holders
 from st_memwatch.core.limits import format_bytes, parse_limit
 from st_memwatch.core.models import Snapshot
@@ -33,6 +40,8 @@ DEFAULT_RUNS = 30
 MIN_RUNS = 10  # three warm-up runs, then enough to tell what Streamlit keeps from its first runs from a leak
 SUSPECTS_SHOWN = 8
 HOLDER_SEARCH_BUDGET_S = 2.0
+SETTLE_STEPS = 7  # flat steps in a row, after the process's warm-up, that end a settling check early
+SETTLE_MIN_RUNS = MIN_RUNS  # a settling check makes at least this many runs
 
 
 class CheckError(Exception):
@@ -67,6 +76,7 @@ class CheckReport:
     python_heap_last: int | None = None
     since_run: int | None = None  # the run at which the current growth started
     holders: list[dict[str, Any]] = field(default_factory=list)  # what keeps it, most specific first
+    settled_at: int | None = None  # the run after which memory was flat long enough to stop (settle=True)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -163,6 +173,69 @@ def _first_line(text: str) -> str:
     return lines[0][:200] if lines else ""
 
 
+_active: list[Any] = [None]  # the Monitor of the check running in this process
+
+
+def live_bytes(wait_s: float = 30.0, after: object = None) -> tuple[object, int | None]:
+    """The last census of the running check (as a token) and its live bytes, waiting for one newer than ``after``.
+
+    The check takes a census at the end of every run, in the script thread, and
+    AppTest can return before it is done: on a loaded machine that takes seconds,
+    and a step read from the previous census would be lost. Outside a check
+    nothing measures: ``(None, None)``.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        monitor = _active[0]
+        if monitor is None:
+            return None, None
+        census = monitor.last_census
+        if census is not None and census is not after:
+            total = sum(s.bytes for s in census.stats if not s.type_name.startswith(analysis.OWN_PREFIX))
+            return census, int(total)
+        if time.monotonic() > deadline:
+            return census, None
+        time.sleep(0.005)
+
+
+def _census_of(monitor: Any, x: int, wait_s: float = 30.0) -> bool:
+    """Wait for run ``x``'s census to be filed (AppTest can return first); False when none comes."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        heap = monitor.heap_series()
+        if heap and heap[-1][0] >= x:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+
+
+def _settled(monitor: Any, th: analysis.Thresholds, done: int) -> bool:
+    """Has memory been flat long enough after warm-up that the runs left cannot change the verdict?
+
+    Flat: the last SETTLE_STEPS steps of the live heap (one complete census per run)
+    and of RSS each below the verdict's floors, the heap not up over them either, no
+    verdict of a leak and no suspect that leaks.
+    """
+    if done < max(SETTLE_MIN_RUNS, judgement.PROCESS_WARMUP_RUNS + 1 + SETTLE_STEPS):
+        return False
+    verdict = monitor.verdict
+    if verdict is None or verdict.leak or verdict.warming_up:
+        return False
+    if any(analysis.is_leaking(s, th) for s in monitor.suspects):
+        return False
+    heap = monitor.heap_series()[-(SETTLE_STEPS + 1):]
+    if len(heap) < SETTLE_STEPS + 1 or heap[-1][0] != done or heap[-1][0] - heap[0][0] != SETTLE_STEPS:
+        return False  # a census missing or late: no evidence, no stop
+    floor = th.min_suspect_bytes_per_run
+    if heap[-1][1] - heap[0][1] >= floor or any(b - a >= floor for (_, a), (_, b) in zip(heap, heap[1:], strict=False)):
+        return False
+    runs = monitor.runs.last(SETTLE_STEPS + 1)
+    if len(runs) < SETTLE_STEPS + 1:
+        return False
+    return all(b.rss_after - a.rss_after < th.min_rss_bytes_per_run for a, b in zip(runs, runs[1:], strict=False))
+
+
 def run_check(
     app: str | os.PathLike[str],
     runs: int = DEFAULT_RUNS,
@@ -170,13 +243,17 @@ def run_check(
     timeout_s: float = 60.0,
     driver: Driver | None = None,
     on_run_end: Callable[[int], None] | None = None,
+    settle: bool = False,
+    on_settled: Callable[[int], None] | None = None,
 ) -> CheckReport:
     """Run ``app`` ``runs`` times and return the report; raises CheckError if it cannot run.
 
     ``driver(at, i)`` is called before run ``i`` to act on the app as a visitor would
     (click, select, type); its answer says what it did, and StopChecking from it ends
     the runs early. ``on_run_end(i)`` is told when run ``i`` has finished (the
-    sandbox's per-run deadline listens to it).
+    sandbox's per-run deadline listens to it). With ``settle`` the runs end once
+    memory has been flat long enough after warm-up (``_settled``); ``on_settled(i)``
+    is told after run ``i`` when they do.
     """
     path = validate_app(app)
     if not isinstance(runs, int) or isinstance(runs, bool) or runs < MIN_RUNS:
@@ -208,7 +285,7 @@ def run_check(
 
     th = check_thresholds(runs)
     # Every run gets a census and a size reading, and the series keep every run of the check.
-    monitor = st_memwatch._reset_for_tests(census_every_run=True, series_window=max(runs, MIN_RUNS), thresholds=th)
+    monitor = st_memwatch.fresh_monitor(census_every_run=True, series_window=max(runs, MIN_RUNS), thresholds=th)
     limit_obj = monitor.resolve_limit(resolved_limit)
     problem = run_hooks.install(monitor)
     if problem:
@@ -221,6 +298,8 @@ def run_check(
         sys.path.insert(0, app_dir)
     errors: list[str] = []
     failed = 0
+    settled_at: int | None = None
+    _active[0] = monitor
     try:
         at = AppTest.from_file(str(path.resolve()), default_timeout=timeout_s)
         for i in range(runs):
@@ -243,6 +322,11 @@ def run_check(
             if at.exception:
                 failed += 1
                 errors.append(_first_line(str(at.exception[0].value or "")) or "exception")
+            elif settle and SETTLE_MIN_RUNS <= i + 1 < runs and _census_of(monitor, i + 1) and _settled(monitor, th, i + 1):
+                settled_at = i + 1
+                if on_settled is not None:
+                    on_settled(i)
+                break
         if failed < runs:
             # While the app's objects are still alive: what one more instance of a growing class keeps.
             monitor.set_holdings(measure_holders(monitor.series_points(), th))
@@ -250,12 +334,15 @@ def run_check(
                 monitor.set_holdings(monitor.held)
         snap = monitor.snapshot(limit=limit_obj, timeline_points=0)
     finally:
+        _active[0] = None
         quiet.close()
         st_memwatch.stop()
     if failed == runs:
         first = errors[0] if errors else "unknown error"
         raise CheckError(f"the script raised on every run ({runs}): {first}")
-    return _report(str(path), snap, monitor.heap_series(), monitor.held, errors, failed, th)
+    report = _report(str(path), snap, monitor.heap_series(), monitor.held, errors, failed, th, monitor.runs_total)
+    report.settled_at = settled_at
+    return report
 
 
 def _report(
@@ -266,19 +353,25 @@ def _report(
     errors: list[str],
     failed: int,
     th: analysis.Thresholds,
+    runs_total: int,
 ) -> CheckReport:
     """The report, from the snapshot's verdict: the figures every other surface shows."""
     verdict = snap.verdict
     assert verdict is not None
     d = snap.to_dict()
     finished = list(snap.runs)
-    heap_growth = analysis.growth_after_warmup([x for x, _ in heap], [float(b) for _, b in heap], th)
+    # The live heap's rate as the verdict reads it: over the growing regime, else the
+    # live series a leak RSS has not shown yet was judged on, else none.
+    regime = judgement.find_regime(finished, float(runs_total - len(finished) + 1))
+    judged_heap = judgement.heap_rate(heap, regime) if regime.growing else None
+    if judged_heap is None and verdict.leak:
+        judged_heap = verdict.bytes_per_run
     return CheckReport(
         app=app,
         runs=len(finished),
         leak=verdict.leak,
         growth_bytes_per_run=verdict.bytes_per_run,
-        heap_growth_bytes_per_run=heap_growth.sustained_slope if heap_growth is not None else 0.0,
+        heap_growth_bytes_per_run=judged_heap if judged_heap is not None else 0.0,
         peak_rss=max((r.peak for r in finished), default=snap.rss),
         rss_first=finished[0].rss_before if finished else snap.rss,
         rss_last=finished[-1].rss_after if finished else snap.rss,
@@ -339,6 +432,8 @@ def format_report(r: CheckReport) -> str:
         f"  live Python bytes {heap} ({'+' if r.heap_growth_bytes_per_run >= 0 else ''}"
         f"{format_bytes(r.heap_growth_bytes_per_run)}/run)",
     ]
+    if r.settled_at is not None:
+        lines.append(f"  stopped after run {r.settled_at}: memory flat for {SETTLE_STEPS} runs after warm-up (--thorough makes every run)")
     if r.failed_runs:
         lines.append(f"  {r.failed_runs} of {r.runs} runs raised: {r.errors[0] if r.errors else ''}")
     shown = [s for s in r.suspects if s["leaking"]]

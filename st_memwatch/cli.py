@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--no-explore", dest="explore", action="store_false", help="run with every widget at its default only")
     mode.add_argument("--scenario", default=None, metavar="DRIVER.py", help="act on the app with def drive(at, run) from this file (or FILE.py:function) instead")
     check.add_argument("--seed", type=int, default=0, help="seed of the exploration's choices (default 0)")
+    check.add_argument(
+        "--thorough", action="store_true",
+        help="the long check: every run made, every interaction's block to its end, one check process at a time",
+    )
     return parser
 
 
@@ -71,8 +75,9 @@ def _max_memory(value: str | None) -> int | None:
 def run(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     """The check as the command runs it: (exit status, JSON object, readable text)."""
     from st_memwatch.check import CheckError, validate_app
-    from st_memwatch.explore import explore_check, split_scenario
+    from st_memwatch.explore import split_scenario
     from st_memwatch.sandbox import SandboxLimits, check_in_sandbox
+    from st_memwatch.tour import explore_check
 
     try:
         validate_app(args.app)
@@ -92,9 +97,9 @@ def run(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
             path, func = split_scenario(args.scenario)
             outcome = check_in_sandbox(args.app, args.runs, args.limit, limits, {"kind": "scenario", "path": path, "func": func})
         elif args.explore:
-            outcome = explore_check(args.app, args.runs, args.limit, limits, seed=args.seed)
+            outcome = explore_check(args.app, args.runs, args.limit, limits, seed=args.seed, thorough=args.thorough)
         else:
-            outcome = check_in_sandbox(args.app, args.runs, args.limit, limits)
+            outcome = check_in_sandbox(args.app, args.runs, args.limit, limits, settle=not args.thorough)
     except CheckError as exc:
         return EXIT_ERROR, {"error": str(exc), "leak": None, "app": args.app}, f"st-memwatch: {exc}"
     if outcome.report is None:

@@ -19,14 +19,26 @@ the full verdict decides, and the interaction that makes it a leak is the
 trigger. That is the "replay with everything else held still" done from the
 other side: one replay per suspect instead of one per widget.
 
+Why a block may end early (``quick``, the default of the command): a block is a
+candidate only when all but one of its steps grow, so once two steps are flat its
+verdict is known and its last run would change nothing.
+
+Why a slider's domain is kept (``Interaction.domain``): the re-check moves it to a
+new value on every run, and a cache keyed by it gains an entry each time; with a
+domain of 24 hours that cache holds at most 24 entries, a bound, not a leak (see
+``st_memwatch.tour``). Choices are held for their whole block, so a cache they key
+gains one entry and stops.
+
 Deterministic for a seed: the seed orders the interactions, picks the options
-tried when there are many, and the text typed.
+tried when there are many, and the text typed. The orchestration of a check
+(plain check, tour, re-checks, forecasts) is ``st_memwatch.tour``.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import random
+import statistics
 import struct
 import sys
 import time
@@ -36,15 +48,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from st_memwatch.check import CheckError, StopChecking, live_bytes
+from st_memwatch.core import analysis
 from st_memwatch.streamlit_bridge import pages
 
 BLOCK_RUNS = 4  # runs per interaction while exploring: one to set it, three steps to watch
 MAX_BLOCKS = 24  # interactions explored per check (about 100 runs); the rest are listed as not explored
 MAX_OPTIONS = 5  # other options tried per choice widget
-GROWTH_STEP_BYTES = 64 * 1024  # a step of the live heap that counts as growth (the verdict's floor per run)
-CONFIRM_MAX = 3  # growing interactions re-checked one by one
-TOUR_BUDGET_FACTOR = 3.0  # the tour's time, in plain checks of the same app at the default --runs
-TOUR_MIN_S = 30.0
+# A step of the live heap that counts as growth: the verdict's floor per run for a suspect.
+GROWTH_STEP_BYTES = analysis.Thresholds().min_suspect_bytes_per_run
+MAX_DOMAIN = 2**16  # values counted one by one in a widget's domain; larger is "unknown"
 OWN_KEY_PREFIX = "st_memwatch"
 
 # AppTest accessor -> what a visitor does with it
@@ -70,6 +83,7 @@ class Interaction:
     value: Any = None  # the option chosen or picked (as AppTest shows it)
     page: str | None = None  # page hash the widget lives on; None for the first page
     page_name: str | None = None
+    domain: int | None = None  # how many values the widget can take (a slider of hours: 24); None: unknown or unbounded
 
     def describe(self) -> str:
         where = f" on page '{self.page_name}'" if self.page_name and self.action != "page" else ""
@@ -116,58 +130,6 @@ class Interaction:
         return cls(**fields)
 
 
-# ---------------------------------------------------------------- pages
-
-
-class _PageWatch:
-    """The page registry of the last run, read from Streamlit's PagesManager.
-
-    AppTest builds a PagesManager per run and keeps no public list of pages on
-    1.40; the registry (``st.navigation`` pages or the ``pages/`` folder) is read
-    from the last manager made. Switching sets the hash AppTest requests on its
-    next run, as ``AppTest.switch_page`` does for file pages.
-    """
-
-    def __init__(self) -> None:
-        self.ok = pages.install_page_hook()
-
-    @property
-    def manager(self) -> Any:
-        return pages.last_manager()
-
-    def pages(self) -> dict[str, str]:
-        """Page hash -> page name, in the app's order; empty for a one-page app."""
-        pm = self.manager
-        if pm is None:
-            return {}
-        try:
-            pages = pm.get_pages()
-        except Exception:
-            return {}
-        out = {str(h): str(info.get("page_name") or info.get("url_pathname") or h) for h, info in pages.items()}
-        return out if len(out) > 1 else {}
-
-    def current(self) -> str | None:
-        try:
-            return str(self.manager.current_page_script_hash) if self.manager is not None else None
-        except Exception:
-            return None
-
-    @staticmethod
-    def switch(at: Any, page_hash: str) -> None:
-        at._page_hash = page_hash
-
-
-_WATCH: _PageWatch | None = None
-
-
-def _page_watch() -> _PageWatch:
-    global _WATCH
-    if _WATCH is None:
-        _WATCH = _PageWatch()
-    return _WATCH
-
-
 # ---------------------------------------------------------------- widgets
 
 
@@ -211,6 +173,17 @@ def _can_format(w: Any, option: str) -> bool:
         return False
 
 
+def _steps_between(lo: Any, hi: Any, step: Any) -> int | None:
+    """Values of a slider or number input from ``lo`` to ``hi`` by ``step``; None when not finite."""
+    try:
+        lo, hi, step = float(lo), float(hi), float(step or 1)
+    except (TypeError, ValueError):
+        return None
+    if not (step > 0 and hi >= lo) or (hi - lo) / step >= MAX_DOMAIN:
+        return None
+    return int(round((hi - lo) / step)) + 1
+
+
 def discover(at: Any, page: str | None, page_name: str | None, rng: random.Random) -> tuple[list[Interaction], dict[Interaction, Any], list[str]]:
     """The interactions on the current page, the value to put each back to, and what cannot be driven."""
     found: list[Interaction] = []
@@ -243,14 +216,17 @@ def discover(at: Any, page: str | None, page_name: str | None, rng: random.Rando
                     others = [o for o in options if o != shown and _can_format(w, o)]
                     if len(others) > MAX_OPTIONS:
                         others = sorted(rng.sample(others, MAX_OPTIONS), key=options.index)
+                    n = len(options)
+                    domain = n if accessor not in PICK else (2**n if n < 16 else None)
                     for option in others:
-                        add(Interaction("pick" if accessor in PICK else "choose", value=option, **base), current)
+                        add(Interaction("pick" if accessor in PICK else "choose", value=option, domain=domain, **base), current)
                 elif accessor in TICK:
-                    add(Interaction("tick", value=not bool(w.value), **base), bool(w.value))
+                    add(Interaction("tick", value=not bool(w.value), domain=2, **base), bool(w.value))
                 elif accessor in MOVE:
                     value = w.value
                     if isinstance(value, (int, float)) and not isinstance(value, bool):
-                        add(Interaction("move", **base), value)
+                        domain = _steps_between(getattr(w, "min", None), getattr(w, "max", None), getattr(w, "step", None))
+                        add(Interaction("move", domain=domain, **base), value)
                     else:
                         skipped.append(f"{accessor} '{label}' (a range or a date)")
                 elif accessor in TYPE:
@@ -377,30 +353,6 @@ def restore(at: Any, it: Interaction, default: Any) -> None:
 # ---------------------------------------------------------------- measuring
 
 
-def live_bytes(wait_s: float = 30.0, after: object = None) -> tuple[object, int | None]:
-    """The last census (as a token) and its live bytes, waiting for one newer than ``after``.
-
-    The check takes a census at the end of every run, in the script thread, and
-    AppTest can return before it is done: on a loaded machine that takes seconds,
-    and a step read from the previous census would be lost.
-    """
-    import st_memwatch
-    from st_memwatch.core import analysis
-
-    deadline = time.monotonic() + wait_s
-    while True:
-        monitor = getattr(st_memwatch, "_monitor", None)
-        if monitor is None:  # driven outside a check: nothing measures
-            return None, None
-        census = getattr(monitor, "last_census", None)
-        if census is not None and census is not after:
-            total = sum(s.bytes for s in census.stats if not s.type_name.startswith(analysis.OWN_PREFIX))
-            return census, int(total)
-        if time.monotonic() > deadline:
-            return census, None
-        time.sleep(0.005)
-
-
 @dataclass
 class Block:
     interaction: Interaction
@@ -426,6 +378,12 @@ class Block:
         growing = sum(1 for step in s if step >= GROWTH_STEP_BYTES)
         return growing >= max(1, len(s) - 1) and sum(s) >= GROWTH_STEP_BYTES * (len(s) - 1)
 
+    def known_flat(self, block_runs: int) -> bool:
+        """Can this block no longer be a candidate? Two flat steps out of a block's ``block_runs - 1``."""
+        steps = block_runs - 1
+        flat = sum(1 for step in self.steps if step < GROWTH_STEP_BYTES)
+        return steps >= 2 and flat > steps - max(1, steps - 1)
+
     def to_dict(self) -> dict[str, Any]:
         s = self.steps
         return {
@@ -440,10 +398,24 @@ class Block:
 class Explorer:
     """The visitor: ``(at, run_index) -> description``, one interaction per block of runs."""
 
-    def __init__(self, seed: int = 0, block_runs: int = BLOCK_RUNS, max_blocks: int = MAX_BLOCKS, budget_s: float | None = None) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        block_runs: int = BLOCK_RUNS,
+        max_blocks: int = MAX_BLOCKS,
+        budget_s: float | None = None,
+        budget_runs: float | None = None,
+        quick: bool = False,
+    ) -> None:
+        """``budget_s``: the tour's seconds; ``budget_runs``: its time in runs of this app as measured
+        during the tour (the median run); ``quick``: a block ends once it is known flat."""
         self.rng = random.Random(seed)
         self.budget_s = budget_s
+        self.budget_runs = budget_runs
+        self.quick = quick
         self._started = time.monotonic()
+        self._last_call: float | None = None
+        self._run_seconds: list[float] = []
         self.out_of_time = False
         self.seed = seed
         self.block_runs = block_runs
@@ -457,7 +429,7 @@ class Explorer:
         self.main_page: str | None = None
         self.pages: dict[str, str] = {}
         self._census: object = None
-        self._watch = _page_watch()
+        self._pages_ok = pages.install_page_hook()
 
     @property
     def runs_needed(self) -> int:
@@ -495,33 +467,45 @@ class Explorer:
                         self.known.add(page_it)
                         self.queue.append(page_it)
 
-    def __call__(self, at: Any, i: int) -> str | None:
-        from st_memwatch.check import StopChecking
+    def _over_budget(self) -> bool:
+        elapsed = time.monotonic() - self._started
+        if self.budget_s is not None and elapsed > self.budget_s:
+            return True
+        if self.budget_runs is not None and len(self._run_seconds) >= 2:
+            # The first run (imports, first cache fills) is not a run of this app's usual cost.
+            return elapsed > self.budget_runs * statistics.median(self._run_seconds[1:])
+        return False
 
+    def __call__(self, at: Any, i: int) -> str | None:
+        now = time.monotonic()
+        if self._last_call is not None:
+            self._run_seconds.append(now - self._last_call)
+        self._last_call = now
         if i == 0:
             return None  # the first run shows the page as a visitor first sees it
         self._measure()
         if i == 1:
-            self.pages = self._watch.pages()
-            self.main_page = self._watch.current() if self.pages else None
+            self.pages = pages.page_names()
+            self.main_page = pages.current_page() if self.pages else None
         current = self.blocks[-1] if self.blocks else None
         page_now = current.interaction.page if current is not None else None
         self._discover(at, page_now if page_now != self.main_page else None)
-        if current is not None and i - current.first_run < self.block_runs:
+        in_block = current is not None and i - current.first_run < self.block_runs
+        if current is not None and in_block and not (self.quick and current.known_flat(self.block_runs)):
             it = current.interaction
             if act(at, it, i - current.first_run, self.rng):
                 current.acted += 1
             return it.describe()
         if current is not None:  # the block is over: put things back
             restore(at, current.interaction, self.defaults.get(current.interaction))
-        if self.budget_s is not None and self.queue and time.monotonic() - self._started > self.budget_s:
+        if self.queue and self._over_budget():
             self.out_of_time = True
         if not self.queue or len(self.blocks) >= self.max_blocks or self.out_of_time:
             raise StopChecking
         it = self.queue.pop(0)
         target = it.page if it.page is not None else self.main_page
         if target is not None and (current is None or current.interaction.page != it.page):
-            self._watch.switch(at, target)
+            pages.switch_page(at, target)
         block = Block(it, i)
         self.blocks.append(block)
         if act(at, it, 0, self.rng):
@@ -545,7 +529,7 @@ class Focus:
     def __init__(self, interaction: Interaction, seed: int = 0) -> None:
         self.interaction = interaction
         self.rng = random.Random(seed)
-        self._watch = _page_watch()
+        pages.install_page_hook()
         self.acted = 0
         self._census: object = None
 
@@ -557,7 +541,7 @@ class Focus:
         self._census, _ = live_bytes(after=self._census)
         it = self.interaction
         if i == 1 and it.page is not None:
-            self._watch.switch(at, it.page)
+            pages.switch_page(at, it.page)
             if it.action != "page":
                 return "open the page first"
         if act(at, it, i, self.rng):
@@ -573,8 +557,6 @@ class Focus:
 
 def load_scenario(path: str, func: str = "drive") -> Callable[[Any, int], Any]:
     """``def drive(at, run)`` from a Python file (``path`` or ``path:function``)."""
-    from st_memwatch.check import CheckError
-
     file = Path(path)
     if not file.is_file():
         raise CheckError(f"--scenario: file not found: {path!r}")
@@ -608,126 +590,16 @@ def build_driver(spec: dict[str, Any] | None) -> Callable[[Any, int], Any] | Non
     kind = spec.get("kind")
     if kind == "explore":
         budget = spec.get("budget_s")
+        budget_runs = spec.get("budget_runs")
         return Explorer(
             seed=int(spec.get("seed", 0)),
             max_blocks=int(spec.get("max_blocks", MAX_BLOCKS)),
             budget_s=float(budget) if budget is not None else None,
+            budget_runs=float(budget_runs) if budget_runs is not None else None,
+            quick=bool(spec.get("quick", False)),
         )
     if kind == "focus":
         return Focus(Interaction.from_dict(spec["interaction"]), seed=int(spec.get("seed", 0)))
     if kind == "scenario":
         return load_scenario(spec["path"], spec.get("func", "drive"))
     raise ValueError(f"unknown driver kind {kind!r}: expected explore, focus or scenario")
-
-
-# ---------------------------------------------------------------- the search
-
-
-def _holder(report: dict[str, Any]) -> str | None:
-    for s in report.get("suspects", []):
-        if s.get("leaking"):
-            name = str(s["name"])
-            # "session_state blobs", "cache render_tile"; a holder the search describes
-            # itself ("module pkg.registry") reads without its kind in front
-            return name if " " in name else f"{s['kind']} {name}"
-    return None
-
-
-def _rate(report: dict[str, Any]) -> float:
-    for s in report.get("suspects", []):
-        if s.get("leaking"):
-            return float(s["growth_bytes_per_run"])
-    return float(report.get("growth_bytes_per_run") or 0.0)
-
-
-def trigger_sentence(report: dict[str, Any], it: Interaction | None) -> str:
-    """'grows by 4.0 MiB each time you click 'Allocate' (session_state blobs)'."""
-    from st_memwatch.core.limits import format_bytes
-
-    holder = _holder(report)
-    when = it.each_time() if it is not None else "on every rerun, before any interaction"
-    return f"grows by {format_bytes(_rate(report))} {when}" + (f" ({holder})" if holder else "")
-
-
-def _with_trigger(outcome: Any, it: Interaction | None) -> Any:
-    report = outcome.report
-    trigger: dict[str, Any] = it.trigger() if it is not None else {"widget": None, "label": None, "action": "rerun"}
-    trigger["holder"] = _holder(report)
-    trigger["bytes_per_run"] = _rate(report)
-    trigger["sentence"] = trigger_sentence(report, it)
-    report["trigger"] = trigger
-    outcome.text += f"\n  trigger: {trigger['sentence']}"
-    return outcome
-
-
-def _growing(explore: dict[str, Any] | None) -> list[Interaction]:
-    blocks = [b for b in (explore or {}).get("blocks", []) if b.get("grows")]
-    blocks.sort(key=lambda b: -sorted(b["steps_bytes"])[len(b["steps_bytes"]) // 2])
-    out: list[Interaction] = []
-    for b in blocks:
-        it = Interaction.from_dict(b["interaction"])
-        if it not in out:
-            out.append(it)
-    return out
-
-
-def explore_check(app: str, runs: int, limit: object, limits: Any, seed: int = 0, max_blocks: int = MAX_BLOCKS) -> Any:
-    """Check ``app`` at its defaults, then as a visitor; a leak found comes with its trigger.
-
-    1. The plain check (every widget at its default): a leak on every rerun needs no
-       visitor, and its report is the answer.
-    2. One exploring run, a block of runs per interaction (``Explorer``), in its own
-       sandbox: which interactions made the live heap grow on every step.
-    3. Each of those, strongest first, re-checked alone (``Focus``) with the full
-       verdict; the first that leaks is the trigger. A crash or a timeout on the way
-       is the outcome too: it names the interaction that caused it.
-    """
-    from st_memwatch.sandbox import check_in_sandbox
-
-    base = check_in_sandbox(app, runs, limit, limits)
-    if base.report is None:
-        return base
-    if base.report.get("leak"):
-        return _with_trigger(base, None)
-    started = time.monotonic()
-    # The tour costs at most a few plain checks: an app that is slow per run, or has
-    # many widgets, gets the interactions that fit, and the rest are listed.
-    from st_memwatch.check import DEFAULT_RUNS
-
-    per_run = base.seconds / max(1, int(base.report.get("runs") or runs))
-    budget_s = max(TOUR_MIN_S, TOUR_BUDGET_FACTOR * per_run * max(runs, DEFAULT_RUNS))
-    spec = {"kind": "explore", "seed": seed, "max_blocks": max_blocks, "budget_s": budget_s}
-    tour = check_in_sandbox(app, 2 + BLOCK_RUNS * max_blocks, limit, limits, spec)
-    if tour.report is None:
-        action = tour.sandbox.get("action")
-        tour.error = f"after the visitor's last step ({action}), {tour.error}" if action else f"while exploring: {tour.error}"
-        return tour
-    summary = dict(tour.explore or {})
-    summary["seconds"] = round(time.monotonic() - started, 1)
-    summary["confirmed"] = []
-    for it in _growing(tour.explore)[:CONFIRM_MAX]:
-        focused = check_in_sandbox(app, runs, limit, limits, {"kind": "focus", "interaction": it.to_dict(), "seed": seed})
-        summary["confirmed"].append({"interaction": it.describe(), "leak": (focused.report or {}).get("leak")})
-        if focused.report is None:
-            focused.error = f"{focused.error} (while repeating: {it.describe()})"
-            focused.sandbox["action"] = it.describe()
-            return focused
-        if focused.report.get("leak"):
-            focused.report["explore"] = summary
-            focused.explore = summary
-            return _with_trigger(focused, it)
-    base.report["explore"] = summary
-    base.report["trigger"] = None
-    base.explore = summary
-    n = len(summary.get("blocks", []))
-    pages = ", ".join(summary.get("pages") or []) or "one page"
-    grew = [c["interaction"] for c in summary["confirmed"]]
-    base.text += f"\n  explored: {n} interaction{'s' if n != 1 else ''} ({pages}), none makes memory grow run after run"
-    if grew:
-        base.text += f" (grew at first, then settled when repeated: {', '.join(grew)})"
-    if summary.get("not_explored"):
-        why = "out of time" if summary.get("out_of_time") else "over the tour's limit"
-        base.text += f"; {len(summary['not_explored'])} not explored ({why})"
-    if summary.get("not_drivable"):
-        base.text += f"\n  not driven: {'; '.join(summary['not_drivable'][:3])}"
-    return base

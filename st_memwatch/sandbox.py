@@ -11,6 +11,10 @@ child can end into one sentence and a ``sandbox`` record for the JSON.
 
 The child's standard output goes to the parent's standard error, so what the
 app prints is still visible and can never corrupt ``--json``.
+
+Several sandboxed checks can run at once, one thread each (``st_memwatch.tour``
+runs the plain check beside the tour): a check whose answer is no longer needed
+is stopped through its ``cancel`` event, and ends with the status ``cancelled``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,8 +103,11 @@ def _where(phase: str, run: int, runs: int) -> str:
     return f"during run {run} of {runs}"
 
 
-def run_sandboxed(job: dict[str, Any], limits: SandboxLimits) -> SandboxResult:
-    """Run ``job`` (see ``_child_main``) in a child and return its result or what went wrong."""
+def run_sandboxed(job: dict[str, Any], limits: SandboxLimits, cancel: threading.Event | None = None) -> SandboxResult:
+    """Run ``job`` (see ``_child_main``) in a child and return its result or what went wrong.
+
+    ``cancel``, once set, stops the child (polled with the deadlines): status ``cancelled``.
+    """
     runs = int(job["runs"])
     total_s = limits.total_s if limits.total_s is not None else limits.startup_s + runs * limits.timeout_s + limits.analysis_s
     read_fd, write_fd = os.pipe()
@@ -127,6 +135,9 @@ def run_sandboxed(job: dict[str, Any], limits: SandboxLimits) -> SandboxResult:
     try:
         while not eof:
             now = time.monotonic()
+            if cancel is not None and cancel.is_set():
+                failure = ("cancelled", "the check was stopped: its answer was no longer needed")
+                break
             if now > phase_deadline or now > overall:
                 if now > overall:
                     failure = ("deadline", f"the check did not finish within its overall deadline of {total_s:g} s ({_where(phase, run, runs)})")
@@ -222,10 +233,15 @@ def check_in_sandbox(
     limit: object,
     limits: SandboxLimits,
     driver: dict[str, Any] | None = None,
+    settle: bool = False,
+    cancel: threading.Event | None = None,
 ) -> CheckOutcome:
-    """``run_check`` in a child process; whatever the app does, an outcome comes back."""
-    job = {"app": str(app), "runs": runs, "limit": limit, "timeout_s": limits.timeout_s, "driver": driver}
-    result = run_sandboxed(job, limits)
+    """``run_check`` in a child process; whatever the app does, an outcome comes back.
+
+    ``settle``: the runs end once memory has settled (``check.run_check``); ``cancel``: see ``run_sandboxed``.
+    """
+    job = {"app": str(app), "runs": runs, "limit": limit, "timeout_s": limits.timeout_s, "driver": driver, "settle": settle}
+    result = run_sandboxed(job, limits, cancel)
     payload = result.payload
     if payload is None:
         return CheckOutcome(error=result.error, sandbox=result.details, seconds=result.seconds)
@@ -247,7 +263,7 @@ def _child_main(argv: list[str]) -> None:
     """``python -m st_memwatch.sandbox FD JOB``: run the job, send progress and the result to FD.
 
     JOB keys: app, runs, limit, timeout_s, driver (None or a spec that
-    ``st_memwatch.explore.build_driver`` understands).
+    ``st_memwatch.explore.build_driver`` understands), settle.
     """
     out = os.fdopen(int(argv[0]), "w", buffering=1)
     job = json.loads(argv[1])
@@ -284,6 +300,8 @@ def _child_main(argv: list[str]) -> None:
             timeout_s=float(job["timeout_s"]) * 2 + 10,
             driver=driver,
             on_run_end=lambda i: send(event="run_end", run=i),
+            settle=bool(job.get("settle")),
+            on_settled=lambda i: send(event="stopped_early", run=i),
         )
         summary = getattr(inner, "summary", None)
         send(event="result", report=report.to_dict(), text=format_report(report), explore=summary() if callable(summary) else None)

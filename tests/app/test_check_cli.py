@@ -125,3 +125,16 @@ def test_assert_no_leak_fails_with_the_readable_report(tmp_path):
     assert "LEAK" in text and "numpy.ndarray" in text and "fix:" in text
     report = assert_no_leak(write(tmp_path, "clean.py", CLEAN), runs=10)
     assert report["leak"] is False
+
+
+def test_a_flat_app_stops_once_settled_and_thorough_makes_every_run(tmp_path):
+    app = write(tmp_path, "clean.py", CLEAN)
+    quick = json.loads(run_cli("check", app, "--runs", 30, "--no-explore", "--json").stdout)
+    assert quick["leak"] is False and quick["settled_at"] == quick["runs"] < 30, (quick["runs"], quick["settled_at"])
+    thorough = json.loads(run_cli("check", app, "--runs", 30, "--no-explore", "--thorough", "--json").stdout)
+    assert thorough["leak"] is False and thorough["runs"] == 30 and thorough["settled_at"] is None
+
+
+def test_a_leak_is_not_cut_short_by_settling(tmp_path):
+    report = json.loads(run_cli("check", write(tmp_path, "leaky.py", LEAKY), "--runs", 20, "--no-explore", "--json").stdout)
+    assert report["leak"] is True and report["runs"] == 20 and report["settled_at"] is None

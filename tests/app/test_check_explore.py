@@ -6,6 +6,7 @@ real command in a subprocess at the smallest --runs the verdict allows.
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import subprocess
@@ -15,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from st_memwatch.explore import Explorer, Interaction, _sweep, _upload_payload
+from st_memwatch.explore import GROWTH_STEP_BYTES, Block, Explorer, Interaction, _steps_between, _sweep, _upload_payload
 from st_memwatch.testing import LeakFound, assert_no_leak, check_app
+from st_memwatch.tour import FINITE_DOMAIN_MAX, domain_forecast
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "explore"
 MANIFEST = {e["app"]: e for e in json.loads((CORPUS / "manifest.json").read_text())}
@@ -85,6 +87,21 @@ def test_steady_app_with_every_drivable_widget_is_not_a_leak():
     assert expected <= explored, explored
 
 
+def test_a_cache_keyed_by_an_hour_slider_is_a_forecast_not_a_leak():
+    """The Uber-pickups pattern: the re-check sees the cache grow on every move, the slider's 24 values bound it."""
+    entry = MANIFEST["ok_uber_pickups.py"]
+    report = check_app(CORPUS / "ok_uber_pickups.py", runs=RUNS, explore=True)
+    assert not report.get("error"), report.get("error")
+    assert report["exit_status"] == 0 and report["leak"] is False and report["trigger"] is None, report["verdict_reason"]
+    [forecast] = report["forecasts"]
+    assert {k: forecast[k] for k in ("cache", "label", "domain")} == entry["forecast"], forecast
+    assert forecast["entries_full"] == 24 and 0 < forecast["entries_now"] <= 24
+    assert forecast["bytes_full"] == forecast["bytes_per_entry"] * 24 or abs(forecast["bytes_full"] - forecast["bytes_per_entry"] * 24) < 24
+    assert "fills to at most 24 entries" in forecast["sentence"], forecast["sentence"]
+    # the re-check did call it a leak on its own: the domain is what turned it into a forecast
+    assert [c["forecast"] for c in report["explore"]["confirmed"]] == [True], report["explore"]["confirmed"]
+
+
 def test_the_report_names_the_trigger_in_words(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "st_memwatch", "check", str(CORPUS / "leak_button_allocate.py"), "--runs", str(RUNS)],
@@ -132,6 +149,73 @@ def test_a_broken_scenario_is_a_clear_error(tmp_path):
 
 
 # ---- pure parts of the explorer (no app run)
+
+
+def _leaking_report(holder_kind="cache", entries=5, size=5 * 2**20, limit=8 * 2**30, max_entries=None):
+    return {
+        "leak": True, "rss_last": 300 * 2**20, "limit": {"bytes": limit},
+        "holders": [{"kind": holder_kind, "name": "filterdata", "bytes_per_run": 2**20}],
+        "caches": [{"function": "filterdata", "entries": entries, "bytes": size, "max_entries": max_entries}],
+    }
+
+
+def test_a_small_domain_bounds_the_cache_it_keys():
+    hours = Interaction("move", "slider", "Hour", domain=24)
+    forecast = domain_forecast(_leaking_report(), hours)
+    assert forecast is not None and forecast["entries_full"] == 24 and forecast["bytes_full"] == 24 * 2**20
+    assert forecast["bytes_per_entry"] == 2**20 and "~24.0 MiB" in forecast["sentence"], forecast["sentence"]
+    assert domain_forecast(_leaking_report(max_entries=10), hours)["entries_full"] == 10
+
+
+def test_no_forecast_where_the_domain_does_not_bound_the_growth():
+    hours = Interaction("move", "slider", "Hour", domain=24)
+    assert domain_forecast(_leaking_report(holder_kind="session_state"), hours) is None  # kept per visit, not per value
+    assert domain_forecast(_leaking_report(entries=30), hours) is None  # keyed by more than the slider
+    assert domain_forecast(_leaking_report(size=5 * 2**30, limit=2**30), hours) is None  # fills past the limit
+    wide = Interaction("move", "slider", "Zoom", domain=FINITE_DOMAIN_MAX + 1)
+    assert domain_forecast(_leaking_report(), wide) is None  # a thousand positions: judged unbounded
+    assert domain_forecast(_leaking_report(), Interaction("click", "button", "Add")) is None
+    assert domain_forecast(_leaking_report(), Interaction("move", "number_input", "N")) is None  # no known domain
+
+
+def test_widget_domains_are_counted():
+    assert _steps_between(0, 23, 1) == 24
+    assert _steps_between(0.0, 1.0, 0.25) == 5
+    assert _steps_between(0, 1000, 1) == 1001
+    assert _steps_between(None, 10, 1) is None and _steps_between(0, 10**9, 1) is None
+
+
+def test_a_block_is_known_flat_after_two_flat_steps():
+    block = Block(Interaction("click", "button", "Add"), 1, acted=4)
+    big = 4 * GROWTH_STEP_BYTES
+    block.heap = [0, big]
+    assert not block.known_flat(4)
+    block.heap = [0, big, big]  # one flat step: the block can still grow on the last two
+    assert not block.known_flat(4)
+    block.heap = [0, 0, 10]  # two flat steps of three: it cannot be a candidate any more
+    assert block.known_flat(4) and not block.grows
+
+
+def _imports(module: str) -> set[str]:
+    path = Path(__file__).resolve().parents[2] / "st_memwatch" / f"{module}.py"
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+    return out
+
+
+def test_the_check_modules_import_each_other_one_way():
+    """check <- explore <- sandbox <- tour <- cli: no cycle, and Streamlit's internals only through the bridge."""
+    order = ["check", "explore", "sandbox", "tour", "cli"]
+    for i, module in enumerate(order):
+        later = {f"st_memwatch.{m}" for m in order[i + 1 :]}
+        assert not (_imports(module) & later), (module, _imports(module) & later)
+    explore_source = (Path(__file__).resolve().parents[2] / "st_memwatch" / "explore.py").read_text()
+    for internal in ("_page_hash", "PagesManager", "_monitor", "streamlit.runtime"):
+        assert internal not in explore_source, internal
 
 
 def test_sweep_visits_new_values_across_the_range():

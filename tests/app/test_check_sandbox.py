@@ -152,3 +152,23 @@ def test_a_file_that_is_not_python_source_is_refused(tmp_path):
     payload = json.loads(proc.stdout)
     assert "'upload.csv' is not a Python script" in payload["error"]
     assert seconds < STARTUP_ALLOWANCE_S
+
+
+def test_a_check_no_longer_needed_is_stopped(tmp_path):
+    """The plain check and the tour run side by side; a leak found by one stops the other."""
+    import threading
+
+    from st_memwatch.sandbox import SandboxLimits, check_in_sandbox
+
+    app = tmp_path / "slow.py"
+    app.write_text("import time\nimport streamlit as st\ntime.sleep(1)\nst.write('slow')\n")
+    cancel = threading.Event()
+    timer = threading.Timer(3.0, cancel.set)
+    timer.start()
+    t0 = time.monotonic()
+    try:
+        outcome = check_in_sandbox(str(app), 50, None, SandboxLimits(timeout_s=30), cancel=cancel)
+    finally:
+        timer.cancel()
+    assert outcome.report is None and outcome.sandbox["status"] == "cancelled", outcome
+    assert time.monotonic() - t0 < 3.0 + STARTUP_ALLOWANCE_S
