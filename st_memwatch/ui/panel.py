@@ -204,11 +204,16 @@ def toast_text(w: Finding) -> str:
 
 
 def render_summary(st: Any, snap: Snapshot, new_warnings: Sequence[Finding], toast: bool, *, headline: bool = True) -> None:
-    """The always-visible part; ``headline=False`` leaves the figures to the live gauge and keeps the diagnosis."""
+    """The always-visible part; ``headline=False`` leaves the figures and the box to the live gauge.
+
+    The gauge carries the box (``component.box``): drawn here, it would hold the
+    verdict as of the run's start until the next rerun, beside a gauge that already
+    shows the verdict of the run's end. The toast stays here: it belongs to the run.
+    """
     if headline:
         st.markdown(summary_html(snap), unsafe_allow_html=True)
-    for w in snap.warnings[:1]:  # one box: the diagnosis carries the state, the rate, the cause and the fix
-        (st.error if w.level == "error" else st.warning)(warning_text(w))
+        for w in snap.warnings[:1]:  # one box: the diagnosis carries the state, the rate, the cause and the fix
+            (st.error if w.level == "error" else st.warning)(warning_text(w))
     if toast and new_warnings:
         import streamlit
 
