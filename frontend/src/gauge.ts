@@ -5,6 +5,13 @@
 // Prometheus scrapes), so it keeps moving while the script is busy and shows a
 // finished run without another rerun. When polling fails it keeps the last data
 // and says "not live" in small print: never an error box.
+//
+// The gauge also carries the diagnosis box, so the box and the gauge tell one story
+// at one moment. Python's box is the verdict as of the run's start; the polls say
+// when the verdict changed at the run's end (a leak begins, grows nearer the limit,
+// or ends). The box follows whichever is newer: no box once the live figures show no
+// warning, and when they show another kind of verdict than the last render's, a box
+// written from the live figures (Python's cause and fix come with the next render).
 
 import { formatBytes, formatDuration, signedBytes } from "./format"
 import { type Live, liveFigures, parseMetrics } from "./metrics"
@@ -47,6 +54,16 @@ export interface GaugeData {
   runs: RunMark[]
   selected: number | null
   notes: string[]
+  box?: BoxData | null
+}
+
+/** The diagnosis box of the last render (plain text; written with textContent). */
+export interface BoxData {
+  level: "warning" | "error" | "info"
+  leak: boolean
+  title: string
+  cause: string
+  fix: string
 }
 
 export interface SelectMessage {
@@ -77,6 +94,7 @@ export class Gauge {
   private data: GaugeData | null = null
   private live: Live | null = null
   private liveOk = false
+  private liveAt = -Infinity // server time of the last successful poll
   private failures = 0
   private polls = 0
   private timer: number | undefined
@@ -98,6 +116,7 @@ export class Gauge {
   private readonly last: HTMLDivElement
   private readonly trend: HTMLDivElement
   private readonly notes: HTMLDivElement
+  private readonly box: HTMLDivElement
   private readonly onVisibility = (): void => {
     if (document.visibilityState === "visible") this.schedule(0)
   }
@@ -132,6 +151,9 @@ export class Gauge {
     this.busy = el("div", "smw-busy", this.root)
     this.last = el("div", "smw-last", this.root)
     this.trend = el("div", "smw-trend", this.root)
+    this.box = el("div", "smw-box", this.root)
+    this.box.dataset.testid = "st-memwatch-box"
+    this.box.setAttribute("role", "status")
     this.notes = el("div", "smw-notes", this.root)
     document.addEventListener("visibilitychange", this.onVisibility)
   }
@@ -202,6 +224,7 @@ export class Gauge {
       this.onLive(live)
       this.failures = 0
       this.liveOk = true
+      this.liveAt = Date.now() / 1000 - this.skew
     } catch {
       this.failures++
       this.liveOk = false
@@ -256,6 +279,7 @@ export class Gauge {
         : ""
     this.renderLastRun()
     this.renderTrend(rss, limit, live)
+    this.renderBox(rss, limit, live)
     this.notes.textContent = data.notes.length ? `⚠ ${data.notes.join(" · ")}` : ""
     this.renderSpark(limit)
     this.host.resized()
@@ -305,6 +329,45 @@ export class Gauge {
     }
     this.trend.textContent = text
     this.trend.className = `smw-trend ${cls}`
+  }
+
+  /** The box the newest figures call for: the last render's, none, or one written from the live figures. */
+  private boxToShow(rss: number, limit: number, live: Live | null): BoxData | null {
+    const data = this.data!
+    const rendered = data.box ?? null
+    if (!live || this.liveAt < data.server_now) return rendered // the render is the newest word
+    const level = live.errors > 0 ? "error" : live.warnings > 0 ? "warning" : null
+    if (level === null) return null // the episode is over
+    if (rendered && rendered.leak === live.leak && rendered.level === level) return rendered
+    const share = limit > 0 ? rss / limit : 0
+    const pct = `${Math.round(share * 100)}%`
+    const rate = `${signedBytes(live.growthPerRun)} per run`
+    let title: string
+    if (share >= 1) {
+      title = `Over the limit: ${formatBytes(rss)} of ${formatBytes(limit)}, a container would already have ended this app${live.leak ? `; memory grows ${rate}` : ""}.`
+    } else if (live.leak && level === "error" && Number.isFinite(live.secondsToLimit)) {
+      title = `Limit in ~${Math.max(1, Math.round(live.secondsToLimit / 60))} min: memory grows ${rate}.`
+    } else if (live.leak && level === "error") {
+      title = `Memory grows ${rate}, at ${pct} of the limit.`
+    } else if (live.leak) {
+      title = `Memory grows steadily: ${rate}.`
+    } else {
+      title = `Memory is at ${pct} of the limit.`
+    }
+    // The same verdict, grown nearer the limit: its cause and fix still hold.
+    const same = rendered && rendered.leak === live.leak
+    return { level, leak: live.leak, title, cause: same ? rendered.cause : "", fix: same ? rendered.fix : "" }
+  }
+
+  private renderBox(rss: number, limit: number, live: Live | null): void {
+    const box = this.boxToShow(rss, limit, live)
+    this.box.textContent = ""
+    this.box.className = box ? `smw-box smw-box-${box.level === "error" ? "error" : "warning"}` : "smw-box"
+    this.box.dataset.level = box ? box.level : ""
+    if (!box) return
+    el("div", "smw-box-title", this.box).textContent = box.title
+    if (box.cause) el("div", "smw-box-line", this.box).textContent = `Likely cause: ${box.cause}`
+    if (box.fix) el("div", "smw-box-line", this.box).textContent = `Fix: ${box.fix}`
   }
 
   private renderSpark(limit: number): void {

@@ -10,7 +10,15 @@ components v2 take their module inline, so there the built bundle is always used
 
 Python sends what it knows at each script run; the gauge then polls the app's own
 ``/_stcore/metrics`` for the live figures (see ``streamlit_bridge/metrics.py``).
-The data carries numbers only: no session ids, no names from the app.
+
+The gauge also carries the diagnosis box, so that the box and the gauge tell one
+story at one moment: the box drawn during a run holds the verdict as of that run's
+start, and the polls say when the verdict changed at the run's end. The gauge then
+shows the box the live figures call for (and none once the episode is over), with
+the cause and the fix of the last render when the verdict is still of the same kind.
+The endpoint is public, so it carries numbers only; the box's words (which may name
+a function or key of the app, as the native box does) reach only the sessions the
+gate lets see the panel, in this component's data. No session id is ever sent.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from st_memwatch.core.limits import format_bytes
-from st_memwatch.core.models import RunRecord, Snapshot
+from st_memwatch.core.models import Finding, RunRecord, Snapshot
 
 BUILD_DIR = Path(__file__).resolve().parent / "frontend_build"
 DEV_ENV = "ST_MEMWATCH_GAUGE_DEV"
@@ -140,8 +148,23 @@ def _run(r: RunRecord, offset: float) -> dict[str, Any]:
     }
 
 
+def box(w: Finding | None) -> dict[str, Any] | None:
+    """The diagnosis box as plain text (the gauge writes it as text, never as HTML or markdown)."""
+    if w is None:
+        return None
+    from st_memwatch.ui.panel import short_fix, short_message
+
+    return {
+        "level": w.level,
+        "leak": w.code == "steady-growth",
+        "title": short_message(w),
+        "cause": w.cause.strip(),
+        "fix": short_fix(w),
+    }
+
+
 def payload(snap: Snapshot, selected: int | None, live: bool, not_live_reason: str = "") -> dict[str, Any]:
-    """The data of one render: numbers and fixed words, never a session id or a name from the app."""
+    """The data of one render: numbers, fixed words and the box, never a session id."""
     offset = snap.unix_offset_s
     now = snap.taken_at
     samples = [[s.t + offset, s.rss] for s in snap.samples if s.t >= now - SPARK_WINDOW_S]
@@ -165,6 +188,7 @@ def payload(snap: Snapshot, selected: int | None, live: bool, not_live_reason: s
         "runs": [_run(r, offset) for r in snap.runs[-GAUGE_RUNS:]],
         "selected": selected,
         "notes": [n[:160] for n in snap.notes[-3:]],
+        "box": box(snap.warnings[0] if snap.warnings else None),
     }
 
 

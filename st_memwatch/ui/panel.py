@@ -44,7 +44,10 @@ DETAILS_STYLE = (
     "<style>.st-memwatch-details{font-size:.8rem;line-height:1.35}"
     ".st-memwatch-details table{width:100%;font-size:.72rem;margin:.15rem 0 .4rem 0}"
     ".st-memwatch-details th,.st-memwatch-details td{padding:1px 4px;white-space:nowrap}"
-    ".st-memwatch-details td:first-child{white-space:normal;overflow-wrap:anywhere}"
+    # Names break at dots and underscores (a <wbr> after each), and inside a word only when
+    # one part alone is wider than the sidebar: "anywhere" let the table squeeze the name
+    # column to a few letters ("features _bounde d").
+    ".st-memwatch-details td:first-child{white-space:normal;overflow-wrap:break-word}"
     ".st-memwatch-details .scroll{max-height:16rem;overflow:auto}</style>"
 )
 OUTCOME_SHORT = {"success": "ok", "exception": "error", "rerun": "rerun", "stopped": "stopped", "running": "running"}
@@ -204,11 +207,16 @@ def toast_text(w: Finding) -> str:
 
 
 def render_summary(st: Any, snap: Snapshot, new_warnings: Sequence[Finding], toast: bool, *, headline: bool = True) -> None:
-    """The always-visible part; ``headline=False`` leaves the figures to the live gauge and keeps the diagnosis."""
+    """The always-visible part; ``headline=False`` leaves the figures and the box to the live gauge.
+
+    The gauge carries the box (``component.box``): drawn here, it would hold the
+    verdict as of the run's start until the next rerun, beside a gauge that already
+    shows the verdict of the run's end. The toast stays here: it belongs to the run.
+    """
     if headline:
         st.markdown(summary_html(snap), unsafe_allow_html=True)
-    for w in snap.warnings[:1]:  # one box: the diagnosis carries the state, the rate, the cause and the fix
-        (st.error if w.level == "error" else st.warning)(warning_text(w))
+        for w in snap.warnings[:1]:  # one box: the diagnosis carries the state, the rate, the cause and the fix
+            (st.error if w.level == "error" else st.warning)(warning_text(w))
     if toast and new_warnings:
         import streamlit
 
@@ -216,12 +224,28 @@ def render_summary(st: Any, snap: Snapshot, new_warnings: Sequence[Finding], toa
 
 
 # -- details ----------------------------------------------------------------------------
+def breakable(name: object) -> str:
+    """``name`` escaped, with a line-break opportunity after each dot and underscore.
+
+    ``lab.modellib._registry`` then wraps as ``lab.modellib.`` / ``_registry`` at the
+    sidebar's width, never inside a word.
+    """
+    return _e(name).replace(".", ".<wbr>").replace("_", "_<wbr>").replace("<wbr><wbr>", "<wbr>")
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> str:
-    """A compact HTML table; every cell is escaped here (names come from user code)."""
+    """A compact HTML table; every cell is escaped here (names come from user code).
+
+    The first column holds names: they break at dots and underscores, and the whole
+    name is its tooltip.
+    """
     align = [' style="text-align:right"' if i in right else "" for i in range(len(headers))]
     head = "".join(f"<th{a}>{_e(h)}</th>" for h, a in zip(headers, align, strict=True))
     body = "".join(
-        "<tr>" + "".join(f"<td{a}>{_e(c)}</td>" for c, a in zip(row, align, strict=True)) + "</tr>" for row in rows
+        f'<tr><td{align[0]} title="{_e(row[0])}">{breakable(row[0])}</td>'
+        + "".join(f"<td{a}>{_e(c)}</td>" for c, a in zip(row[1:], align[1:], strict=True))
+        + "</tr>"
+        for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 

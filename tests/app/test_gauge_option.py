@@ -40,3 +40,35 @@ def test_gauge_mounts_in_place_of_the_native_figures(monitor) -> None:
     assert "UnknownElement" in kinds, kinds  # AppTest's name for a custom component
     assert not [n for n in monitor.notes if "gauge" in n], list(monitor.notes)
     assert at.sidebar.toggle[0].label == "Memory details"
+
+
+def gauge_data(at: AppTest) -> dict:
+    """The data the gauge received in the last run (components v2 send JSON bytes, v1 JSON arguments)."""
+    import json
+
+    for e in at.sidebar:
+        proto = getattr(e, "proto", None)
+        if type(e).__name__ != "UnknownElement" or proto is None:
+            continue
+        if hasattr(proto, "json_args"):  # components v1
+            return json.loads(proto.json_args)["data"]
+        return json.loads(proto.bytes)  # components v2
+    raise AssertionError("no gauge in the sidebar")
+
+
+def test_the_gauge_carries_the_box(monitor) -> None:
+    """One story: with the gauge, the box is the gauge's (it follows the live verdict), not a native alert drawn beside it."""
+    src = "import streamlit as st\nimport st_memwatch\nst_memwatch.panel(limit='1MiB'{extra})\nst.write('hi')"
+    at = AppTest.from_string(src.format(extra=""), default_timeout=60)
+    with mock.patch.object(runs, "under_apptest", lambda: False):
+        at.run()
+        at.run()
+    assert not at.exception
+    box = gauge_data(at)["box"]
+    assert box is not None and box["level"] == "error" and box["title"].startswith("Over the limit"), box
+    assert box["leak"] is False
+    assert not at.sidebar.error and not at.sidebar.warning
+    # The native panel (and AppTest, where no browser draws the gauge) keeps the native box.
+    native = AppTest.from_string(src.format(extra=", component=False"), default_timeout=60)
+    native.run()
+    assert [e.value for e in native.sidebar.error][0].startswith("**Over the limit")

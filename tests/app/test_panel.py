@@ -473,6 +473,14 @@ def test_caches_render_with_max_entries_none_and_names_are_escaped():
     assert "<td>none</td>" in html and "max 4, ttl 60 s" in html and "1000 B+" in html and "↑" in html
 
 
+def test_names_break_at_dots_and_underscores_with_the_full_name_on_hover():
+    """At sidebar width a name wraps at its dots and underscores, never mid-word ("features _bounde d")."""
+    caches = (CacheUsage("lab.pages.features_bounded", "data", 3, 3 * MIB, "pickled", max_entries=20),)
+    html = panel.details_html(make_snapshot(caches=caches))
+    assert '<td title="lab.pages.features_bounded (data)">lab.<wbr>pages.<wbr>features_<wbr>bounded (data)</td>' in html
+    assert "overflow-wrap:anywhere" not in html and "overflow-wrap:break-word" in html
+
+
 def test_names_from_the_app_cannot_format_or_link_the_box():
     w = Finding("warning", "steady-growth", "Memory grows steadily: +1.0 MiB per run.",
                 "st.session_state['[click](http://x) :red[boom] **b**'], +1.0 MiB/run", "", "Clear `it`.")

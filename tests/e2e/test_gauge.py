@@ -137,6 +137,85 @@ def test_gauge_moves_during_a_busy_run_and_shows_it_after(open_page: Callable[..
     screenshot_sidebar(page, shot("gauge_after_busy_run"))
 
 
+def box_state(page: Any) -> tuple[int, str, str]:
+    """(the gauge's percentage, the box's level or "", its text), read in one go from one rendering."""
+    text = gauge(page).evaluate(
+        "el => [el.querySelector('.smw-pct').textContent, el.querySelector('.smw-box').dataset.level || '',"
+        " el.querySelector('.smw-box').textContent]"
+    )
+    return int(text[0].rstrip("%")), text[1], text[2]
+
+
+@pytest.fixture(scope="module")
+def tight_url(artifacts: Path) -> Iterator[str]:
+    """The gauge app under a limit its busy run crosses 70 % of (+320 MiB) and its idle state does not."""
+    from importlib.metadata import version
+
+    log = artifacts / f"server-gauge-tight-streamlit-{version('streamlit')}.log"
+    with streamlit_server(GAUGE_APP, log, env={"GAUGE_TEST_LIMIT": "520MiB"}) as url:
+        yield url
+
+
+def test_box_follows_the_live_verdict(browser: Any, tight_url: str, shot: Callable[[str], str]) -> None:
+    """The gauge carries the box: it appears as usage crosses 70 % of the limit during a run, and goes when it falls back.
+
+    The box and the percentage come from the same poll, so they never disagree; the
+    native box (drawn during the run with the verdict as of its start) is not drawn.
+    """
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(20_000)
+    try:
+        _box_follows_the_live_verdict(context, tight_url, shot)
+    finally:
+        context.close()
+
+
+def _box_follows_the_live_verdict(context: Any, url: str, shot: Callable[[str], str]) -> None:
+    page = context.new_page()
+    page.js_errors = []
+    page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
+    page.goto(url)
+    page.locator(IDLE_APP).wait_for(timeout=30_000)
+    gauge(page).wait_for(timeout=30_000)
+    wait_live(page)
+    assert box_state(page)[0] < 69, f"the idle app is already at {box_state(page)[0]} % of the limit"
+    page.get_by_role("button", name="Allocate step by step").click()
+    page.locator(RUNNING_APP).wait_for(timeout=10_000)
+    seen: list[tuple[int, str, str]] = []
+    shot_taken = False
+    while page.locator(RUNNING_APP).count():
+        state = box_state(page)
+        seen.append(state)
+        if state[1] and not shot_taken:
+            screenshot_sidebar(page, shot("gauge_box_light"))
+            shot_taken = True
+        time.sleep(0.2)
+    page.get_by_text("Allocated 8 blocks").wait_for()
+    # The script's namespace keeps the blocks until the next run: the box stays, and agrees.
+    for _ in range(10):
+        seen.append(box_state(page))
+        time.sleep(0.3)
+    assert seen[-1][1], f"the box went while the memory is still held: {seen[-1]}"
+    page.keyboard.press("r")  # the next run lets the blocks go; the episode ends
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        state = box_state(page)
+        seen.append(state)
+        if not state[1] and state[0] < 69:
+            break
+        time.sleep(0.3)
+    shown = [s for s in seen if s[1]]
+    assert shown, f"no box while usage went up to {max(s[0] for s in seen)} % of the limit: {seen[-5:]}"
+    assert all("Memory is at" in s[2] or "Memory grows" in s[2] or "Limit in" in s[2] for s in shown), shown[:3]
+    # One story: the box is there exactly when the figures call for one (70 %, shown rounded).
+    disagree = [s for s in seen if (s[1] and s[0] < 69) or (not s[1] and s[0] > 71)]
+    assert not disagree, disagree[:5]
+    assert not seen[-1][1], f"the box stayed after the episode ended: {seen[-1]}"
+    # The native box is not drawn beside the gauge's.
+    assert page.locator(f'{SIDEBAR} [data-testid="stAlert"]').count() == 0
+    assert not page.js_errors, page.js_errors
+
+
 def test_clicking_a_run_selects_it(open_page: Callable[..., Any], shot: Callable[[str], str]) -> None:
     page = open_page()
     wait_live(page)

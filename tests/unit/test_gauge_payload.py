@@ -71,3 +71,25 @@ def test_run_details_for_a_selected_run() -> None:
 def test_bundle_is_present_for_this_streamlit() -> None:
     assert component.component_api() in ("v1", "v2")
     assert component.bundle_problem() == ""
+
+
+def test_payload_carries_the_box_as_text() -> None:
+    """The gauge draws the diagnosis box: the short message, cause and fix, as the native box has them."""
+    from dataclasses import replace
+
+    from st_memwatch.core.models import Finding
+
+    assert component.payload(snap(), selected=None, live=True)["box"] is None
+    w = Finding(
+        "warning", "steady-growth", "Memory grows steadily: +7.6 MiB per run since run 8 (90% of recent runs grew).",
+        "cache load_<b>rows</b>", "Bound it with @st.cache_data(max_entries=20) (see the docs).", "",
+    )
+    data = component.payload(replace(snap(), warnings=(w,)), selected=None, live=True)
+    assert data["box"] == {
+        "level": "warning",
+        "leak": True,
+        "title": "Memory grows steadily: +7.6 MiB per run since run 8.",
+        "cause": "cache load_<b>rows</b>",  # text: the gauge writes it with textContent, never as HTML
+        "fix": "Bound it with @st.cache_data(max_entries=20).",
+    }
+    assert SESSION not in json.dumps(data)
