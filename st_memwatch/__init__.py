@@ -22,11 +22,11 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from st_memwatch.core import history as _history
+from st_memwatch.core.gate import check_visible
 from st_memwatch.core.limits import parse_limit, parse_size
 from st_memwatch.core.models import CensusResult, Snapshot
 from st_memwatch.core.monitor import Monitor, Settings
 from st_memwatch.core.sizers import register_sizer
-from st_memwatch.ui.gate import check_visible
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "census", "panel", "parse_size", "register_sizer", "snapshot", "stop"]

@@ -217,7 +217,7 @@ def _settled(monitor: Any, th: analysis.Thresholds, done: int) -> bool:
     and of RSS each below the verdict's floors, the heap not up over them either, no
     verdict of a leak and no suspect that leaks.
     """
-    if done < max(SETTLE_MIN_RUNS, judgement.PROCESS_WARMUP_RUNS + 1 + SETTLE_STEPS):
+    if done < max(SETTLE_MIN_RUNS, th.process_warmup_runs + 1 + SETTLE_STEPS):
         return False
     verdict = monitor.verdict
     if verdict is None or verdict.leak or verdict.warming_up:

@@ -561,7 +561,7 @@ def _count(value: Any) -> int | None:
 
 def _alias(session_id: object) -> str:
     """The session's alias: a real session id never leaves the bridge."""
-    from st_memwatch.streamlit_bridge.runs import session_alias
+    from st_memwatch.streamlit_bridge.aliases import session_alias
 
     return session_alias(session_id)
 

@@ -20,7 +20,6 @@ history), sees only a short per-process alias ("s1", "s2", ...) from
 from __future__ import annotations
 
 import gc
-import itertools
 import sys
 import threading
 from collections import OrderedDict
@@ -30,38 +29,15 @@ from typing import Any
 
 from st_memwatch.core.models import RunKind, RunOutcome
 from st_memwatch.core.monitor import Monitor
+from st_memwatch.streamlit_bridge import aliases
 
 _ATTR = "_st_memwatch_watch"
 _lock = threading.Lock()
 _installed_for: Monitor | None = None
 _install_problem = ""
-# Sessions remembered at once: beyond it the longest-unused one is forgotten (a session
-# that returns after that gets a new alias; its old runs keep the old one).
-MAX_ALIASES = 10_000
-_aliases: OrderedDict[str, str] = OrderedDict()
-_alias_numbers = itertools.count(1)
-_alias_lock = threading.Lock()
-
-
-def session_alias(session_id: object) -> str:
-    """The short alias ("s1", "s2", ...) of a real session id; "" for none.
-
-    The one way a session id crosses into st_memwatch: aliases are numbered in
-    order of first sight and say nothing about the id.
-    """
-    key = str(session_id) if session_id else ""
-    if not key:
-        return ""
-    with _alias_lock:
-        alias = _aliases.get(key)
-        if alias is None:
-            alias = sys.intern(f"s{next(_alias_numbers)}")
-            _aliases[key] = alias
-            while len(_aliases) > MAX_ALIASES:
-                _aliases.popitem(last=False)
-        else:
-            _aliases.move_to_end(key)
-    return alias
+MAX_ALIASES = aliases.MAX_ALIASES
+_alias_lock = threading.Lock()  # guards the newest runner per session
+session_alias = aliases.session_alias  # the one way a session id crosses into st_memwatch
 
 
 # The watch whose runner started the newest run of each session (bounded like the aliases).

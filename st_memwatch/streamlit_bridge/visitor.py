@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from st_memwatch.ui.gate import QUERY_PARAM, TOKEN_ENV, Visitor
+from st_memwatch.core.gate import QUERY_PARAM, TOKEN_ENV, Visitor
 
 
 def _runtime() -> Any | None:
@@ -92,7 +92,7 @@ def xsrf_cookie() -> str | None:
 
 def active_aliases() -> set[str] | None:
     """The aliases of the sessions with a browser connected now (None when unknown)."""
-    from st_memwatch.streamlit_bridge.runs import session_alias
+    from st_memwatch.streamlit_bridge.aliases import session_alias
 
     try:
         runtime = _runtime()

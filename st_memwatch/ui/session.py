@@ -23,10 +23,10 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
+from st_memwatch.core.gate import TOKEN_IN_URL, Decision, Gate, Visible, how_to_open
 from st_memwatch.core.models import Finding
 from st_memwatch.core.monitor import Monitor
 from st_memwatch.ui.export import Exporter
-from st_memwatch.ui.gate import TOKEN_IN_URL, Decision, Gate, Visible, how_to_open
 
 log = logging.getLogger("st_memwatch")
 gate = Gate()

@@ -84,7 +84,7 @@ def test_a_second_panel_call_says_so_to_the_author_and_nothing_to_a_hidden_visit
 def test_with_a_token_set_the_log_hint_asks_for_the_token_not_for_a_local_browser(monitor, monkeypatch, caplog):
     import logging
 
-    from st_memwatch.ui.gate import HOW_TO_OPEN_WITH_TOKEN
+    from st_memwatch.core.gate import HOW_TO_OPEN_WITH_TOKEN
 
     monkeypatch.setenv("ST_MEMWATCH_TOKEN", "open-sesame")
     with caplog.at_level(logging.WARNING, logger="st_memwatch"):

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from servers import APPS, Server, Visit, serving
 
-from st_memwatch.ui.gate import HOW_TO_OPEN, HOW_TO_OPEN_WITH_TOKEN
+from st_memwatch.core.gate import HOW_TO_OPEN, HOW_TO_OPEN_WITH_TOKEN
 
 pytestmark = pytest.mark.e2e
 

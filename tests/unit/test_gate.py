@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from st_memwatch.ui.gate import (
+from st_memwatch.core.gate import (
     HOW_TO_OPEN,
     HOW_TO_OPEN_WITH_TOKEN,
     PROXY_HEADERS,
