@@ -125,7 +125,7 @@ class HolderSearch:
         if verdict is None or not (verdict.leak or (verdict.holders and verdict.bytes_per_run > 0)):
             return False
         now = self._clock()
-        if not verdict.holders:
+        if all(h.kind == "native" for h in verdict.holders):  # nothing Python names yet (native memory holds numpy's buffers too)
             if not (forced or self._throttle.due(now)):
                 return False
             t0 = time.thread_time()
