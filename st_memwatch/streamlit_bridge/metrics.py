@@ -48,6 +48,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from st_memwatch.core.ledger import OWNERS
 from st_memwatch.core.models import Snapshot
 from st_memwatch.core.monitor import Monitor
 
@@ -63,6 +64,7 @@ FAMILY_NAMES = tuple(
         "limit_bytes",
         "python_heap_bytes",
         "container_usage_bytes",
+        "memory_owner_bytes",
         "runs",
         "run_peak_bytes",
         "last_run_delta_bytes",
@@ -135,8 +137,8 @@ def env_problem() -> str:
 
 
 def live_runs(monitor: Monitor) -> LiveRuns:
-    oldest = monitor.recorder.oldest_active()
-    finished = monitor.recorder.finished_by_outcome()
+    oldest = monitor.oldest_active_run()
+    finished = monitor.finished_by_outcome()
     if oldest is None:
         return LiveRuns(0, None, None, finished)
     return LiveRuns(oldest[0], oldest[1], oldest[2], finished)
@@ -146,6 +148,18 @@ def _g(name: str, help: str, value: float | None, unit: str = "") -> Family | No
     if value is None:
         return None
     return Family(PREFIX + name, "gauge", help, unit, (((), float(value)),))
+
+
+def _owners(snap: Snapshot) -> Family | None:
+    """Where the memory is, one sample per owner the ledger measures (fixed words: ``core.ledger.OWNERS``)."""
+    ledger = snap.ledger
+    if not ledger:
+        return None
+    missing = set(ledger.get("missing", ()))
+    samples = tuple(
+        ((("owner", owner),), float(size)) for owner, size in ledger.get("owners", {}).items() if owner in OWNERS and owner not in missing
+    )
+    return Family(PREFIX + "memory_owner_bytes", "gauge", "Bytes of the process's memory by owner (the ledger).", "bytes", samples)
 
 
 def build_families(snap: Snapshot, live: LiveRuns) -> list[Family]:
@@ -174,6 +188,7 @@ def build_families(snap: Snapshot, live: LiveRuns) -> list[Family]:
             snap.container.bytes if snap.container is not None else None,
             "bytes",
         ),
+        _owners(snap),
         Family(
             PREFIX + "runs",
             "counter",

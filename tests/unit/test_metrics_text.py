@@ -11,7 +11,7 @@ from st_memwatch.core.models import Finding, Limit, RunRecord, Snapshot, Trend
 from st_memwatch.streamlit_bridge import metrics
 
 MiB = 1024**2
-SAMPLE_RE = re.compile(r'^(st_memwatch_[a-z_]+)(\{(?:[a-z_]+="[a-z]+",?)*\})? (-?[0-9.e+]+|\+Inf|NaN)$')
+SAMPLE_RE = re.compile(r'^(st_memwatch_[a-z_]+)(\{(?:[a-z_]+="[a-z_]+",?)*\})? (-?[0-9.e+]+|\+Inf|NaN)$')
 
 
 def snap(**over: object) -> Snapshot:
@@ -219,3 +219,13 @@ def test_stat_adapters_render_the_same_lines() -> None:
     block = metrics._Block(families).to_metric_str()
     modern = [metrics._Stat(f, labels, value).to_metric_str() for f in families for labels, value in f.samples]
     assert [line for line in block.splitlines() if not line.startswith("#")] == modern
+
+
+def test_one_sample_per_measured_owner_with_fixed_words() -> None:
+    ledger = {"owners": {"python": 120 * MiB, "native": 90 * MiB, "allocator_free": 12 * MiB, "arrow": 0,
+                         "file_backed": 60 * MiB, "unexplained": 8 * MiB}, "missing": ["arrow"]}
+    v = values(text(snap(ledger=ledger)))
+    assert v['st_memwatch_memory_owner_bytes{owner="native"}'] == 90 * MiB
+    assert v['st_memwatch_memory_owner_bytes{owner="file_backed"}'] == 60 * MiB
+    assert 'st_memwatch_memory_owner_bytes{owner="arrow"}' not in v  # not measurable here: no sample rather than a 0
+    assert "st_memwatch_memory_owner_bytes" not in values(text(snap()))  # before the first reading: no family
