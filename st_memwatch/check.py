@@ -31,8 +31,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from st_memwatch.core import analysis, judgement
+from st_memwatch.core import analysis
 from st_memwatch.core.holders import measure_holders
+from st_memwatch.core.ledger import OWNERS
 from st_memwatch.core.limits import format_bytes, parse_limit
 from st_memwatch.core.models import Snapshot
 
@@ -77,6 +78,10 @@ class CheckReport:
     since_run: int | None = None  # the run at which the current growth started
     holders: list[dict[str, Any]] = field(default_factory=list)  # what keeps it, most specific first
     settled_at: int | None = None  # the run after which memory was flat long enough to stop (settle=True)
+    # Where the memory was, by owner (``core.ledger.OWNERS``): first and last bytes and the rate per run;
+    # ``ledger_missing``: owners this platform could not measure.
+    ledger: dict[str, dict[str, float]] = field(default_factory=dict)
+    ledger_missing: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -340,7 +345,9 @@ def run_check(
     if failed == runs:
         first = errors[0] if errors else "unknown error"
         raise CheckError(f"the script raised on every run ({runs}): {first}")
-    report = _report(str(path), snap, monitor.heap_series(), monitor.held, errors, failed, th, monitor.runs_total)
+    report = _report(
+        str(path), snap, monitor.heap_series(), monitor.held, errors, failed, th, monitor.runs_total, monitor.ledger_series()
+    )
     report.settled_at = settled_at
     return report
 
@@ -354,16 +361,16 @@ def _report(
     failed: int,
     th: analysis.Thresholds,
     runs_total: int,
+    ledger_series: Mapping[str, Sequence[tuple[float, int]]] | None = None,
 ) -> CheckReport:
     """The report, from the snapshot's verdict: the figures every other surface shows."""
     verdict = snap.verdict
     assert verdict is not None
     d = snap.to_dict()
     finished = list(snap.runs)
-    # The live heap's rate as the verdict reads it: over the growing regime, else the
+    # The live heap's rate as the verdict read it: over the growing regime, else the
     # live series a leak RSS has not shown yet was judged on, else none.
-    regime = judgement.find_regime(finished, float(runs_total - len(finished) + 1))
-    judged_heap = judgement.heap_rate(heap, regime) if regime.growing else None
+    judged_heap = verdict.python_bytes_per_run
     if judged_heap is None and verdict.leak:
         judged_heap = verdict.bytes_per_run
     return CheckReport(
@@ -387,7 +394,21 @@ def _report(
         python_heap_last=int(heap[-1][1]) if heap else None,
         since_run=verdict.since_run,
         holders=d["verdict"]["holders"],
+        ledger=_ledger(ledger_series or {}),
+        ledger_missing=list((snap.ledger or {}).get("missing", [])),
     )
+
+
+def _ledger(series: Mapping[str, Sequence[tuple[float, int]]]) -> dict[str, dict[str, float]]:
+    """Each owner of the process's memory: its bytes at the first and last reading, and its rate per run."""
+    out: dict[str, dict[str, float]] = {}
+    for owner, points in series.items():
+        if not points:
+            continue
+        xs, ys = [x for x, _ in points], [float(b) for _, b in points]
+        rate = analysis.theil_sen(xs, ys) if len(points) >= 2 else 0.0
+        out[owner] = {"first": ys[0], "last": ys[-1], "bytes_per_run": rate}
+    return out
 
 
 def _suspects(snap: Snapshot, held: Mapping[str, float], th: analysis.Thresholds) -> list[dict[str, Any]]:
@@ -432,6 +453,15 @@ def format_report(r: CheckReport) -> str:
         f"  live Python bytes {heap} ({'+' if r.heap_growth_bytes_per_run >= 0 else ''}"
         f"{format_bytes(r.heap_growth_bytes_per_run)}/run)",
     ]
+    if r.ledger:
+        parts = [
+            f"{owner.replace('_', ' ')} {format_bytes(int(r.ledger[owner]['last']))}"
+            + (f" ({'+' if rate >= 0 else ''}{format_bytes(rate)}/run)" if abs(rate := r.ledger[owner]["bytes_per_run"]) >= 1024 else "")
+            for owner in OWNERS
+            if owner in r.ledger and owner not in r.ledger_missing
+        ]
+        missing = f"; not measurable here: {', '.join(m.replace('_', ' ') for m in r.ledger_missing)}" if r.ledger_missing else ""
+        lines.append(f"  where the memory is: {', '.join(parts)}{missing}")
     if r.settled_at is not None:
         lines.append(f"  stopped after run {r.settled_at}: memory flat for {SETTLE_STEPS} runs after warm-up (--thorough makes every run)")
     if r.failed_runs:
@@ -441,14 +471,14 @@ def format_report(r: CheckReport) -> str:
         # Candidates that did not grow enough or steadily enough: named, not diagnosed.
         lines.append(
             "  nothing grows steadily; largest trends: "
-            + ", ".join(f"{s['kind']} {s['name']} {'+' if s['growth_bytes_per_run'] >= 0 else ''}"
+            + ", ".join(f"{_named(s)} {'+' if s['growth_bytes_per_run'] >= 0 else ''}"
                         f"{format_bytes(s['growth_bytes_per_run'])}/run" for s in r.suspects[:3])
         )
     if shown:
         lines.append("  suspects:")
         for s in shown[:3]:
             lines.append(
-                f"    - {s['kind']} {s['name']}: +{format_bytes(s['growth_bytes_per_run'])}/run, "
+                f"    - {_named(s)}: +{format_bytes(s['growth_bytes_per_run'])}/run, "
                 f"+{s['growth_count_per_run']:.1f} objects/run, grew in {s['steady']:.0%} of runs"
             )
             lines.append(f"      fix: {s['advice']}")
@@ -462,6 +492,11 @@ def format_report(r: CheckReport) -> str:
     for note in r.notes[:3]:
         lines.append(f"  note: {note}")
     return "\n".join(lines)
+
+
+def _named(s: Mapping[str, Any]) -> str:
+    """A suspect as people read it: "session_state gallery", "type str", or native memory by its name alone."""
+    return str(s["name"]) if s["kind"] == "native" else f"{s['kind']} {s['name']}"
 
 
 def report_json(r: CheckReport) -> str:

@@ -158,6 +158,7 @@ def leaking_snapshot(runs: int = 12, *, step: int = 8 * MiB, start: float = 1000
         per_visitor_bytes=float(12 * MiB),
         visitors_fit=60,
         visitors_open=3,
+        python_bytes_per_run=float(step),
     )
     finding = Finding(
         level="error",

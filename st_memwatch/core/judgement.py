@@ -232,6 +232,7 @@ def judge(
             if charged:
                 holders = rank_holders(series, regime, caches, held, chains, th, charged)
     leak, reason, rate = False, "no growth in the current regime", 0.0
+    live_rate: float | None = None
     if regime.warming_up:
         reason = "warming up: the first runs of the process and of each session are not judged"
     if regime.growing:
@@ -325,6 +326,7 @@ def judge(
         per_visitor_bytes=visitor[0],
         visitors_fit=visitor[1],
         visitors_open=visitor[2],
+        python_bytes_per_run=live_rate,
     )
 
 

@@ -257,6 +257,8 @@ class Verdict:
     per_visitor_bytes: float = 0.0
     visitors_fit: int | None = None
     visitors_open: int | None = None
+    # Live Python bytes per run over the regime, as the verdict read them (None: not judged).
+    python_bytes_per_run: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
