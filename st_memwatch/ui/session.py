@@ -41,7 +41,7 @@ DETAIL_POINTS = 300
 _MAX_TRACKED_SESSIONS = 1000
 EPISODE_GAP = 3  # renders a warning must stay away before its return counts as a new episode
 _per_session_lock = threading.Lock()
-_renders_since_seen: OrderedDict[str, dict[str, int]] = OrderedDict()
+_renders_since_seen: OrderedDict[str, dict[str, tuple[int, int]]] = OrderedDict()  # code -> (renders away, stage)
 _drawn_in_run: OrderedDict[str, tuple[int, int]] = OrderedDict()
 
 
@@ -56,13 +56,22 @@ def _swap(store: OrderedDict[str, Any], session: str, value: Any) -> Any:
 
 
 def new_episodes(session: str, warnings: Sequence[Finding]) -> list[Finding]:
-    """Warnings that were not on in any of this session's last EPISODE_GAP renders."""
+    """Warnings that were not on in any of this session's last EPISODE_GAP renders, or that escalated.
+
+    An episode keeps its code as the limit nears; a stage it had not reached yet
+    (~25 runs, ~5 runs, over) is news again, so it toasts again.
+    """
     with _per_session_lock:
         before = _renders_since_seen.get(session, {})
-    now = {code: gap + 1 for code, gap in before.items() if gap + 1 < EPISODE_GAP}
-    now.update((w.code, 0) for w in warnings)
+    now = {code: (gap + 1, stage) for code, (gap, stage) in before.items() if gap + 1 < EPISODE_GAP}
+    fresh = []
+    for w in warnings:
+        seen = before.get(w.code)
+        if seen is None or w.stage > seen[1]:
+            fresh.append(w)
+        now[w.code] = (0, max(w.stage, seen[1] if seen is not None else 0))
     _swap(_renders_since_seen, session, now)
-    return [w for w in warnings if w.code not in before]
+    return fresh
 
 
 def _already_drawn(session: str, run_id: tuple[int, int]) -> bool:

@@ -376,6 +376,15 @@ def test_a_warning_that_flickers_off_does_not_toast_again_but_one_that_stays_awa
     assert boundary.new_episodes("another-session", [grows]) == [grows]
 
 
+def test_a_growing_episode_toasts_again_as_the_limit_nears_and_only_then():
+    from st_memwatch.ui import session as boundary
+
+    stages = [0, 0, 1, 1, 2, 2, 1, 3, 3]  # growing, ~25 runs, ~5 runs, a dip, over
+    renders = [[Finding("warning", "steady-growth", "Memory grows.", "", "Fix it.", stage=k)] for k in stages]
+    fresh = [[w.stage for w in boundary.new_episodes("escalating-session", shown)] for shown in renders]
+    assert fresh == [[0], [], [1], [], [2], [], [], [3], []]
+
+
 def test_width_keyword_matches_the_installed_streamlit():
     import inspect
 
