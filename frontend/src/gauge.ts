@@ -255,8 +255,11 @@ export class Gauge {
     const data = this.data
     if (!data) return
     const live = this.liveOk ? this.live : null
-    const rss = live?.rss ?? data.rss
-    const limit = live && live.limit > 0 ? live.limit : data.limit
+    // The figures, the trend and the box come from the newest word, the last poll or the
+    // last render, so that they never tell two stories (a render right after a poll wins).
+    const newest = live && this.liveAt >= data.server_now ? live : null
+    const rss = newest?.rss ?? data.rss
+    const limit = newest && newest.limit > 0 ? newest.limit : data.limit
     const share = limit > 0 ? rss / limit : 0
     const level = share >= RED ? "smw-red" : share >= AMBER ? "smw-amber" : "smw-ok"
     this.root.className = `smw ${level}`
@@ -278,8 +281,8 @@ export class Gauge {
         ? `Run in progress, ${formatDuration(live.busySeconds)}, ${signedBytes(live.busyDelta)} so far`
         : ""
     this.renderLastRun()
-    this.renderTrend(rss, limit, live)
-    this.renderBox(rss, limit, live)
+    this.renderTrend(rss, limit, newest)
+    this.renderBox(rss, limit, newest)
     this.notes.textContent = data.notes.length ? `⚠ ${data.notes.join(" · ")}` : ""
     this.renderSpark(limit)
     this.host.resized()
@@ -331,11 +334,11 @@ export class Gauge {
     this.trend.className = `smw-trend ${cls}`
   }
 
-  /** The box the newest figures call for: the last render's, none, or one written from the live figures. */
+  /** The box the newest figures call for: the last render's, none, or one written from the live figures (``live`` when newer). */
   private boxToShow(rss: number, limit: number, live: Live | null): BoxData | null {
     const data = this.data!
     const rendered = data.box ?? null
-    if (!live || this.liveAt < data.server_now) return rendered // the render is the newest word
+    if (!live) return rendered // the render is the newest word
     const level = live.errors > 0 ? "error" : live.warnings > 0 ? "warning" : null
     if (level === null) return null // the episode is over
     if (rendered && rendered.leak === live.leak && rendered.level === level) return rendered

@@ -7,10 +7,13 @@ reading names these owners, always by the same words (``OWNERS``):
 
 * ``python``: the census's bytes of live Python objects, given by the caller (the
   census is far too dear to take here), buffers of sized objects included (numpy
-  arrays, Arrow buffers, Pillow pixels through ``core/sizers.py``);
+  arrays, Arrow buffers, Pillow pixels through ``core/sizers.py``), plus the small
+  blocks pymalloc has handed out beyond what the census sized (``python_unsized``:
+  attribute values ``sys.getsizeof`` leaves out, the interpreter's own blocks, and
+  objects made since the census). pymalloc's own statistics give that figure live;
 * ``native``: bytes the C allocator has handed out that no sized Python object
   accounts for: C libraries, models, native sessions, images nobody sized;
-* ``allocator_free``: bytes glibc keeps free for reuse (retention). glibc lists free
+* ``allocator_free``: bytes glibc and pymalloc keep free for reuse (retention). glibc lists free
   chunks whether or not their pages are still resident (``malloc_trim`` hands the
   pages back and keeps the chunks listed), so this owner gets at most what the
   other owners leave of the anonymous memory; the listed figure is ``free_listed``;
@@ -18,9 +21,11 @@ reading names these owners, always by the same words (``OWNERS``):
   glibc's figures) beyond the Arrow buffers the census reached;
 * ``file_backed``: resident pages of shared libraries and memory-mapped files;
   beside the anonymous memory, not part of it;
-* ``unexplained``: anonymous memory none of the above accounts for (thread stacks,
-  the interpreter's own structures, pymalloc's partly used arenas, other
-  allocators' free lists).
+* ``unexplained``: anonymous memory none of the above accounts for: thread stacks,
+  pages of shared libraries written at load time (relocations), the interpreter's
+  memory outside both allocators, other allocators' free lists (Arrow's jemalloc or
+  mimalloc keeps freed pages). It is mostly a constant floor; what grows in it run
+  after run has no owner yet.
 
 Counting nothing twice: glibc's in-use figure holds every ``malloc`` of the
 process, including the Python objects that are too big for pymalloc (numpy
@@ -33,7 +38,7 @@ alternative, reporting the raw allocator figures and leaving Python's share
 inside them, would make one numpy leak grow two owners at once and leave the
 judgement to untangle it; subtracting here keeps the owners a partition, so
 ``python + native + allocator_free + arrow + unexplained == anonymous`` unless the
-in-use owners alone exceed it. When the pool's backend is glibc's malloc ("system"), Arrow's
+in-use owners alone exceed it (``python`` being ``python_objects + python_unsized``). When the pool's backend is glibc's malloc ("system"), Arrow's
 bytes are inside the in-use figure as well and are taken out of ``native``.
 
 A figure a platform cannot give (no ``heap_info`` on musl, no ``mallinfo2`` off
@@ -42,8 +47,9 @@ listed in ``missing``, so the judgement can say what it could not see rather tha
 read a zero as "nothing there". Arrow's pool when pyarrow is not loaded is not
 missing: nothing can be in it.
 
-A reading costs a few system calls (one read of a kept-open /proc file, psutil's
-``heap_info``, ``mallinfo2`` through ctypes, Arrow's pool counter): cheap enough for
+A reading costs a few system calls and C calls (one read of a kept-open /proc file,
+psutil's ``heap_info``, ``mallinfo2`` and pymalloc's statistics through ctypes,
+Arrow's pool counter): cheap enough for
 every run end and every sampler tick (``benchmarks/bench_ledger.py`` measures it).
 Figures taken a moment apart do not add up exactly, and a census is older than the
 allocator figures: owners are clamped at zero rather than shown negative.
@@ -85,11 +91,14 @@ class LedgerReading:
     """One reading of where the memory is, in bytes. Plain numbers: cheap to keep as a series.
 
     ``rss``, ``anonymous``, ``file_backed``: the kernel's resident pages and their split.
-    ``native_in_use``, ``free_listed``, ``arrow_pool``: the allocators' raw figures.
+    ``native_in_use``, ``free_listed``, ``arrow_pool``, ``pymalloc_in_use``, ``pymalloc_arenas``:
+    the allocators' raw figures (pymalloc's are 0 where it is not in use).
     ``python_objects``: the census total the caller gave; ``python_in_native`` and
     ``python_in_arrow`` the parts of it that sit inside ``native_in_use`` and ``arrow_pool``.
+    ``python_unsized``: pymalloc's blocks beyond the census's small objects (part of the python owner).
     ``native``, ``arrow``: what the allocators hold beyond the census's objects (the owners).
-    ``allocator_free``: glibc's free chunks, at most what the other owners leave resident.
+    ``allocator_free``: glibc's free chunks and pymalloc's free arena space, at most what the
+    other owners leave resident.
     ``unexplained``: anonymous memory left once every other owner is taken out.
     ``missing``: names (from ``OWNERS``) of the owners this platform or moment cannot measure.
 
@@ -111,6 +120,9 @@ class LedgerReading:
     python_objects: int
     python_in_native: int
     python_in_arrow: int
+    pymalloc_in_use: int
+    pymalloc_arenas: int
+    python_unsized: int
     native: int
     arrow: int
     allocator_free: int
@@ -120,7 +132,7 @@ class LedgerReading:
     def owners(self) -> dict[str, int]:
         """Bytes per owner name (``OWNERS``), each byte under one owner."""
         return {
-            PYTHON: self.python_objects,
+            PYTHON: self.python_objects + self.python_unsized,
             NATIVE: self.native,
             ALLOCATOR_FREE: self.allocator_free,
             ARROW: self.arrow,
@@ -131,7 +143,7 @@ class LedgerReading:
     @property
     def attributed(self) -> int:
         """Anonymous bytes with a named owner (python, native, allocator_free, arrow)."""
-        return self.python_objects + self.native + self.allocator_free + self.arrow
+        return self.python_objects + self.python_unsized + self.native + self.allocator_free + self.arrow
 
     def attributed_share(self) -> float | None:
         """The share of anonymous memory with a named owner (at most 1), None without a split."""
@@ -189,11 +201,16 @@ def read_ledger(
     else:
         pool_bytes, pool_in_malloc = pool
 
+    small = probes.pymalloc()
+    pym_in_use, pym_arenas = small if small is not None else (0, 0)
+    # pymalloc's blocks beyond the census's small objects (those neither malloc'ed nor Arrow's).
+    unsized = max(0, pym_in_use - max(0, python - in_native - in_arrow))
+
     arrow = max(0, pool_bytes - in_arrow)
     native = in_use - in_native - (pool_bytes if pool_in_malloc else 0)
     native = max(0, native) if in_use else 0
-    rest = max(0, anonymous - python - native - arrow)
-    retained = min(free, rest)
+    rest = max(0, anonymous - python - unsized - native - arrow)
+    retained = min(free + (pym_arenas - pym_in_use), rest)
     unexplained = rest - retained
     return LedgerReading(
         rss=rss,
@@ -205,6 +222,9 @@ def read_ledger(
         python_objects=python,
         python_in_native=in_native,
         python_in_arrow=in_arrow,
+        pymalloc_in_use=pym_in_use,
+        pymalloc_arenas=pym_arenas,
+        python_unsized=unsized,
         native=native,
         arrow=arrow,
         allocator_free=retained,

@@ -328,3 +328,71 @@ def arrow_pool() -> ArrowPool | None:
         return ArrowPool(int(pool.bytes_allocated()), str(pool.backend_name) == "system")
     except Exception:  # noqa: BLE001 - a broken or unusual pyarrow must not end a reading
         return None
+
+
+class PymallocFigures(NamedTuple):
+    """Python's small-object allocator: bytes in blocks handed out, and in its arenas altogether."""
+
+    in_use: int
+    arenas: int
+
+
+@functools.lru_cache(maxsize=1)
+def _pymalloc_stats() -> Callable[[], bytes | None] | None:
+    """CPython's ``_PyObject_DebugMallocStats`` written into a memory stream, found once; None elsewhere.
+
+    The function ``sys._debugmallocstats`` calls, given a ``FILE*`` of our own
+    (``open_memstream``) so that nothing is written to the process's stderr.
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        stats = ctypes.pythonapi._PyObject_DebugMallocStats
+        open_memstream = libc.open_memstream
+        fclose, free = libc.fclose, libc.free
+    except (OSError, AttributeError):  # Windows, or an interpreter without it
+        return None
+    stats.argtypes, stats.restype = [ctypes.c_void_p], ctypes.c_int
+    open_memstream.restype = ctypes.c_void_p
+    open_memstream.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_size_t)]
+    fclose.argtypes, free.argtypes = [ctypes.c_void_p], [ctypes.c_void_p]
+
+    def read() -> bytes | None:
+        buf, size = ctypes.c_char_p(), ctypes.c_size_t()
+        stream = open_memstream(ctypes.byref(buf), ctypes.byref(size))
+        if not stream:
+            return None
+        try:
+            written = stats(stream)
+        finally:
+            fclose(stream)  # sets buf and size
+        try:
+            return ctypes.string_at(buf, size.value) if written else None
+        finally:
+            free(ctypes.cast(buf, ctypes.c_void_p))
+
+    return read
+
+
+def pymalloc() -> PymallocFigures | None:
+    """Bytes in pymalloc's allocated blocks and in its arenas, or None where pymalloc is not in use.
+
+    Small Python objects (up to 512 bytes) live in pymalloc's arenas, outside the C
+    allocator's figures. The census sizes the objects it reaches; this figure also
+    holds what ``sys.getsizeof`` leaves out (instance attribute values kept beside
+    the object) and the interpreter's own small blocks. The interpreter's own
+    statistics, read into memory: a walk over the arenas, no allocation per object.
+    """
+    read = _pymalloc_stats()
+    text = read() if read is not None else None
+    if not text:
+        return None
+    at = text.find(b"# bytes in allocated blocks")
+    total_at = text.find(b"\nTotal", at)
+    if at < 0 or total_at < 0:
+        return None
+    try:
+        in_use = int(text[at : text.index(b"\n", at)].split(b"=")[1].replace(b",", b""))
+        arenas = int(text[total_at : text.index(b"\n", total_at + 1)].split(b"=")[1].replace(b",", b""))
+    except (ValueError, IndexError):
+        return None
+    return PymallocFigures(in_use, max(arenas, in_use))

@@ -209,7 +209,7 @@ def _box_follows_the_live_verdict(context: Any, url: str, shot: Callable[[str], 
     assert all("Memory is at" in s[2] or "Memory grows" in s[2] or "Limit in" in s[2] for s in shown), shown[:3]
     # One story: the box is there exactly when the figures call for one (70 %, shown rounded).
     disagree = [s for s in seen if (s[1] and s[0] < 69) or (not s[1] and s[0] > 71)]
-    assert not disagree, disagree[:5]
+    assert not disagree, "; ".join(map(str, seen))
     assert not seen[-1][1], f"the box stayed after the episode ended: {seen[-1]}"
     # The native box is not drawn beside the gauge's.
     assert page.locator(f'{SIDEBAR} [data-testid="stAlert"]').count() == 0
