@@ -1,8 +1,8 @@
 """Readings of process memory: RSS, the kernel's RSS high-water mark, cgroup usage, allocators.
 
-Why these and not ``memory_full_info()``: RSS from a reused ``psutil.Process`` costs
-~15 µs, USS/PSS ~0.6 ms and grows with the number of mappings, too much for every
-run boundary. For a run's peak we use the kernel's own high-water mark (``VmHWM``),
+Why these and not ``memory_full_info()``: RSS from a reused ``psutil.Process`` is a
+cheap read, while USS/PSS walk every mapping and cost more as the mappings grow, too
+much for every run boundary. For a run's peak we use the kernel's own high-water mark (``VmHWM``),
 which is exact and free, resetting it through ``/proc/self/clear_refs`` at run
 boundaries; where that is not allowed, the sampler's readings stand in.
 
@@ -37,7 +37,7 @@ NO_LIMIT_THRESHOLD = 2**60
 
 
 class _ProcFile:
-    """A /proc file kept open and read with one ``pread``: ~4 µs where open+parse costs ~30-50.
+    """A /proc file kept open and read with one ``pread``: several times cheaper than open and parse.
 
     Reopened after a fork, since the inherited descriptor would describe the parent.
     """
@@ -125,7 +125,7 @@ class HighWaterMark:
         return int(text[at + 6 : text.index(b"kB", at)]) * 1024
 
     def reset(self) -> None:
-        """Set the mark back to the current RSS (~1 µs with the file kept open)."""
+        """Set the mark back to the current RSS (one write to the file kept open)."""
         self._clear_refs.write(b"5")
 
 

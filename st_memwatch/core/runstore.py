@@ -1,9 +1,9 @@
 """The run history as columns in fixed numpy rings, not a deque of RunRecords.
 
-Why: a RunRecord with its boxed numbers costs ~390 bytes, and every run would add
+Why: a RunRecord with its boxed numbers costs several times a row of columns, and every run would add
 five ints, two floats and the record itself to the very heap the census watches,
 so st_memwatch's own bookkeeping would show up as ``int`` and ``float`` growing
-with runs. Columns cost ~70 bytes per run and add no objects: records are built
+with runs. Columns cost a few dozen bytes per run and add no objects: records are built
 on demand for the few runs a snapshot asks for.
 """
 

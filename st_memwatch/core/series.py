@@ -19,8 +19,8 @@ class NameSeries:
     """Bounded per-name series of (run number, count, bytes), one small int64 ring each.
 
     Keyed by (kind, name, session alias): a session_state key is a series per session,
-    so one session's growing key is not drowned by another's. A ring costs ~1 KB per
-    name where tuples of boxed numbers cost ~4 KB, and it adds no objects of its own
+    so one session's growing key is not drowned by another's. A ring costs a fraction
+    of what tuples of boxed numbers would, and it adds no objects of its own
     to the census it records.
     """
 
