@@ -1,5 +1,7 @@
 """Lesson 3: session state that hoards."""
 
+from collections import deque
+
 import numpy as np
 import streamlit as st
 
@@ -38,9 +40,10 @@ def page() -> None:
             common.out_of_room()
     else:
         st.code(
-            f'st.session_state["lab_recent"] = (st.session_state["lab_recent"] + [result])[-{KEEP}:]', language="python"
+            f'st.session_state.setdefault("lab_recent", deque(maxlen={KEEP})).append(result)', language="python"
         )
-        st.session_state["lab_recent"] = ([*st.session_state.get("lab_recent", []), result])[-KEEP:]
+        # A deque with a maxlen says its bound out loud: the panel reads it and calls the window a forecast.
+        st.session_state.setdefault("lab_recent", deque(maxlen=KEEP)).append(result)
     del result
     snap = common.measure()
     extra = []

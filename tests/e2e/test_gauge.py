@@ -305,7 +305,7 @@ def test_first_run_is_recorded_with_panel_on_the_last_line(browser: Any, artifac
     from _gauge_server import REPO_ROOT
 
     log = artifacts / f"server-panel-last-streamlit-{version('streamlit')}.log"
-    with streamlit_server(REPO_ROOT / "tests" / "e2e" / "panel_last_app.py", log) as url:
+    with streamlit_server(REPO_ROOT / "tests" / "e2e" / "panel_last_app.py", log, env={"ST_MEMWATCH_METRICS": "public"}) as url:
         context = browser.new_context(viewport=VIEWPORT)
         try:
             page = context.new_page()
