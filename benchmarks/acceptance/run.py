@@ -316,10 +316,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--logs", type=Path, help="keep the servers' logs in this directory")
     p.add_argument("--quiet", action="store_true", help="no line per click")
     p.add_argument("--list", action="store_true", help="list the apps and exit")
-    p.add_argument("--from-json", type=Path, help="count and print the figures of a run saved with --json (no browser)")
+    p.add_argument(
+        "--from-json",
+        type=Path,
+        nargs="+",
+        help="count and print the figures of runs saved with --json (no browser); an app in a later file replaces "
+        "the same app in an earlier one",
+    )
     args = p.parse_args(argv)
     if args.from_json:
-        print(report(*load(args.from_json)))
+        merged: dict[str, AppResult] = {}
+        meta: dict[str, Any] = {}
+        for path in args.from_json:
+            found, meta_here = load(path)
+            meta = meta or meta_here
+            merged.update((r.app.name, r) for r in found)
+        print(report(list(merged.values()), meta))
         return 0
     if args.list:
         for a in APPS_LIST:
