@@ -171,6 +171,7 @@ def snapshot() -> Snapshot:
     monitor.flush()
     if monitor.has_readers:
         monitor.refresh_sizes("", with_session=False)  # cache figures are throttled in the app; read them fresh
+        monitor.flush()
     return monitor.snapshot()
 
 

@@ -64,6 +64,8 @@ from st_memwatch.core.store import SeriesStore
 __all__ = ["CacheReader", "Monitor", "SessionReader", "Settings"]
 
 LIMIT_TTL_S = 30.0
+SESSION_READ_EVERY_S = 0.5  # a session's state is read at a run's end at most this often
+SUSPECTS_EVERY_S = 2.0  # the details' suspects are refitted at most this often (live)
 CONTAINER_EVERY_S = 1.0
 _names_the_growth = names_the_growth  # the acceptance rule lives with the search
 
@@ -148,7 +150,10 @@ class Monitor:
         self._sizes_throttle = Throttle(st.throttle_duty, st.throttle_min_interval_s)
         # session_state is read on the script thread at the run's end: every run while that
         # is cheap (a small state costs microseconds), less often as its cost grows.
-        self._session_throttle = Throttle(st.throttle_duty, 0.0)
+        self._session_throttle = Throttle(st.throttle_duty, SESSION_READ_EVERY_S)
+        # Fitting every series for the details' suspects is the dearest part of a refit: it runs
+        # when its share of time allows; the verdict itself is judged at every refit.
+        self._suspects_throttle = Throttle(st.throttle_duty, SUSPECTS_EVERY_S)
         self.owed = OwedWork(self._pay_owed)
         self.seen_sessions: set[str] = set()
         self.limit: Limit | None = None
@@ -297,8 +302,10 @@ class Monitor:
         self.store.record_ledger(float(self.runs_total), reading.owners())
 
     def flush(self) -> None:
-        """Do now whatever the sampler thread still owes, so a snapshot is as of now."""
+        """Do now whatever the sampler thread still owes, so a snapshot is as of now (suspects included)."""
         self.owed.flush()
+        if self.store.dirty:
+            self._analyse_safely(series_changed=True, force=True)
 
     def _pay_owed(self, x: float, heavy: bool) -> None:
         """What a run's end owed: the readings when ``heavy``, the refit always, then the holder search."""
@@ -387,13 +394,13 @@ class Monitor:
         return record
 
     # -- the refit ---------------------------------------------------------------------
-    def _analyse_safely(self, series_changed: bool) -> None:
+    def _analyse_safely(self, series_changed: bool, force: bool = False) -> None:
         try:
-            self._analyse(series_changed)
+            self._analyse(series_changed, force)
         except Exception as exc:
             self.note(f"analysis failed: {type(exc).__name__}: {exc}")
 
-    def _analyse(self, series_changed: bool = True) -> None:
+    def _analyse(self, series_changed: bool = True, force: bool = False) -> None:
         """Judge the recorded series, so a snapshot only reads the verdict (and every tab reads the same)."""
         limit = self._current_limit()
         th = self.settings.thresholds
@@ -410,8 +417,13 @@ class Monitor:
             bounded_keys = dict(self.sizes.bounded_keys)
             store.dirty = False
         suspects = self.suspects
-        if series_changed:
+        now = self._clock()
+        if series_changed and (force or self._inline or self._suspects_throttle.due(now)):
+            t0 = time.thread_time()
             suspects = judgement.suspects_for_details(series, caches, th, self.held)
+            self._suspects_throttle.done(now, time.thread_time() - t0)
+        elif series_changed:
+            store.dirty = True  # refitted at a later refit, when the throttle allows
         verdict = judgement.judge(
             recent, series, caches, limit.bytes,
             first_x=first_x, heap=heap, held=self.held, chains=chains, hint=hint, th=th, suspects=suspects,
@@ -500,7 +512,10 @@ class Monitor:
         except Exception as exc:
             self.note(f"cache/session sizes failed: {type(exc).__name__}: {exc}")
         self._sizes_throttle.done(self._clock(), time.perf_counter() - t0)
-        self._analyse_safely(series_changed=True)
+        if self._inline:
+            self._analyse_safely(series_changed=True)
+        else:  # the refit is owed to the sampler thread, like a run's end: no fit on a new session's first run
+            self.owed.owe(self._clock(), float(self.runs_total))
 
     def search_holders(self, budget_s: float | None = None) -> bool:
         """Follow references from the leak's growing types to what keeps them; True when one was found.

@@ -316,3 +316,19 @@ def chromium(shared: Any, extra_args: list[str]) -> Iterator[Any]:
         yield browser
     finally:
         browser.close()
+
+
+def diagnosis_box(page: Any, has_text: str | None = None) -> Any:
+    """The panel's diagnosis box as a person sees it: the gauge's (it carries the box), else the native alert.
+
+    The gauge renders in the page (components v2) or in an iframe (v1, Streamlit 1.40).
+    """
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    found = sidebar.locator(".smw .smw-box")
+    if not found.count() and sidebar.locator("iframe").count():
+        framed = sidebar.frame_locator("iframe").locator(".smw .smw-box")
+        if framed.count():
+            found = framed
+    if not found.count():
+        found = sidebar.get_by_test_id("stAlert")
+    return found.filter(has_text=has_text) if has_text else found

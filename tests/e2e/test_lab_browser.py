@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import servers
 
 pytestmark = pytest.mark.e2e
 
@@ -118,7 +119,7 @@ def test_rerun_ten_times_shows_a_leak_and_reset_clears_it(page: Any, shot: Calla
     text = main_text(page)
     assert re.search(r"Trend \(\d+ runs\): \+", text), f"no growing trend after 11 runs of the bad variant: {text}"
     assert "Verdict: leak" in text, f"the bad variant is not called a leak: {text}"
-    warning = page.locator(SIDEBAR).get_by_test_id("stAlert").filter(has_text="grows steadily")
+    warning = servers.diagnosis_box(page, "grows steadily")
     assert warning.count() >= 1, f"no growth warning in the panel: {page.locator(SIDEBAR).inner_text()}"
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
     page.screenshot(path=shot("lab_lesson"))

@@ -19,7 +19,6 @@ import servers
 
 pytestmark = pytest.mark.e2e
 APP = Path(__file__).resolve().parent / "apps" / "two_tabs_app.py"
-BOX = '[data-testid="stSidebar"] [data-testid="stAlert"]'
 
 
 class Tab:
@@ -47,7 +46,7 @@ class Tab:
         self.wait_for(self.clicks)
 
     def box(self) -> str:
-        boxes = self.page.locator(BOX)
+        boxes = servers.diagnosis_box(self.page)
         return boxes.first.inner_text() if boxes.count() else ""
 
     def toasts(self) -> list[str]:
