@@ -69,6 +69,9 @@ READ_SCREEN = """
     return {kind, text: b.innerText};
   }) : [];
   const g = sidebar ? find(sidebar, 0) : null;
+  // The gauge carries the diagnosis box when it is drawn (the native alert is drawn only without it).
+  const gbox = g && g.querySelector('.smw-box');
+  if (gbox && gbox.textContent.trim()) boxes.unshift({kind: gbox.dataset.level || 'warning', text: gbox.innerText});
   const text = (sel) => { const n = g && g.querySelector(sel); return n ? n.textContent : ''; };
   const trendNode = g && g.querySelector('.smw-trend');
   return {
