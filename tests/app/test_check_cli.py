@@ -138,3 +138,13 @@ def test_a_flat_app_stops_once_settled_and_thorough_makes_every_run(tmp_path):
 def test_a_leak_is_not_cut_short_by_settling(tmp_path):
     report = json.loads(run_cli("check", write(tmp_path, "leaky.py", LEAKY), "--runs", 20, "--no-explore", "--json").stdout)
     assert report["leak"] is True and report["runs"] == 20 and report["settled_at"] is None
+
+
+def test_settling_tells_an_apps_noise_from_a_slow_leak():
+    from st_memwatch.check import _flat
+
+    floor = 64 * 1024
+    assert _flat([0] * 8, floor)
+    assert _flat([0, 100_000, 0, 100_000, 0, 100_000, 0, 50_000], floor)  # up and down: noise
+    assert not _flat([i * floor for i in range(8)], floor)  # a leak at the floor's rate
+    assert not _flat([0, 2 * floor, 2 * floor, 4 * floor, 4 * floor, 6 * floor, 6 * floor, 8 * floor], floor)  # every other run
