@@ -27,7 +27,13 @@ MIN_VISITOR_BYTES = 4 * 2**20
 # A type whose count grows by this many a run (at most) while native memory grows is
 # charged native memory's rate over its count's: what each instance keeps outside Python.
 NATIVE_OWNER_MAX_PER_RUN = 16.0
-_CHURNING_MODULES = ("builtins.", "typing.", "weakref.", "_thread.", "threading.", "asyncio.", "collections.")
+# Types that own nothing outside Python, however many a run adds: the interpreter's and the
+# framework's own churn (imports, threads, weak references, Streamlit's messages).
+_CHURNING_MODULES = (
+    "builtins.", "typing.", "weakref.", "_thread.", "threading.", "asyncio.", "collections.", "_frozen_importlib",
+    "importlib.", "_io.", "abc.", "functools.", "enum.", "inspect.", "ast.", "re.", "tornado.", "starlette.",
+    "streamlit.", "google.protobuf.", "concurrent.",
+)
 SeriesKey = tuple[str, str, str]
 
 

@@ -31,7 +31,6 @@ STOPPED_STEPS = 4  # this many flat steps in a row end a regime
 RESET_DROP_BYTES = 32 * 2**20  # a drop this large (something big was freed) ends one too
 LEADING_NOISE = 0.5  # a step under this share of the latest growing steps' median does not grow
 LOOKBACK_RUNS = 120  # the regime is searched for in the latest runs only
-COARSE_STEPS = (2, 4)  # runs summed at a time when single runs' steps form no regime
 DEFAULT_THRESHOLDS = analysis.Thresholds()
 
 
@@ -104,36 +103,7 @@ def find_regime(
         mine = _regime_of(session_steps, last_x, settled, ours, min_step)
         if mine.growing:
             return replace(mine, last_growth_x=whole.last_growth_x)
-    # Coarser views only while growth goes on at the newest steps: a stretch that single runs
-    # say has stopped (STOPPED_STEPS flat in a row) stays stopped.
-    going_on = any(d >= min_step and x not in ours for x, d, _ in steps[-STOPPED_STEPS:])
-    for k in COARSE_STEPS if going_on else ():
-        coarse = _coarse_regime(steps, ours, k, last_x, settled, min_step)
-        if coarse is not None:
-            return replace(coarse, last_growth_x=whole.last_growth_x)
     return whole
-
-
-def _coarse_regime(
-    steps: Sequence[tuple[float, float, float]], ours: Collection[float], k: int, last_x: float, settled: int, min_step: float
-) -> Regime | None:
-    """The regime of ``k`` runs at a time, when it grows: an allocator that takes memory in blocks.
-
-    Pillow's image arena, or a pool that maps 16 MiB at a time, grows RSS at one run in
-    four: each run's step is mostly flat, so no regime forms, while every four runs grow
-    alike. Summed ``k`` at a time from the newest (the monitor's own rises left out), the
-    steps are judged as one; the rate is per run again.
-    """
-    groups: list[tuple[float, float, float]] = []
-    for end in range(len(steps), k - 1, -k):
-        chunk = steps[end - k : end]
-        total = sum(d for x, d, _ in chunk if x not in ours)
-        groups.append((chunk[-1][0], total, chunk[-1][2]))
-    groups.reverse()
-    regime = _regime_of(groups, last_x, settled, (), k * min_step)
-    if not regime.growing:
-        return None
-    return replace(regime, bytes_per_run=regime.bytes_per_run / k, steps=regime.steps * k, growing_steps=regime.growing_steps * k)
 
 
 def _allocated(in_use: Mapping[float, int] | None, prev_x: float, x: float, step: float) -> bool:
