@@ -141,6 +141,7 @@ class _QuietLogs(logging.Filter):
         super().__init__("st_memwatch.check")
         self.repeats: dict[str, int] = {}
         self._loggers: list[logging.Logger] = []
+        self._rich: object = None
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = str(record.msg)
@@ -156,14 +157,29 @@ class _QuietLogs(logging.Filter):
         return True
 
     def install(self) -> None:
+        import streamlit as st
         import streamlit.logger as st_logger
 
         registry = getattr(st_logger, "_loggers", {})
         self._loggers = [logging.getLogger("streamlit"), *registry.values()]
         for log in self._loggers:
             log.addFilter(self)
+        # With rich installed Streamlit prints a run's traceback itself, past the loggers: ask for the logger.
+        try:
+            self._rich = st.get_option("logger.enableRich")
+            st.set_option("logger.enableRich", False)
+        except Exception:  # noqa: BLE001 - a Streamlit without the option logs through the loggers anyway
+            self._rich = None
 
     def close(self) -> None:
+        if self._rich is not None:
+            import streamlit as st
+
+            try:
+                st.set_option("logger.enableRich", self._rich)
+            except Exception:  # noqa: BLE001
+                pass
+            self._rich = None
         for log in self._loggers:
             log.removeFilter(self)
         self._loggers = []
@@ -281,11 +297,6 @@ def run_check(
         raise CheckError(f"invalid --timeout {timeout_s!r}: expected seconds per run, a number greater than 0")
 
     quiet = _QuietLogs()
-    try:
-        quiet.install()
-    except ImportError as exc:  # pragma: no cover - streamlit is a dependency
-        raise CheckError(f"streamlit is unavailable: {exc}") from None
-
     import st_memwatch
     from st_memwatch.streamlit_bridge import runs as run_hooks
     from st_memwatch.streamlit_bridge import wire_readers
@@ -304,6 +315,11 @@ def run_check(
         quiet.close()
         raise CheckError(f"cannot observe runs on this streamlit: {problem}")
     wire_readers(monitor)
+    # After AppTest and the hooks are imported: the loggers that print a run's traceback exist now.
+    try:
+        quiet.install()
+    except ImportError as exc:  # pragma: no cover - streamlit is a dependency
+        raise CheckError(f"streamlit is unavailable: {exc}") from None
 
     app_dir = str(path.resolve().parent)
     if app_dir not in sys.path:
