@@ -186,10 +186,10 @@ class Variant:
         """
         from streamlit.testing.v1 import AppTest
 
-        from st_memwatch.streamlit_bridge import runs
+        from st_memwatch.streamlit_bridge import aliases
 
-        with runs._alias_lock:
-            runs._aliases.clear()
+        with aliases._alias_lock:
+            aliases._aliases.clear()
         self.at = AppTest.from_string(self.src, default_timeout=120)
 
     def run(self, hook_clock: _HookClock, monitor: Any, keep: bool = True) -> None:
