@@ -34,7 +34,7 @@ _CHURNING_MODULES = (
     "importlib.", "_io.", "abc.", "functools.", "enum.", "inspect.", "ast.", "re.", "tornado.", "starlette.",
     "streamlit.", "google.protobuf.", "concurrent.",
 )
-SeriesKey = tuple[str, str, str]
+SeriesKey = tuple[str, str, str]  # (kind, name, session alias): the key of a per-name series
 
 
 def within_horizon(headroom: float, rate: float, regime: Regime) -> bool:

@@ -35,8 +35,8 @@ from st_memwatch.core.regime import (
     regime_rate,
 )
 
-# A series point: (run number, count, bytes); a series key: (kind, name, session alias).
-SeriesKey = tuple[str, str, str]
+# A series point: (run number, count, bytes); a series key (kind, name, session alias) is bounds.SeriesKey.
+SeriesKey = bounds.SeriesKey
 Point = analysis.Point
 
 # Thresholds (warm-up, the smallest growing step, the smallest holder) are analysis.Thresholds';

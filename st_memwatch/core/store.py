@@ -97,11 +97,6 @@ class SeriesStore:
         with self.lock:
             return {owner: ring.pairs() for owner, ring in self.ledger.items()}
 
-    def free(self) -> list[tuple[float, int]]:
-        """Bytes the C allocator kept free at runs' ends, by run number."""
-        with self.lock:
-            return self.free_totals.pairs()
-
     def points(self) -> dict[tuple[str, str, str], tuple[Point, ...]]:
         """Every per-name series as (run number, count, bytes) points, keyed by (kind, name, session)."""
         with self.lock:
