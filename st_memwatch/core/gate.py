@@ -91,12 +91,20 @@ def check_visible(visible: object) -> None:
 
 
 def is_loopback(address: str | None) -> bool:
+    """A loopback address, IPv4-mapped IPv6 included (``::ffff:127.0.0.1``).
+
+    A dual-stack server (Streamlit's Starlette server listens on ``::``) sees an
+    IPv4 browser as an IPv4-mapped IPv6 peer, which ``is_loopback`` does not
+    count as loopback before Python 3.13.
+    """
     if not address:
         return False
     try:
-        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return bool((mapped or ip).is_loopback)
 
 
 def host_is_loopback(host: str | None) -> bool:

@@ -22,19 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from servers import CHROMIUM_ARGS, CHROMIUM_ENV, DEFAULT_CHROMIUM
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 DEMO = REPO_ROOT / "demo_app.py"
-CHROMIUM_ENV = "ST_MEMWATCH_CHROMIUM"
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1280, "height": 900}
 STARTUP_TIMEOUT_S = 45.0
 # Streamlit marks its root with the script's state ("initial", "running", "notRunning", ...).
@@ -137,8 +129,9 @@ def app_url(server_log: Path) -> Iterator[str]:
         "true",
         "--browser.gatherUsageStats",
         "false",
-        "--server.address",
-        "127.0.0.1",
+        # No --server.address, as `make demo` and a plain `streamlit run` start it: the server
+        # listens on every interface (dual-stack on newer Streamlit), so a browser at 127.0.0.1
+        # arrives as the IPv4-mapped peer ::ffff:127.0.0.1, which the gate must count as local.
         "--server.port",
         str(port),
         # Other work on the checkout must not restart the script under the tests.

@@ -207,6 +207,29 @@ def test_panel_renders_in_sidebar(page: Any, shot: Callable[[str], str]) -> None
     assert_no_exception(page, "first load")
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_the_demo_started_as_make_demo_starts_it_opens_to_a_local_browser(browser: Any, app_url: str, host: str) -> None:
+    """No token, no setting, no --server.address: the author's own browser sees the panel.
+
+    The server listens on every interface, as ``make demo`` and a plain ``streamlit run``
+    have it; on a dual-stack server a browser at 127.0.0.1 is the peer ``::ffff:127.0.0.1``.
+    """
+    url = app_url.replace("127.0.0.1", host)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        pg = context.new_page()
+        pg.goto(url)
+        pg.locator(IDLE_APP).wait_for(timeout=30_000)
+        shown = sidebar(pg).get_by_text("Memory details", exact=True)
+        try:
+            shown.wait_for(timeout=20_000)
+        except Exception:  # noqa: BLE001 - the assertion below says what was there
+            pass
+        assert shown.count() == 1, f"no panel for a browser at {host}: {sidebar_text(pg)!r}"
+    finally:
+        context.close()
+
+
 def test_leaky_path_shows_growth_and_warns(page: Any, shot: Callable[[str], str]) -> None:
     kept = choose_leaky(page)
     kept = rerun_ten_times(page, kept)

@@ -29,6 +29,16 @@ def test_loopback_browser_sees_the_panel_without_any_setting():
     assert Gate().decide("s1", None, "", by_host_only).show
 
 
+def test_a_dual_stack_server_sees_a_local_ipv4_browser_as_an_ipv4_mapped_peer():
+    """Streamlit's Starlette server listens on ``::``: 127.0.0.1 arrives as ``::ffff:127.0.0.1``."""
+    mapped = Visitor(server=True, remote_ip="::ffff:127.0.0.1", headers={"host": "127.0.0.1:8501", "origin": "http://127.0.0.1:8501"})
+    assert is_local(mapped)
+    assert Gate().decide("s1", None, "", mapped).show
+    assert host_is_loopback("[::ffff:127.0.0.1]:8501")
+    outside = Visitor(server=True, remote_ip="::ffff:10.0.0.5", headers={"host": "127.0.0.1:8501"})
+    assert not is_local(outside)
+
+
 def through_a_bare_proxy(origin: str | None, host: str = "127.0.0.1:8501") -> Visitor:
     """What a same-host proxy that adds no header passes on: a loopback peer, the browser's Origin."""
     headers = {"host": host} | ({"origin": origin} if origin is not None else {})
