@@ -31,6 +31,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).resolve().parent / "apps"
 STARTUP_TIMEOUT_S = 60.0
 NGINX_ENV = "ST_MEMWATCH_NGINX"
+CHROMIUM_ENV = "ST_MEMWATCH_CHROMIUM"
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PROXY_PARAMS = Path("/etc/nginx/proxy_params")  # Debian's: Host, X-Real-IP, X-Forwarded-For, X-Forwarded-Proto
 
 
@@ -308,8 +317,6 @@ def proxying(upstream_port: int, workdir: Path, proxy_params: bool = False, pass
 @contextmanager
 def chromium(shared: Any, extra_args: list[str]) -> Iterator[Any]:
     """A Chromium of its own, for flags the shared one lacks (``--host-resolver-rules``), on the same Playwright."""
-    from conftest import CHROMIUM_ARGS, CHROMIUM_ENV, DEFAULT_CHROMIUM
-
     executable = os.environ.get(CHROMIUM_ENV) or DEFAULT_CHROMIUM
     browser = shared.browser_type.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS + extra_args)
     try:

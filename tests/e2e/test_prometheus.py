@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 from _gauge_server import GAUGE_APP, REPO_ROOT, free_port, log_tail, streamlit_server, wait_http
 
+from st_memwatch.core.ledger import OWNERS
+
 pytestmark = pytest.mark.e2e
 
 PROMETHEUS_ENV = "ST_MEMWATCH_PROMETHEUS"
@@ -148,9 +150,13 @@ def test_prometheus_scrapes_the_gauges(app: str, prometheus: str, artifacts: Pat
     assert float(runs[0]["value"][1]) >= 1
     outcomes = {s["metric"]["outcome"] for s in query(prometheus, "st_memwatch_runs_total")}
     assert outcomes == {"success", "exception", "rerun", "stopped"}
-    # Labels are fixed words: the only labels besides Prometheus's own are outcome and level.
+    # Labels are fixed words: besides Prometheus's own, outcome, level and the ledger's owner,
+    # whose values are the ledger's own words (never a cache's, a session's or a type's name).
     for s in query(prometheus, '{__name__=~"st_memwatch_.*"}'):
-        assert set(s["metric"]) - {"__name__", "job", "instance"} <= {"outcome", "level"}, s["metric"]
+        assert set(s["metric"]) - {"__name__", "job", "instance"} <= {"outcome", "level", "owner"}, s["metric"]
+    owners = {s["metric"]["owner"] for s in query(prometheus, "st_memwatch_memory_owner_bytes")}
+    assert owners and owners <= set(OWNERS), owners
+    assert "python" in owners, owners
     # The docs' queries across replicas run as written.
     share = query(prometheus, 'max by (job) (st_memwatch_rss_bytes{job="my-streamlit-app"} / st_memwatch_limit_bytes{job="my-streamlit-app"})')
     assert 0 < float(share[0]["value"][1]) < 1
