@@ -52,6 +52,9 @@ class Thresholds:
     min_rss_bytes_per_run: float = MIN_RSS_LEAK_BYTES_PER_RUN  # a step of settled memory this large grows
     process_warmup_runs: int = 2  # the process's first runs (imports, first cache fills) are never judged
     session_warmup_runs: int = 1  # nor a session's first runs (they build that session's objects)
+    # A server's first runs also fill Streamlit's own buffers and the allocator's arenas, a few MiB
+    # that stop: growth that starts this early and that no container names must last to be a leak.
+    early_runs: int = 12
     amber: float = 0.70  # share of the limit at which usage is high
     red: float = 0.90  # share of the limit at which it is near
 

@@ -243,19 +243,31 @@ def judge(
         headroom_now = limit_bytes - regime.settled
         named_by_python = any(h.kind not in ("type", "native") for h in holders)
         native_led = bool(holders) and (holders[0].kind == "native" or holders[0].name in charged)
-        if named_by_python or (not native_led and (live_rate is None or live_rate >= MIN_HEAP_SHARE * rate)):
+        retention = free_rate is not None and free_rate >= MIN_FREE_SHARE * rate
+        sustained_steps = regime.growing_steps >= UNOWNED_STEPS
+        early = regime.onset_x is not None and regime.onset_x <= th.early_runs
+        if named_by_python:
             leak = True
             reason = f"memory grows {format_bytes(rate)}/run {since} ({regime.growing_steps} of {regime.steps} runs grew)"
         elif native_led:
             # Native memory has no bound st_memwatch can read: an alarm once it lasts, or sooner if the limit is near.
-            leak = regime.growing_steps >= UNOWNED_STEPS or bounds.within_horizon(headroom_now, rate, regime)
+            leak = sustained_steps or bounds.within_horizon(headroom_now, rate, regime)
             reason = f"native memory outside Python objects grows {format_bytes(rate)}/run {since}"
             if not leak:
                 reason += ": an alarm once it lasts or nears the limit"
-        elif free_rate is not None and free_rate >= MIN_FREE_SHARE * rate:
+        elif retention:
             reason = (f"RSS grows ({format_bytes(rate)}/run {since}) while the allocator's free memory grows by "
-                      f"{format_bytes(free_rate)}/run: freed memory kept for reuse (bounded), not a leak")
-        elif regime.growing_steps >= UNOWNED_STEPS and bounds.within_horizon(headroom_now, rate, regime):
+                      f"{format_bytes(free_rate or 0.0)}/run: freed memory kept for reuse (bounded), not a leak")
+        elif live_rate is not None and live_rate >= MIN_HEAP_SHARE * rate:
+            leak = True  # Python's live bytes grow with it, measured by two complete censuses
+            reason = f"memory grows {format_bytes(rate)}/run {since} ({regime.growing_steps} of {regime.steps} runs grew)"
+        elif live_rate is None and (sustained_steps or not early):
+            # An object type (no container named yet) or nothing, Python's heap not measured over the
+            # regime: a leak at once after a quiet start; from the server's first runs once it lasts
+            # (the warm-up of Streamlit's buffers and the allocator's arenas stops before).
+            leak = True
+            reason = f"memory grows {format_bytes(rate)}/run {since} ({regime.growing_steps} of {regime.steps} runs grew)"
+        elif sustained_steps and bounds.within_horizon(headroom_now, rate, regime):
             leak = True
             reason = (f"memory outside Python objects grows {format_bytes(rate)}/run {since}, and no measured "
                       "owner (Python objects, native memory in use, the allocator's free memory) explains it")
