@@ -206,8 +206,9 @@ def _box_follows_the_live_verdict(context: Any, url: str, shot: Callable[[str], 
         time.sleep(0.3)
     shown = [s for s in seen if s[1]]
     assert shown, f"no box while usage went up to {max(s[0] for s in seen)} % of the limit: {seen[-5:]}"
-    # The usage box, a growth box, or (the server's box at the same level) the per-visitor capacity box.
-    expected = ("Memory is at", "Memory grows", "Limit in", "per visitor")
+    # The usage box (over the limit, when the busy run crosses it), a growth box, or (the server's box
+    # at the same level) the per-visitor capacity box.
+    expected = ("Memory is at", "Memory grows", "Limit in", "per visitor", "Over the limit")
     other = sorted({s[2] for s in shown if not any(e in s[2] for e in expected)})
     assert not other, other
     # One story: the box is there exactly when the figures call for one (70 %, shown rounded).
