@@ -1,4 +1,4 @@
-"""20 sessions x 50 reruns at once on one real server, through Streamlit's own websocket protocol.
+"""12 sessions x 25 reruns at once on one real server, through Streamlit's own websocket protocol.
 
 Every run is recorded exactly once, under its own session's alias (the app prints
 the alias it was given, the client checks it on each of its runs, the history
@@ -22,8 +22,8 @@ from wsclient import Client
 
 pytestmark = pytest.mark.e2e
 
-SESSIONS = 20
-RUNS = 50
+SESSIONS = 12
+RUNS = 25
 LINE = re.compile(rb"alias (s\d+) run (\d+) samplers (\d+)")
 
 
@@ -66,7 +66,7 @@ def drive_in_a_thread(url: str) -> list[dict[str, Any]]:
     return out[0]
 
 
-def test_20_sessions_x_50_reruns_each_run_recorded_once_under_its_session(artifacts: Path, tmp_path: Path) -> None:
+def test_12_sessions_x_25_reruns_each_run_recorded_once_under_its_session(artifacts: Path, tmp_path: Path) -> None:
     from importlib.metadata import version
 
     db = tmp_path / "load.sqlite3"
