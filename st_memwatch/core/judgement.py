@@ -246,6 +246,7 @@ def judge(
         retention = free_rate is not None and free_rate >= MIN_FREE_SHARE * rate
         sustained_steps = regime.growing_steps >= UNOWNED_STEPS
         early = regime.onset_x is not None and regime.onset_x <= th.early_runs
+        type_explains = bool(holders) and holders[0].kind == "type" and holders[0].bytes_per_run >= HOLDER_OVER_TYPE * rate
         if named_by_python:
             leak = True
             reason = f"memory grows {format_bytes(rate)}/run {since} ({regime.growing_steps} of {regime.steps} runs grew)"
@@ -261,10 +262,11 @@ def judge(
         elif live_rate is not None and live_rate >= MIN_HEAP_SHARE * rate:
             leak = True  # Python's live bytes grow with it, measured by two complete censuses
             reason = f"memory grows {format_bytes(rate)}/run {since} ({regime.growing_steps} of {regime.steps} runs grew)"
-        elif live_rate is None and (sustained_steps or not early):
+        elif live_rate is None and (not early or type_explains or (sustained_steps and regime.last_x > th.early_runs)):
             # An object type (no container named yet) or nothing, Python's heap not measured over the
-            # regime: a leak at once after a quiet start; from the server's first runs once it lasts
-            # (the warm-up of Streamlit's buffers and the allocator's arenas stops before).
+            # regime: a leak at once after a quiet start, or when the type's own growth is most of it;
+            # from the server's first runs once it lasts past them (the warm-up of Streamlit's
+            # buffers and the allocator's arenas stops before).
             leak = True
             reason = f"memory grows {format_bytes(rate)}/run {since} ({regime.growing_steps} of {regime.steps} runs grew)"
         elif sustained_steps and bounds.within_horizon(headroom_now, rate, regime):

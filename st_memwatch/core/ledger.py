@@ -57,7 +57,9 @@ allocator figures: owners are clamped at zero rather than shown negative.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from st_memwatch.core import probes
 
@@ -71,6 +73,7 @@ __all__ = [
     "PYTHON",
     "UNEXPLAINED",
     "LedgerReading",
+    "ledger_view",
     "read_ledger",
 ]
 
@@ -237,3 +240,28 @@ def _check(name: str, value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     raise ValueError(f"invalid {name} {value!r}: expected a non-negative int of bytes (or None for python_objects)")
+
+
+# The details draw the ledger's last readings; a trend is the median slope over the last few.
+SHOWN_READINGS = 120
+TREND_READINGS = 12
+
+
+def ledger_view(reading: LedgerReading | None, series: Mapping[str, Sequence[tuple[float, int]]]) -> dict[str, Any] | None:
+    """The ledger as the snapshot carries it: the owners now, what is missing, each owner over time and its trend.
+
+    ``series`` is the store's readings, one per run by run number. ``per_run`` is each
+    owner's bytes per run over its last ``TREND_READINGS`` readings, as a median of
+    pairwise slopes (Theil-Sen), so that one jump (a cache filled once) is no trend.
+    """
+    from st_memwatch.core.analysis import theil_sen  # numpy: loaded only when a view is built
+
+    if reading is None:
+        return None
+    shown = {owner: [[x, b] for x, b in pairs[-SHOWN_READINGS:]] for owner, pairs in series.items() if pairs}
+    per_run = {}
+    for owner, pairs in series.items():
+        last = list(pairs[-TREND_READINGS:])
+        if len(last) >= 3:
+            per_run[owner] = theil_sen([x for x, _ in last], [b for _, b in last])
+    return {"owners": reading.owners(), "missing": list(reading.missing), "series": shown, "per_run": per_run}

@@ -302,8 +302,10 @@ class Snapshot:
     # The previous process of this app, read from the history file at start: its runs,
     # samples and how it ended ("cleanly" / "abruptly"); None without history.
     previous: dict[str, Any] | None = None
-    # Where the process's memory is, by owner (``core.ledger``): {"owners": {name: bytes},
-    # "missing": [names this platform cannot measure]}; None before the first reading.
+    # Where the process's memory is, by owner (``core.ledger.ledger_view``): {"owners": {name: bytes},
+    # "missing": [names this platform cannot measure], "series": {name: [[run, bytes], ...]},
+    # "per_run": {name: bytes per run}} (series and trends only in a snapshot with a timeline);
+    # None before the first reading.
     ledger: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:

@@ -628,7 +628,7 @@ class Monitor:
             verdict=verdict,
             sessions=self.sizes.everyone(),
             previous=self.previous,
-            ledger=None if self.ledger is None else {"owners": self.ledger.owners(), "missing": list(self.ledger.missing)},
+            ledger=ledger.ledger_view(self.ledger, self.store.ledger_series() if timeline_points else {}),
         )
 
     def close(self) -> None:

@@ -233,3 +233,23 @@ def test_small_objects_are_python_even_where_getsizeof_leaves_bytes_out():
     assert abs(after.python_unsized - before.python_unsized - (grown - sized)) < SLACK, (before, after)
     assert after.owners()["python"] == after.python_objects + after.python_unsized
     del points
+
+
+def test_the_view_carries_each_owner_over_time_and_its_trend_per_run():
+    """A native owner that grows 2 MiB a run and a Python owner flat but for one jump (a cache filled once)."""
+    reading = ledger.read_ledger(50 * MiB)
+    series = {
+        "native": [(float(x), 100 * MiB + x * 2 * MiB) for x in range(1, 21)],
+        "python": [(float(x), 60 * MiB + (30 * MiB if x >= 11 else 0)) for x in range(1, 21)],
+        "arrow": [(1.0, 0)],
+    }
+    view = ledger.ledger_view(reading, series)
+    assert view is not None and set(view) == {"owners", "missing", "series", "per_run"}
+    assert view["owners"] == reading.owners()
+    assert view["per_run"]["native"] == 2 * MiB
+    assert view["per_run"]["python"] == 0  # one jump early among the last twelve readings is no trend
+    assert "arrow" not in view["per_run"]  # too few readings to say
+    assert view["series"]["native"][-1] == [20.0, 140 * MiB] and len(view["series"]["native"]) == 20
+    long = {"native": [(float(x), x) for x in range(1000)]}
+    assert len(ledger.ledger_view(reading, long)["series"]["native"]) == ledger.SHOWN_READINGS
+    assert ledger.ledger_view(None, series) is None
