@@ -72,6 +72,7 @@ __all__ = [
     "OWNERS",
     "PYTHON",
     "UNEXPLAINED",
+    "OWNER_LABELS",
     "LedgerReading",
     "ledger_view",
     "read_ledger",
@@ -241,6 +242,16 @@ def _check(name: str, value: object) -> int:
         return value
     raise ValueError(f"invalid {name} {value!r}: expected a non-negative int of bytes (or None for python_objects)")
 
+
+# Each owner in words, for the details and the reports.
+OWNER_LABELS: dict[str, str] = {
+    PYTHON: "Python objects",
+    NATIVE: "native memory in use (C libraries, images, models)",
+    ALLOCATOR_FREE: "kept free by the allocators (retention)",
+    ARROW: "Arrow's memory pool",
+    UNEXPLAINED: "unexplained (stacks, other allocators)",
+    FILE_BACKED: "file-backed (libraries, mapped files)",
+}
 
 # The details draw the ledger's last readings; a trend is the median slope over the last few.
 SHOWN_READINGS = 120

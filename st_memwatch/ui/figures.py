@@ -197,6 +197,66 @@ def chart_figure(snapshot: Snapshot) -> Any:
     return _prebuilt_class()(timeline_spec(snapshot))
 
 
+LEDGER_HEIGHT = 190
+# Stacked bottom to top: what grows in a leak lies on the stable floor under it.
+LEDGER_STACK = ("unexplained", "python", "arrow", "native", "allocator_free")
+LEDGER_COLORS = {
+    "unexplained": "rgba(150,150,150,0.55)",
+    "python": "rgba(31,119,180,0.75)",
+    "arrow": "rgba(148,103,189,0.75)",
+    "native": "rgba(214,39,40,0.70)",
+    "allocator_free": "rgba(255,164,33,0.65)",
+}
+
+
+def ledger_spec(view: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Where the memory was over the last runs, each owner a band stacked on the others (MiB by run).
+
+    None without at least two readings. File-backed pages are left out: they sit beside
+    the anonymous memory the other owners share, and a leak never grows them.
+    """
+    from st_memwatch.core.ledger import OWNER_LABELS
+
+    series = (view or {}).get("series") or {}
+    missing = set((view or {}).get("missing", ()))
+    data = []
+    for owner in LEDGER_STACK:
+        points = series.get(owner) or []
+        if len(points) < 2 or owner in missing:
+            continue
+        data.append({
+            "type": "scatter",
+            "x": [p[0] for p in points],
+            "y": [round(p[1] / MIB, 2) for p in points],
+            "name": OWNER_LABELS[owner].split(" (")[0],
+            "stackgroup": "ledger",
+            "mode": "lines",
+            "line": {"width": 0.5, "color": LEDGER_COLORS[owner]},
+            "fillcolor": LEDGER_COLORS[owner],
+            "hovertemplate": "run %{x}: %{y:.1f} MiB<extra>%{fullData.name}</extra>",
+        })
+    if not data:
+        return None
+    layout = {
+        "height": LEDGER_HEIGHT,
+        "margin": {"l": 10, "r": 10, "t": 28, "b": 10},
+        "title": {"text": "<b>Where the memory is</b>, MiB by run", "font": {"size": 12}, "x": 0, "xanchor": "left"},
+        "xaxis": {"zeroline": False, "automargin": True},
+        "yaxis": {"rangemode": "tozero", "zeroline": False, "automargin": True},
+        "legend": {"orientation": "h", "y": -0.25, "font": {"size": 10}},
+        "showlegend": True,
+        "hovermode": "x",
+        "modebar": {"orientation": "v"},
+    }
+    return {"data": data, "layout": layout}
+
+
+def ledger_figure(view: dict[str, Any] | None) -> Any | None:
+    """The ledger's bands for ``st.plotly_chart`` (prepared like the timeline), or None with too few readings."""
+    spec = ledger_spec(view)
+    return None if spec is None else _prebuilt_class()(spec)
+
+
 @functools.cache
 def _prebuilt_class() -> type:
     import plotly.graph_objects as go

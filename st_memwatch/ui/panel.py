@@ -14,11 +14,12 @@ columns of mixed types), and the export buttons. All sizes go through
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from st_memwatch.core.analysis import is_leaking
 from st_memwatch.core.judgement import holder_label
+from st_memwatch.core.ledger import FILE_BACKED, OWNER_LABELS, OWNERS
 from st_memwatch.core.limits import format_bytes
 from st_memwatch.core.models import CacheUsage, Finding, Snapshot
 from st_memwatch.streamlit_bridge.features import deferred_downloads, download_ignores_rerun, stretch
@@ -324,6 +325,8 @@ def details_html(snap: Snapshot) -> str:
     if snap.census_note:
         out.append(f"{grey}{_e(snap.census_note)}</div>")
 
+    out.extend(ledger_html(snap.ledger, grey))
+
     out.append("<b>Caches</b>")
     if snap.caches:
         out.append(
@@ -390,6 +393,29 @@ def details_html(snap: Snapshot) -> str:
     return "".join(out)
 
 
+def ledger_html(view: Mapping[str, Any] | None, grey: str) -> list[str]:
+    """"Where the memory is": each owner's bytes now, its trend per run and its share of the process's memory."""
+    if not view or not view.get("owners"):
+        return []
+    owned: Mapping[str, int] = view["owners"]
+    missing = set(view.get("missing", ()))
+    per_run: Mapping[str, float] = view.get("per_run", {})
+    anonymous = sum(b for o, b in owned.items() if o != FILE_BACKED) or 1
+    rows = []
+    for owner in OWNERS:
+        if owner not in owned or owner in missing:
+            continue
+        rate = per_run.get(owner)
+        share = "" if owner == FILE_BACKED else f"{owned[owner] / anonymous:.0%}"
+        rows.append((OWNER_LABELS[owner], format_bytes(owned[owner]), "" if rate is None else _signed(rate), share))
+    out = ["<b>Where the memory is</b> <span style='opacity:.7'>(trend over the last runs)</span>"]
+    out.append(_table(("owner", "now", "per run", "share"), rows, right=(1, 2, 3)))
+    if missing:
+        words = ", ".join(OWNER_LABELS.get(m, m) for m in sorted(missing))
+        out.append(f"{grey}not measurable on this platform: {_e(words)}</div>")
+    return out
+
+
 def render_exports(st: Any, exports: Exporter) -> None:
     """The two downloads, built only when wanted.
 
@@ -418,8 +444,11 @@ def render_exports(st: Any, exports: Exporter) -> None:
 
 def render_details(st: Any, snap: Snapshot, exports: Exporter) -> None:
     """The heavy part: only built while the details toggle is on."""
-    from st_memwatch.ui.figures import chart_figure
+    from st_memwatch.ui.figures import chart_figure, ledger_figure
 
     st.plotly_chart(chart_figure(snap), **stretch("plotly_chart"))
+    owners_over_time = ledger_figure(snap.ledger)
+    if owners_over_time is not None:
+        st.plotly_chart(owners_over_time, **stretch("plotly_chart"))
     st.markdown(details_html(snap), unsafe_allow_html=True)
     render_exports(st, exports)

@@ -609,3 +609,26 @@ def test_container_usage_is_shown_inside_a_limited_container_whatever_limit_the_
     usage = ContainerUsage(300 * MIB, "v2", limit=1024 * MIB)
     explicit = make_snapshot(container=usage, limit=Limit(700 * MIB, "environment"))
     assert "container usage (what the OOM killer counts): 300.0 MiB" in panel.summary_html(explicit)
+
+
+def test_the_details_say_where_the_memory_is_owner_by_owner_with_its_trend():
+    from st_memwatch.core import ledger
+
+    reading = ledger.read_ledger(40 * 2**20)
+    series = {o: [(float(x), 10 * 2**20 + (x * 2**20 if o == "native" else 0)) for x in range(1, 15)] for o in ledger.OWNERS}
+    view = ledger.ledger_view(reading, series)
+    html = "".join(panel.ledger_html(view, "<div>"))
+    assert "Where the memory is" in html and "Python objects" in html and "native memory in use" in html
+    assert "+1.0 MiB" in html  # the native owner's trend per run
+    view_missing = dict(view, missing=["arrow"])
+    assert "Arrow's memory pool" not in "".join(panel.ledger_html(view_missing, "<div>")).split("not measurable")[0]
+    assert "not measurable on this platform: Arrow" in "".join(panel.ledger_html(view_missing, "<div>"))
+    spec = figures.ledger_spec(view)
+    assert spec is not None
+    names = [t["name"] for t in spec["data"]]
+    assert "native memory in use" in names and "file-backed" not in " ".join(names)
+    assert all(t["stackgroup"] == "ledger" for t in spec["data"])
+    native = next(t for t in spec["data"] if t["name"] == "native memory in use")
+    assert native["y"][-1] - native["y"][0] == 13.0
+    assert figures.ledger_spec({"owners": {}, "series": {"native": [[1.0, 5]]}}) is None  # one reading: no figure
+    assert panel.ledger_html(None, "<div>") == []
