@@ -197,7 +197,7 @@ def chart_figure(snapshot: Snapshot) -> Any:
     return _prebuilt_class()(timeline_spec(snapshot))
 
 
-LEDGER_HEIGHT = 190
+LEDGER_HEIGHT = 170
 # Stacked bottom to top: what grows in a leak lies on the stable floor under it.
 LEDGER_STACK = ("unexplained", "python", "arrow", "native", "allocator_free")
 LEDGER_COLORS = {
@@ -241,10 +241,9 @@ def ledger_spec(view: dict[str, Any] | None) -> dict[str, Any] | None:
         "height": LEDGER_HEIGHT,
         "margin": {"l": 10, "r": 10, "t": 28, "b": 10},
         "title": {"text": "<b>Where the memory is</b>, MiB by run", "font": {"size": 12}, "x": 0, "xanchor": "left"},
-        "xaxis": {"zeroline": False, "automargin": True},
         "yaxis": {"rangemode": "tozero", "zeroline": False, "automargin": True},
-        "legend": {"orientation": "h", "y": -0.25, "font": {"size": 10}},
-        "showlegend": True,
+        "xaxis": {"title": {"text": "run", "font": {"size": 11}}, "zeroline": False, "automargin": True},
+        "showlegend": False,  # at sidebar width a legend takes the chart's place: the table below carries the colours
         "hovermode": "x",
         "modebar": {"orientation": "v"},
     }

@@ -23,6 +23,7 @@ from st_memwatch.core.ledger import FILE_BACKED, OWNER_LABELS, OWNERS
 from st_memwatch.core.limits import format_bytes
 from st_memwatch.core.models import CacheUsage, Finding, Snapshot
 from st_memwatch.streamlit_bridge.features import deferred_downloads, download_ignores_rerun, stretch
+from st_memwatch.ui.figures import LEDGER_COLORS, LEDGER_STACK
 
 if TYPE_CHECKING:
     from st_memwatch.ui.export import Exporter
@@ -409,6 +410,12 @@ def ledger_html(view: Mapping[str, Any] | None, grey: str) -> list[str]:
         share = "" if owner == FILE_BACKED else f"{owned[owner] / anonymous:.0%}"
         rows.append((OWNER_LABELS[owner], format_bytes(owned[owner]), "" if rate is None else _signed(rate), share))
     out = ["<b>Where the memory is</b> <span style='opacity:.7'>(trend over the last runs)</span>"]
+    if view.get("series"):  # the chart's key: its bands, bottom to top
+        keys = [
+            f"<span style='color:{LEDGER_COLORS[o]}'>■</span>&nbsp;{_e(OWNER_LABELS[o].split(' (')[0])}"
+            for o in LEDGER_STACK if len(view["series"].get(o) or ()) >= 2 and o not in missing
+        ]
+        out.append(f"<div style='font-size:0.75rem'>{' · '.join(keys)}</div>")
     out.append(_table(("owner", "now", "per run", "share"), rows, right=(1, 2, 3)))
     if missing:
         words = ", ".join(OWNER_LABELS.get(m, m) for m in sorted(missing))
