@@ -35,9 +35,6 @@ HOLDER_SEARCH_MAX_S = 2.0  # CPU of one live search at most, however big the hea
 MIN_CONTAINER_SHARE = 0.5  # a growing container names a leak when its new elements weigh this share of RSS's growth
 HOLDER_COLLECTS = 6  # a container that keeps this many of the growing type collects them
 SCRIPT_MODULE = "__main__."  # the module Streamlit runs the script in
-# The interpreter's registry of running threads reaches whatever a thread's target keeps (a
-# script runner reaches its session's state): a path through it, never the place to fix.
-THREAD_REGISTRY = "threading."
 
 
 def arrays_of(owner: object, depth: int = 2) -> list[np.ndarray]:
@@ -58,7 +55,7 @@ def names_a_place(found: Any, named_elsewhere: tuple[str, ...]) -> bool:
     """A root in the app's code or a library, not one the framework's own readers name, nor ours."""
     if owners.from_search(found.kind) is None:
         return False
-    if found.kind == "library" and any(str(found.name).startswith(p) for p in (*named_elsewhere, THREAD_REGISTRY)):
+    if found.kind == "library" and any(str(found.name).startswith(p) for p in named_elsewhere):
         return False
     if found.kind == "global" and str(found.name).startswith(SCRIPT_MODULE):
         return False  # the script's namespace is made anew every run: it keeps nothing from one run to the next

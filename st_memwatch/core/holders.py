@@ -31,6 +31,7 @@ import heapq
 import logging
 import sys
 import sysconfig
+import threading
 import time
 import types
 from collections import deque
@@ -73,7 +74,10 @@ Label = tuple[str, str]  # (kind, name) the caller gives a root it knows
 _HAVE_GC = 1 << 14  # Py_TPFLAGS_HAVE_GC: without it, instances are never in gc.get_objects()
 # Containers that untrack themselves while they hold only atoms: found through their referrers too.
 _LAZILY_TRACKED = (dict, tuple)
-_SKIP = (types.FrameType, types.TracebackType, types.CodeType)  # running code, not a place data is kept
+# Running code, not a place data is kept. A thread keeps what its target keeps (a script
+# runner reaches its session's state), and the interpreter's registry of threads would be
+# the root that reaches most: the search stops at a thread, as at a frame.
+_SKIP = (types.FrameType, types.TracebackType, types.CodeType, threading.Thread)
 _LRU_CACHE: type | None = getattr(functools, "_lru_cache_wrapper", None)
 
 

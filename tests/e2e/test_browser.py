@@ -144,7 +144,7 @@ def rerun_ten_times(page: Any, kept: int) -> int:
 
 def details_on(page: Any) -> None:
     sidebar(page).get_by_text("Memory details", exact=True).click()
-    sidebar(page).locator('[data-testid="stPlotlyChart"] .js-plotly-plot').wait_for(timeout=60_000)  # a loaded CI machine
+    sidebar(page).locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.wait_for(timeout=60_000)  # a loaded CI machine
     wait_idle(page)
 
 
@@ -302,8 +302,17 @@ def test_details_show_timeline_and_downloads(page: Any, shot: Callable[[str], st
     rerun_leaky(page, kept, 3)
     details_on(page)
     bar = sidebar(page)
-    chart = bar.get_by_test_id("stPlotlyChart")
-    assert chart.count() == 1, f"expected one plotly chart in the sidebar, found {chart.count()}"
+    charts = bar.get_by_test_id("stPlotlyChart")
+    assert charts.count() == 2, f"expected the timeline and the ledger in the sidebar, found {charts.count()} charts"
+    chart = charts.first
+    ledger = page.evaluate(
+        """() => {
+            const plot = document.querySelectorAll('[data-testid="stSidebar"] .js-plotly-plot')[1];
+            return {stacks: plot.data.map(t => t.stackgroup), names: plot.data.map(t => t.name), title: plot.layout.title.text};
+        }"""
+    )
+    assert set(ledger["stacks"]) == {"ledger"} and "Python objects" in ledger["names"], ledger
+    assert "Where the memory is" in ledger["title"], ledger
     box = chart.bounding_box()
     assert box and box["width"] > 100 and box["height"] > 100, f"the timeline is too small to read: {box}"
     assert bar.get_by_test_id("stDataFrame").count() == 0, "the details tables are one HTML block"

@@ -325,3 +325,30 @@ def test_several_families_share_one_budget(module):
     found = holders.find_holders([type_name(Payload), "bytes", "no_such_module.Nothing"], budget_s=BUDGET)
     assert {name: h.name for name, h in found.items()} == {type_name(Payload): "app_registry_t17.kept", "bytes": "app_registry_t17.blobs"}
     assert holders.find_holders([type_name(Payload)], budget_s=0.0) == {}
+
+
+def test_a_running_threads_target_is_no_path_to_a_holder(module):
+    """A thread keeps what its target keeps; the search stops there, so the registry of threads names nothing."""
+    import threading
+
+    class Runner:
+        def __init__(self, kept: list[object]) -> None:
+            self.kept = kept
+            self.stop = threading.Event()
+
+        def run(self) -> None:
+            self.stop.wait(30)
+
+    objs = [Payload() for _ in range(8)]
+    mod = module("app_holder_t_thread", few=objs[:3])
+    runner = Runner(list(objs))
+    thread = threading.Thread(target=runner.run, daemon=True)
+    thread.start()
+    try:
+        found = find_holder(objs, budget_s=BUDGET)
+        assert found is not None and not found.name.startswith("threading"), found
+        assert found.name == "app_holder_t_thread.few", found
+    finally:
+        runner.stop.set()
+        thread.join(5)
+        del mod

@@ -269,13 +269,3 @@ def test_a_container_that_collects_the_type_names_the_growth_though_few_of_the_s
     assert _names_the_growth(most, ())
     assert not _names_the_growth(Holder("global", "app.one", ("module app", "numpy.ndarray x40"), 1, 8, "one", 40), ())
 
-
-def test_the_thread_registry_is_a_path_to_a_sessions_state_never_the_place_to_fix():
-    """threading._active holds the script runner's thread, whose target reaches its session's state."""
-    from st_memwatch.core.holders import Holder
-    from st_memwatch.core.monitor import _names_the_growth
-
-    chain = ("module threading", "._active (dict)", "[...] (Thread)", "numpy.ndarray x5")
-    assert not _names_the_growth(Holder("library", "threading._active", chain, 5, 8, "_active", 5), ())
-    library = Holder("library", "somelib.registry", ("module somelib", ".registry (list)", "numpy.ndarray x5"), 5, 8, "registry", 5)
-    assert _names_the_growth(library, ())
