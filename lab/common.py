@@ -60,17 +60,17 @@ def model_bytes() -> int:
     return max(MiB, int(min(FULL_MODEL_BYTES, limit_bytes() // MODEL_SHARE_OF_LIMIT) * scale()))
 
 
-def has_room(extra: int) -> bool:
-    """Would ``extra`` more bytes keep the process under HEADROOM_SHARE of the limit?
+def has_room(extra: int, share: float = HEADROOM_SHARE) -> bool:
+    """Would ``extra`` more bytes keep the process under ``share`` of the limit?
 
     A guard, not a figure shown to anyone: one cheap RSS reading instead of a snapshot.
     """
-    return int(psutil.Process().memory_info().rss) + extra <= HEADROOM_SHARE * limit_bytes()
+    return int(psutil.Process().memory_info().rss) + extra <= share * limit_bytes()
 
 
-def out_of_room() -> None:
+def out_of_room(share: float = HEADROOM_SHARE) -> None:
     st.warning(
-        f"The lab stopped adding at {HEADROOM_SHARE:.0%} of the limit, so it never ends its own host. "
+        f"The lab stopped adding at {share:.0%} of the limit, so it never ends its own host. "
         "Press **Reset** to free what this lesson holds."
     )
 

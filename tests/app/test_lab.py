@@ -298,7 +298,9 @@ def _visit(variant: str, sessions: int) -> tuple[list[int], list[AppTest]]:
 
 def test_a_table_per_session_adds_up_and_a_shared_one_does_not(lab, monkeypatch):
     monkeypatch.setenv(common.SCALE_ENV, "0.4")  # tables well above what a new AppTest session costs by itself
-    size = common.model_bytes() // 4
+    from lab import lesson7_visitors
+
+    size = lesson7_visitors.table_bytes()
     shared_rss, shared = _visit("good", 4)
     for at in shared:
         assert size_in(readout(at, "Sessions"), "this one's state") < size / 4
