@@ -51,10 +51,12 @@ FLUSH_EVERY_S = 1.0
 MAX_SAMPLES = 200_000  # per-second maxima: a bit over two days
 MAX_RUNS = 50_000
 MAX_EPISODES = 5_000
+MAX_LEDGER = 300_000  # a row per owner per run: about 50,000 runs of six owners
 MAX_PROCESSES = 100
 PRUNE_EVERY_S = 60.0
 PREVIOUS_RUNS = 1_000
 PREVIOUS_SAMPLES = 3_600
+PREVIOUS_LEDGER_RUNS = 1_000  # the previous process's last readings of each owner
 STALE_S = 15.0  # a process whose heartbeat is older than this is no longer writing
 EPISODE_END_AFTER_S = 10.0  # a warning absent this long has ended (not a flicker)
 _RUN_SLACK = 256
@@ -72,6 +74,8 @@ CREATE TABLE IF NOT EXISTS runs(
     duration_s REAL, rss_before INTEGER, rss_after INTEGER, peak INTEGER, peak_source TEXT,
     overlapped INTEGER, measured_by TEXT);
 CREATE INDEX IF NOT EXISTS runs_by_process ON runs(process, run_id);
+CREATE TABLE IF NOT EXISTS ledger(process INTEGER, run REAL, owner TEXT, bytes INTEGER);
+CREATE INDEX IF NOT EXISTS ledger_by_process ON ledger(process, run);
 CREATE TABLE IF NOT EXISTS episodes(
     id INTEGER PRIMARY KEY AUTOINCREMENT, process INTEGER, code TEXT, level TEXT, started REAL,
     ended REAL, message TEXT, cause TEXT, fix TEXT, bytes_per_run REAL, rss INTEGER);
@@ -247,6 +251,14 @@ class HistoryStore:
                 "WHERE process = ? ORDER BY id",
                 (pid_id,),
             ).fetchall()
+            ledger: dict[str, list[list[float]]] = {}
+            for run, owner, size in reversed(
+                conn.execute(
+                    "SELECT run, owner, bytes FROM ledger WHERE process = ? ORDER BY run DESC LIMIT ?",
+                    (pid_id, PREVIOUS_LEDGER_RUNS * 8),
+                ).fetchall()
+            ):
+                ledger.setdefault(str(owner), []).append([run, size])
             return {
                 "pid": pid,
                 "started_unix": started,
@@ -257,6 +269,7 @@ class HistoryStore:
                 "runs_total": runs_total,
                 "runs": [dict(zip(_RUN_FIELDS, r, strict=True)) | {"overlapped": bool(r[10])} for r in reversed(runs)],
                 "samples": [[t, v] for t, v in reversed(samples)],
+                "ledger": ledger,  # where its memory was: bytes by owner, by run (core.ledger.OWNERS)
                 "episodes": [
                     dict(zip(("code", "level", "started_unix", "ended_unix", "message", "cause", "fix", "bytes_per_run", "rss"), e, strict=True))
                     for e in episodes
@@ -283,6 +296,7 @@ class HistoryStore:
         ended: Iterable[tuple[str, float]] = (),
         rss: int = 0,
         runs_total: int = 0,
+        ledger: Iterable[tuple[float, str, int]] = (),
     ) -> None:
         """One batch in one transaction. Times in, as unix seconds for samples/episodes, monotonic for runs."""
         with self._lock:
@@ -303,6 +317,10 @@ class HistoryStore:
                         for r in runs
                     ),
                 )  # fmt: skip
+                conn.executemany(
+                    "INSERT INTO ledger(process, run, owner, bytes) VALUES (?, ?, ?, ?)",
+                    ((self._process, x, owner, size) for x, owner, size in ledger),
+                )
                 conn.executemany(
                     "INSERT INTO episodes(process, code, level, started, message, cause, fix, bytes_per_run, rss) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -331,7 +349,7 @@ class HistoryStore:
     def _prune(self, conn: sqlite3.Connection) -> None:
         """Drop the oldest rows past each bound (by rowid: oldest first)."""
         conn.execute("BEGIN IMMEDIATE")
-        for table, bound in (("samples", MAX_SAMPLES), ("runs", MAX_RUNS), ("episodes", MAX_EPISODES)):
+        for table, bound in (("samples", MAX_SAMPLES), ("runs", MAX_RUNS), ("episodes", MAX_EPISODES), ("ledger", MAX_LEDGER)):
             conn.execute(f"DELETE FROM {table} WHERE rowid <= (SELECT MAX(rowid) FROM {table}) - ?", (bound,))
         conn.execute("DELETE FROM processes WHERE id <= (SELECT MAX(id) FROM processes) - ?", (MAX_PROCESSES,))
         conn.execute("COMMIT")
@@ -376,8 +394,8 @@ class HistoryStore:
 class Follower:
     """Pulls from the monitor every ``interval_s`` on its own thread: history rows and episode logs.
 
-    It reads only through ``Monitor.snapshot`` and ``SampleHistory.since``, so the
-    monitor knows nothing of it. ``step`` does one pull (tests call it directly).
+    It reads only through ``Monitor.snapshot``, ``Monitor.ledger_series`` and
+    ``SampleHistory.since``, so the monitor knows nothing of it. ``step`` does one pull (tests call it directly).
     """
 
     def __init__(self, monitor: Monitor, store: HistoryStore | None, interval_s: float = FLUSH_EVERY_S) -> None:
@@ -392,6 +410,7 @@ class Follower:
         self._thread: threading.Thread | None = None
         self._step_lock = threading.Lock()
         self._told_problem = ""
+        self._ledger_x = float("-inf")  # the last run whose ledger reading was written
 
     def start(self) -> None:
         if self._thread is None:
@@ -424,9 +443,15 @@ class Follower:
             if fresh:
                 self._last_sample_t = fresh[-1].t
             started, ended = self._episodes(snap, time.monotonic() if now is None else now)
+            readings = [
+                (x, owner, size) for owner, pairs in monitor.ledger_series().items() for x, size in pairs if x > self._ledger_x
+            ]
+            if readings:
+                self._ledger_x = max(x for x, _, _ in readings)
             if self.store is not None:
                 self.store.write(
-                    per_second_maxima(fresh, offset), runs, offset, started, ended, rss=snap.rss, runs_total=total
+                    per_second_maxima(fresh, offset), runs, offset, started, ended, rss=snap.rss, runs_total=total,
+                    ledger=readings,
                 )
                 problem = self.store.problem
                 if problem and problem != self._told_problem:  # turned off while running: the panel says so

@@ -226,6 +226,9 @@ class FakeMonitor:
     def note(self, text: str) -> None:
         self.notes.append(text)
 
+    def ledger_series(self) -> dict[str, list[tuple[float, int]]]:
+        return {}
+
     def snapshot(self, *args, **kwargs) -> Snapshot:
         trend = SimpleNamespace(bytes_per_run=12 * MiB)
         return Snapshot(0.0, 2 * 1024 * MiB, Limit(3 * 1024 * MiB, "argument"), None, "hooks", "hwm", (), (), (),
@@ -313,3 +316,28 @@ def test_runs_that_end_out_of_order_are_written_once_each(tmp_path: Path):
     with sqlite3.connect(path) as conn:
         ids = sorted(r[0] for r in conn.execute("SELECT run_id FROM runs"))
     assert ids == [1, 2, 3], ids
+
+
+def test_where_the_memory_was_survives_with_the_runs(tmp_path: Path):
+    """The ledger's readings, an owner per row, come back as the previous process's ``ledger``."""
+    from st_memwatch.core.ledger import OWNERS
+
+    path = tmp_path / "app.sqlite3"
+    mon = monitor_with_runs(0)
+    store = HistoryStore(path, 1 << 32)
+    follower = Follower(mon, store)
+    for i in range(12):
+        mon.run_started(("k", i), "s1", "full")
+        mon.run_finished(("k", i), "success")
+        if i in (5, 11):
+            follower.step()  # two batches: nothing written twice
+    series = mon.ledger_series()
+    assert series and set(series) <= set(OWNERS)
+    follower.close(cleanly=True)
+    prev = HistoryStore(path).previous
+    assert prev is not None and set(prev["ledger"]) == set(series)
+    for owner, pairs in series.items():
+        assert prev["ledger"][owner] == [[x, b] for x, b in pairs], owner
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT COUNT(*), COUNT(DISTINCT run || owner) FROM ledger").fetchone()
+    assert rows[0] == rows[1]  # one row per owner and run
