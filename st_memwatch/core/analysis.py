@@ -53,7 +53,9 @@ class Thresholds:
     process_warmup_runs: int = 2  # the process's first runs (imports, first cache fills) are never judged
     session_warmup_runs: int = 1  # nor a session's first runs (they build that session's objects)
     # A server's first runs also fill Streamlit's own buffers and the allocator's arenas, a few MiB
-    # that stop: growth that starts this early and that no container names must last to be a leak.
+    # that stop: growth that starts by run early_onset_runs (no quiet stretch before it) and that
+    # no container names is a leak only once it lasts past run early_runs.
+    early_onset_runs: int = 6
     early_runs: int = 12
     amber: float = 0.70  # share of the limit at which usage is high
     red: float = 0.90  # share of the limit at which it is near

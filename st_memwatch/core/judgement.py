@@ -245,7 +245,7 @@ def judge(
         native_led = bool(holders) and (holders[0].kind == "native" or holders[0].name in charged)
         retention = free_rate is not None and free_rate >= MIN_FREE_SHARE * rate
         sustained_steps = regime.growing_steps >= UNOWNED_STEPS
-        early = regime.onset_x is not None and regime.onset_x <= th.early_runs
+        early = regime.onset_x is not None and regime.onset_x <= th.early_onset_runs
         type_explains = bool(holders) and holders[0].kind == "type" and holders[0].bytes_per_run >= HOLDER_OVER_TYPE * rate
         if named_by_python:
             leak = True
@@ -256,9 +256,6 @@ def judge(
             reason = f"native memory outside Python objects grows {format_bytes(rate)}/run {since}"
             if not leak:
                 reason += ": an alarm once it lasts or nears the limit"
-        elif retention:
-            reason = (f"RSS grows ({format_bytes(rate)}/run {since}) while the allocator's free memory grows by "
-                      f"{format_bytes(free_rate or 0.0)}/run: freed memory kept for reuse (bounded), not a leak")
         elif live_rate is not None and live_rate >= MIN_HEAP_SHARE * rate:
             leak = True  # Python's live bytes grow with it, measured by two complete censuses
             reason = f"memory grows {format_bytes(rate)}/run {since} ({regime.growing_steps} of {regime.steps} runs grew)"
@@ -269,6 +266,9 @@ def judge(
             # buffers and the allocator's arenas stops before).
             leak = True
             reason = f"memory grows {format_bytes(rate)}/run {since} ({regime.growing_steps} of {regime.steps} runs grew)"
+        elif retention:
+            reason = (f"RSS grows ({format_bytes(rate)}/run {since}) while the allocator's free memory grows by "
+                      f"{format_bytes(free_rate or 0.0)}/run: freed memory kept for reuse (bounded), not a leak")
         elif sustained_steps and bounds.within_horizon(headroom_now, rate, regime):
             leak = True
             reason = (f"memory outside Python objects grows {format_bytes(rate)}/run {since}, and no measured "
