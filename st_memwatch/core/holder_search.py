@@ -154,14 +154,18 @@ class HolderSearch:
                 return True
         else:
             self._throttle.done(now, time.thread_time() - t0)
-        self._file_chains(names, named.items(), now)
+        self._file_chains(named.items(), now)
         return bool(found)
 
-    def _file_chains(self, names: Iterable[str], found: Iterable[tuple[str, Any]], now: float) -> None:
-        """Remember each found holder as the place its type's objects are kept (bounded)."""
+    def _file_chains(self, found: Iterable[tuple[str, Any]], now: float) -> None:
+        """Remember each found holder as the place its type's objects are kept (bounded).
+
+        A later look that names nothing for a type keeps what an earlier one found: a
+        sample of the newest objects can miss the place (other code's objects of the same
+        type among them), and forgetting it then would drop a named leak to its bare type.
+        A look that names another place replaces it.
+        """
         with self._store.lock:
-            for name in names:
-                self.chains.pop(name, None)
             for name, h in found:
                 kind = owners.from_search(h.kind)
                 if kind is None:

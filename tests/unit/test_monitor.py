@@ -269,3 +269,18 @@ def test_a_container_that_collects_the_type_names_the_growth_though_few_of_the_s
     assert _names_the_growth(most, ())
     assert not _names_the_growth(Holder("global", "app.one", ("module app", "numpy.ndarray x40"), 1, 8, "one", 40), ())
 
+
+
+def test_a_later_look_that_names_nothing_keeps_the_holder_an_earlier_one_found():
+    """A sample of the newest objects can miss the place: the leak keeps its named holder; another place replaces it."""
+    from st_memwatch.core.holders import Holder as Found
+
+    search = Monitor(Settings(), rss=lambda: 100 * 2**20, start_sampler=False).search
+    logger = Found("logging", "app.log", ("logger app.log", ".handlers (list)", "app.Handler x9"), 8, 8, "handlers", 9)
+    search._file_chains([("app.Handler", logger)], 1.0)
+    assert search.chains["app.Handler"].kind == "handlers"
+    search._file_chains([], 2.0)  # a look that named nothing
+    assert search.chains["app.Handler"].kind == "handlers"
+    moved = Found("global", "app.kept", ("module app", ".kept (list)", "app.Handler x9"), 8, 8, "kept", 9)
+    search._file_chains([("app.Handler", moved)], 3.0)
+    assert search.chains["app.Handler"].kind == "global" and "app.kept" in search.chains["app.Handler"].name
