@@ -246,7 +246,6 @@ def judge(
         retention = free_rate is not None and free_rate >= MIN_FREE_SHARE * rate
         sustained_steps = regime.growing_steps >= UNOWNED_STEPS
         early = regime.onset_x is not None and regime.onset_x <= th.early_onset_runs
-        type_explains = bool(holders) and holders[0].kind == "type" and holders[0].bytes_per_run >= HOLDER_OVER_TYPE * rate
         if named_by_python:
             leak = True
             reason = f"memory grows {format_bytes(rate)}/run {since} ({regime.growing_steps} of {regime.steps} runs grew)"
@@ -259,11 +258,12 @@ def judge(
         elif live_rate is not None and live_rate >= MIN_HEAP_SHARE * rate:
             leak = True  # Python's live bytes grow with it, measured by two complete censuses
             reason = f"memory grows {format_bytes(rate)}/run {since} ({regime.growing_steps} of {regime.steps} runs grew)"
-        elif live_rate is None and (not early or type_explains or (sustained_steps and regime.last_x > th.early_runs)):
+        elif live_rate is None and (not early or (sustained_steps and regime.last_x > th.early_runs)):
             # An object type (no container named yet) or nothing, Python's heap not measured over the
-            # regime: a leak at once after a quiet start, or when the type's own growth is most of it;
-            # from the server's first runs once it lasts past them (the warm-up of Streamlit's
-            # buffers and the allocator's arenas stops before).
+            # regime: a leak at once after a quiet start; from the server's first runs once it lasts
+            # past them (the warm-up of Streamlit's buffers and the allocator's arenas stops before,
+            # and so does a bounded cache or window, whose arrays or bytes are the type that grows
+            # until its own series names it).
             leak = True
             reason = f"memory grows {format_bytes(rate)}/run {since} ({regime.growing_steps} of {regime.steps} runs grew)"
         elif retention:

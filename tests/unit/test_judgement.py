@@ -329,11 +329,3 @@ def test_a_servers_warm_up_that_stops_is_not_a_leak_and_growth_that_lasts_is():
     flagged = next((n for n in range(15, len(late) + 1) if judge(late[:n]).leak), None)
     assert flagged is not None and flagged - 14 <= 4, flagged
 
-
-def test_an_early_leak_whose_object_type_grows_by_most_of_it_is_flagged_at_once():
-    """From the server's first runs, a type the census sees growing by most of the RSS rate needs no waiting."""
-    settled = [300 * MB] * 2 + [300 * MB + i * 8 * MB for i in range(1, 8)]
-    series = {("type", "numpy.ndarray", ""): [(float(x), x, max(0, x - 2) * 8 * MB) for x in range(1, len(settled) + 1)]}
-    flagged = next((n for n in range(3, len(settled) + 1) if judge(settled[:n], series={k: v[:n] for k, v in series.items()}).leak), None)
-    assert flagged is not None and flagged - 2 <= 4, flagged
-    assert "numpy.ndarray" in judge(settled, series=series).cause
