@@ -286,6 +286,7 @@ def judge(
         if s.kind != "native" and analysis.is_leaking(s, th) and _still_growing(series, s, regime.last_x, regime.last_growth_x, th)
     )
     if not leak and sustained:
+        sustained = _place_first(sustained, suspects)
         top = sustained[0]
         leak, rate = True, top.growth_bytes_per_run
         reason = f"{top.kind} {top.name} grows {format_bytes(rate)}/run in {top.steady:.0%} of runs (RSS has not shown it yet)"
@@ -368,6 +369,25 @@ def _still_growing(
         return b[column] - a[column] >= max(LEADING_NOISE * rate * (b[0] - a[0]), 1)
 
     return fresh and rate > 0 and grew(points[-3], points[-2]) and grew(points[-2], points[-1])
+
+
+def _place_first(sustained: tuple[Suspect, ...], suspects: Sequence[Suspect]) -> tuple[Suspect, ...]:
+    """A bare type first, and a place that trends up by at least half as much: the place is named.
+
+    The rule ``_ranked`` applies to holders, for the sustained rule: a cache's pickled
+    bytes can grow as ``bytes`` on every run while the cache's own series falls short
+    of the steadiness bar (a reading missed or late on a loaded machine); the place is
+    still where those bytes are, its fix is the one to give, and the widget-bound
+    forecast reads it.
+    """
+    top = sustained[0]
+    if top.kind != "type":
+        return sustained
+    place = next((s for s in suspects if s.kind not in ("type", "native")
+                  and s.growth_bytes_per_run >= HOLDER_OVER_TYPE * top.growth_bytes_per_run), None)
+    if place is None:
+        return sustained
+    return (place, *(s for s in sustained if s is not place))
 
 
 def suspects_for_details(

@@ -278,10 +278,10 @@ def served(proto: Any) -> str:
     return bytes(mgr._storage.get_file(url.rsplit("/", 1)[-1]).content).decode()
 
 
-def test_details_show_one_chart_one_table_block_and_lazy_exports(monitor):
+def test_details_show_two_charts_one_table_block_and_lazy_exports(monitor):
     at = AppTest.from_string(PLAIN)
     open_details(at, runs=3)
-    assert len(at.sidebar.get("plotly_chart")) == 1
+    assert len(at.sidebar.get("plotly_chart")) == 2, "the timeline, then where the memory is"
     assert not at.sidebar.get("arrow_data_frame"), "the tables are one HTML block, not st.dataframe"
     html = details_markdown(at)
     for heading in ("<b>Suspects</b>", "<b>Growing object types</b>", "<b>Caches</b>", f"<b>Runs</b> (latest {panel.LISTED_RUNS})"):

@@ -284,6 +284,22 @@ def test_a_bounded_cache_filling_up_is_a_forecast_not_a_leak():
     assert judge(settled, series=series, caches=unbounded).leak
 
 
+def test_a_cache_that_trends_with_the_growing_bytes_is_named_though_its_own_steps_are_uneven():
+    # RSS flat (freed pages reused), pickled bytes grow every run, the cache's readings every other run.
+    settled = [300 * MB + (k % 2) * 4096 for k in range(14)]
+    kib = 1024
+    series = {
+        ("type", "bytes", ""): [(float(x), 10 + x, x * 134 * kib) for x in range(1, 15)],
+        ("cache", "filterdata", ""): [(float(x), x // 2, (x // 2) * 154 * kib) for x in range(1, 15)],
+    }
+    caches = {"filterdata": CacheUsage("filterdata", "data", 7, 7 * 154 * kib, "pickled")}
+    v = judge(settled, series=series, caches=caches)
+    assert v.leak and v.holders[0].kind == "cache" and v.holders[0].name == "filterdata", (v.reason, v.holders)
+    assert "max_entries" in v.action
+    alone = {("type", "bytes", ""): series[("type", "bytes", "")]}
+    assert judge(settled, series=alone).holders[0].name == "bytes"
+
+
 def test_what_a_visitor_costs_and_how_many_the_limit_fits():
     # Each new session's first run adds 75 MiB; the others add nothing.
     settled, sessions = [], []
