@@ -632,3 +632,15 @@ def test_the_details_say_where_the_memory_is_owner_by_owner_with_its_trend():
     assert native["y"][-1] - native["y"][0] == 13.0
     assert figures.ledger_spec({"owners": {}, "series": {"native": [[1.0, 5]]}}) is None  # one reading: no figure
     assert panel.ledger_html(None, "<div>") == []
+
+
+def test_no_metrics_provider_is_registered_with_apptests_mock_runtime(monitor):
+    """AppTest's runtime is a new mock every run: registering with it served nothing and cost every run."""
+    from st_memwatch.streamlit_bridge import metrics
+
+    before = set(metrics._registered)
+    at = AppTest.from_string("import streamlit as st\nimport st_memwatch\nst_memwatch.panel()\n")
+    for _ in range(3):
+        at.run()
+    assert not at.exception
+    assert metrics._registered == before
