@@ -308,7 +308,12 @@ class Monitor:
             self._analyse_safely(series_changed=True, force=True)
 
     def _pay_owed(self, x: float, heavy: bool) -> None:
-        """What a run's end owed: the readings when ``heavy``, the refit always, then the holder search."""
+        """What a run's end owed: the ledger, the readings when ``heavy``, the refit always, then the holder search.
+
+        The ledger is read here too (it is cheap) so that its series has a reading per
+        run, not only one a second: a burst of reruns is where a trend per run is read.
+        """
+        self._read_ledger()
         changed = self._run_due_work(x, background=True) if heavy else False
         self._analyse_safely(series_changed=changed or self.store.dirty)
         if heavy and self.search_holders():

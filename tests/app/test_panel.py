@@ -280,7 +280,10 @@ def served(proto: Any) -> str:
 
 def test_details_show_two_charts_one_table_block_and_lazy_exports(monitor):
     at = AppTest.from_string(PLAIN)
-    open_details(at, runs=3)
+    for _ in range(3):
+        at.run(timeout=30)
+        monitor.flush()  # what a run's end owes the sampler thread, the ledger's reading included
+    open_details(at, runs=0)
     assert len(at.sidebar.get("plotly_chart")) == 2, "the timeline, then where the memory is"
     assert not at.sidebar.get("arrow_data_frame"), "the tables are one HTML block, not st.dataframe"
     html = details_markdown(at)
