@@ -258,12 +258,17 @@ def judge(
         elif live_rate is not None and live_rate >= MIN_HEAP_SHARE * rate:
             leak = True  # Python's live bytes grow with it, measured by two complete censuses
             reason = f"memory grows {format_bytes(rate)}/run {since} ({regime.growing_steps} of {regime.steps} runs grew)"
-        elif live_rate is None and (not early or (sustained_steps and regime.last_x > th.early_runs)):
-            # An object type (no container named yet) or nothing, Python's heap not measured over the
-            # regime: a leak at once after a quiet start; from the server's first runs once it lasts
-            # past them (the warm-up of Streamlit's buffers and the allocator's arenas stops before,
-            # and so does a bounded cache or window, whose arrays or bytes are the type that grows
-            # until its own series names it).
+        elif live_rate is None and not early:
+            # An object type (no container named yet) or nothing, Python's heap not measured over
+            # the regime, after a quiet start: a leak at once.
+            leak = True
+            reason = f"memory grows {format_bytes(rate)}/run {since} ({regime.growing_steps} of {regime.steps} runs grew)"
+        elif live_rate is None and not retention and sustained_steps and regime.last_x > th.early_runs:
+            # The same from the server's first runs: once it lasts past them (the warm-up of
+            # Streamlit's buffers and the allocator's arenas stops before, and so does a bounded
+            # cache or window, whose arrays or bytes are the type that grows until its own series
+            # names it), unless the allocator's free memory explains it: a bounded cache's evicted
+            # entries are freed memory glibc keeps, and RSS climbs on for a while after it is full.
             leak = True
             reason = f"memory grows {format_bytes(rate)}/run {since} ({regime.growing_steps} of {regime.steps} runs grew)"
         elif retention:
