@@ -224,8 +224,8 @@ def pairs_rate(pairs: Sequence[tuple[float, int]], regime: Regime) -> float | No
 def heap_rate(heap: Sequence[tuple[float, int]], regime: Regime) -> float | None:
     """Live Python bytes per run over the regime, from two or more complete censuses inside it.
 
-    With four or more, the rate that still holds lately (the lower of the regime's and its
-    recent half's): a window that filled early in the regime (a deque reaching its maxlen)
+    With three or more, the rate that still holds lately (the lower of the regime's and its
+    recent part's): a window that filled early in the regime (a deque reaching its maxlen)
     and then stayed flat does not vouch for RSS that keeps creeping up.
     """
     if regime.onset_x is None:
@@ -234,7 +234,11 @@ def heap_rate(heap: Sequence[tuple[float, int]], regime: Regime) -> float | None
     if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
         return None
     if len(inside) < 4:
-        return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+        # Two censuses: their slope; three: the lower of that and the last pair's, for the same reason.
+        whole = (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+        if len(inside) == 3 and inside[-1][0] > inside[1][0]:
+            return min(whole, (inside[-1][1] - inside[1][1]) / (inside[-1][0] - inside[1][0]))
+        return whole
     xs, ys = [x for x, _ in inside], [float(b) for _, b in inside]
     half = len(xs) // 2
     return min(analysis.theil_sen(xs, ys), analysis.theil_sen(xs[half:], ys[half:]))

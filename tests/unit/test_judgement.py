@@ -357,3 +357,14 @@ def test_early_growth_the_allocators_free_memory_explains_is_retention_past_the_
     assert "free memory" in judge(climb, free=free).reason
     assert judge(climb).leak
 
+
+
+def test_a_window_that_filled_early_does_not_vouch_for_rss_that_creeps_on():
+    """Lab lesson 3, good variant, in a real browser: a deque(maxlen=5) of ~2 MiB results fills in
+    five clicks, RSS creeps on (the allocator), and three censuses inside the regime saw the heap
+    grow, then stop. The heap that stopped does not make the climb a leak in the early runs."""
+    climb = [300 * MB] * 2 + [300 * MB + i * 2 * MB for i in range(1, 7)]
+    heap = [(2.0, 50 * MB), (5.0, 56 * MB), (8.0, 56 * MB)]
+    assert not judge(climb, heap=heap).leak
+    growing = [(2.0, 50 * MB), (5.0, 56 * MB), (8.0, 62 * MB)]
+    assert judge(climb, heap=growing).leak  # a heap still growing with RSS vouches for it at once
