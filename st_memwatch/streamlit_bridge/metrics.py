@@ -632,7 +632,7 @@ def register(monitor: Monitor) -> str:
     except Exception:  # bare mode has no serving runtime: nothing to serve
         return ""
     if type(manager).__module__.startswith("unittest.mock"):
-        return ""  # AppTest's runtime is a new mock every run: nothing serves it, and registering cost ~1 ms a run
+        return ""  # AppTest's runtime is a new mock every run: nothing serves it, and registering with it cost every run
     if id(manager) in _registered:
         return ""
     with _register_lock:
