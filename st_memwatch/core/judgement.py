@@ -153,7 +153,7 @@ def _ranked(found: list[tuple[int, Holder]]) -> tuple[Holder, ...]:
         if out[i].kind != "type":
             continue
         rate = out[i].bytes_per_run
-        place = next((k for k in range(i + 1, len(out)) if out[k].kind != "type" and out[k].bytes_per_run >= HOLDER_OVER_TYPE * rate), None)
+        place = next((k for k in range(i + 1, len(out)) if _keeps_bytes_of_type(out[k].kind, out[k].bytes_per_run, rate)), None)
         if place is not None:
             out.insert(i, out.pop(place))
     # Native memory holds the buffers of Python objects too (numpy, Pillow pixels): any holder
@@ -376,6 +376,11 @@ def _still_growing(
     return fresh and rate > 0 and grew(points[-3], points[-2]) and grew(points[-2], points[-1])
 
 
+def _keeps_bytes_of_type(kind: str, rate: float, type_rate: float) -> bool:
+    """A place (not a bare type) growing by at least ``HOLDER_OVER_TYPE`` of a bare type's rate keeps that type's bytes."""
+    return kind != "type" and rate >= HOLDER_OVER_TYPE * type_rate
+
+
 def _place_first(sustained: tuple[Suspect, ...], suspects: Sequence[Suspect]) -> tuple[Suspect, ...]:
     """A bare type first, and a place that trends up by at least half as much: the place is named.
 
@@ -383,13 +388,14 @@ def _place_first(sustained: tuple[Suspect, ...], suspects: Sequence[Suspect]) ->
     bytes can grow as ``bytes`` on every run while the cache's own series falls short
     of the steadiness bar (a reading missed or late on a loaded machine); the place is
     still where those bytes are, its fix is the one to give, and the widget-bound
-    forecast reads it.
+    forecast reads it. Native memory is never put first here: the sustained rule is for
+    what RSS does not show, and native memory is in RSS at once.
     """
     top = sustained[0]
     if top.kind != "type":
         return sustained
-    place = next((s for s in suspects if s.kind not in ("type", "native")
-                  and s.growth_bytes_per_run >= HOLDER_OVER_TYPE * top.growth_bytes_per_run), None)
+    place = next((s for s in suspects if s.kind != "native"
+                  and _keeps_bytes_of_type(s.kind, s.growth_bytes_per_run, top.growth_bytes_per_run)), None)
     if place is None:
         return sustained
     return (place, *(s for s in sustained if s is not place))

@@ -358,7 +358,6 @@ def test_early_growth_the_allocators_free_memory_explains_is_retention_past_the_
     assert judge(climb).leak
 
 
-
 def test_a_window_that_filled_early_does_not_vouch_for_rss_that_creeps_on():
     """Lab lesson 3, good variant, in a real browser: a deque(maxlen=5) of ~2 MiB results fills in
     five clicks, RSS creeps on (the allocator), and three censuses inside the regime saw the heap
