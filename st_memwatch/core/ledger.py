@@ -190,11 +190,10 @@ def read_ledger(
     else:
         rss, anonymous, file_backed = split
 
-    in_use = probes.heap_in_use()
+    in_use, free = probes.c_allocator()
     if in_use is None:
         in_use = 0
         missing.append(NATIVE)
-    free = probes.allocator_free()
     if free is None:
         free = 0
         missing.append(ALLOCATOR_FREE)

@@ -377,7 +377,7 @@ class Monitor:
             x = float(self.runs_total)
         self.history.add(record.started_at + record.duration_s, record.rss_after)
         # The C allocator at the run's end, beside its settled RSS: whose memory a step is.
-        self.store.record_allocator(x, probes.heap_in_use(), probes.allocator_free())
+        self.store.record_allocator(x, *probes.c_allocator())
         if self._inline:
             changed = self._run_due_work(x, session=record.session)
             self._read_ledger()

@@ -304,6 +304,20 @@ def allocator_free() -> int | None:
     return int(fn().fordblks)
 
 
+def c_allocator() -> tuple[int | None, int | None]:
+    """The C allocator's bytes in use and kept free, from one reading where one call gives both.
+
+    On glibc 2.33+ one ``mallinfo2`` (``uordblks + hblkhd``, ``fordblks``): it walks
+    every arena, so reading it once instead of twice halves the cost in a big heap.
+    Elsewhere ``heap_in_use()`` and ``allocator_free()`` each say what they can.
+    """
+    fn = _mallinfo2()
+    if fn is None:
+        return heap_in_use(), allocator_free()
+    info = fn()
+    return int(info.uordblks) + int(info.hblkhd), int(info.fordblks)
+
+
 class ArrowPool(NamedTuple):
     """Arrow's default memory pool: bytes it has handed out, and whether they come from malloc."""
 

@@ -624,15 +624,14 @@ def register(monitor: Monitor) -> str:
         return ""
     _source.monitor = monitor
     try:
-        from streamlit.runtime import Runtime
+        from st_memwatch.streamlit_bridge.visitor import _runtime
 
-        if not Runtime.exists():
+        runtime = _runtime()  # None in bare mode and under AppTest's mocked runtime: nothing serves either
+        if runtime is None:
             return ""
-        manager: Any = Runtime.instance().stats_mgr  # its API differs by version: probed below
-    except Exception:  # bare mode has no serving runtime: nothing to serve
+        manager: Any = runtime.stats_mgr  # its API differs by version: probed below
+    except Exception:  # noqa: BLE001 - no serving runtime: nothing to serve
         return ""
-    if type(manager).__module__.startswith("unittest.mock"):
-        return ""  # AppTest's runtime is a new mock every run: nothing serves it, and registering with it cost every run
     if id(manager) in _registered:
         return ""
     with _register_lock:

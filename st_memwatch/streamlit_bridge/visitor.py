@@ -17,6 +17,7 @@ which carry no session, to a browser the gate let in (see ``metrics.py``).
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from st_memwatch.core.gate import QUERY_PARAM, TOKEN_ENV, Visitor
@@ -83,6 +84,8 @@ def xsrf_cookie() -> str | None:
     """This session's XSRF cookie as its websocket handshake carried it (None when none)."""
     import streamlit as st
 
+    if _runtime() is None:
+        return None  # AppTest, bare mode: no browser, and AppTest's mocked context costs milliseconds a read
     try:
         value = st.context.cookies.get(XSRF_COOKIE)
     except Exception:  # noqa: BLE001 - an old or mocked context: no cookie known
@@ -116,26 +119,57 @@ def drop_token_from_url() -> str:
     return ""
 
 
-def read_visitor() -> Visitor:
-    """This script run's browser as the gate sees it (call on the script thread)."""
+def read_visitor(token_set: bool) -> Visitor:
+    """This script run's browser as the gate sees it (call on the script thread).
+
+    The gate reads the URL's token only when a token is configured, and the peer and
+    headers only when none is: each is read only when the gate asks (they cost a
+    visible share of a rerun).
+    """
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx(suppress_warning=True)
+    given = _token_given() if token_set and ctx is not None else None
     runtime = _runtime()
     if ctx is None or runtime is None:
-        return Visitor(server=False, token_given=_token_given() if ctx is not None else None)
+        return Visitor(server=False, token_given=given)
+    if token_set:
+        return Visitor(server=True, token_given=given)
     try:
         ip = _remote_ip(_client(runtime, ctx.session_id))
     except Exception:  # noqa: BLE001
         ip = None
-    return Visitor(server=True, remote_ip=ip, headers=_headers(), token_given=_token_given())
+    return Visitor(server=True, remote_ip=ip, headers=_headers())
+
+
+# The secrets file is looked for on disk at every read when there is none: the answer is
+# kept a few seconds, so a token added to secrets.toml takes effect within that time.
+SECRETS_TOKEN_TTL_S = 5.0
+_secrets_token: tuple[float, str] | None = None
 
 
 def configured_token() -> str:
     """``ST_MEMWATCH_TOKEN``, else ``st.secrets["st_memwatch"]["token"]``, else ""."""
+    global _secrets_token
     token = os.environ.get(TOKEN_ENV, "").strip()
     if token:
         return token
+    now = time.monotonic()
+    kept = _secrets_token
+    if kept is not None and now - kept[0] < SECRETS_TOKEN_TTL_S:
+        return kept[1]
+    token = _token_in_secrets()
+    _secrets_token = (now, token)
+    return token
+
+
+def forget_secrets_token() -> None:
+    """Read secrets.toml again at the next call (tests that write one)."""
+    global _secrets_token
+    _secrets_token = None
+
+
+def _token_in_secrets() -> str:
     try:
         import streamlit as st
 

@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from st_memwatch.core.gate import TOKEN_IN_URL, Decision, Gate, Visible, how_to_open
+from st_memwatch.core.gate import TOKEN_IN_URL, Decision, Gate, Visible, Visitor, how_to_open
 from st_memwatch.core.models import Finding
 from st_memwatch.core.monitor import Monitor
 from st_memwatch.ui.export import Exporter
@@ -86,9 +86,10 @@ def _short(exc: BaseException) -> str:
 
 def reset_gate() -> None:
     """Forget granted sessions, their browsers and the log line already written (``st_memwatch.stop()``, tests)."""
-    from st_memwatch.streamlit_bridge import metrics
+    from st_memwatch.streamlit_bridge import metrics, visitor
 
     gate.forget()
+    visitor.forget_secrets_token()
     metrics.forget_viewers()
     _told_how_to_open.clear()
 
@@ -97,8 +98,10 @@ def decide(session: str, visible: Visible) -> Decision:
     """The gate's answer for this run; says once per process how to open a hidden panel."""
     from st_memwatch.streamlit_bridge import visitor
 
+    if visible is not None:  # the author's own rule: nothing about the browser is read
+        return gate.decide(session, visible, "", Visitor(server=False))
     token = visitor.configured_token()
-    decision = gate.decide(session, visible, token, visitor.read_visitor())
+    decision = gate.decide(session, visible, token, visitor.read_visitor(token_set=bool(token)))
     if not decision.show and visible is None and not _told_how_to_open.is_set():
         _told_how_to_open.set()
         log.warning(how_to_open(bool(token)))

@@ -173,8 +173,7 @@ def test_owners_are_the_fixed_words_and_partition_the_anonymous_memory():
 
 
 def test_what_a_platform_cannot_measure_is_named_missing(monkeypatch):
-    monkeypatch.setattr(probes, "heap_in_use", lambda: None)
-    monkeypatch.setattr(probes, "allocator_free", lambda: None)
+    monkeypatch.setattr(probes, "c_allocator", lambda: (None, None))
     monkeypatch.setattr(probes, "memory_split", lambda: None)
     monkeypatch.setattr(probes, "arrow_pool", lambda: None)
     monkeypatch.setattr(probes, "pymalloc", lambda: None)
@@ -253,3 +252,13 @@ def test_the_view_carries_each_owner_over_time_and_its_trend_per_run():
     long = {"native": [(float(x), x) for x in range(1000)]}
     assert len(ledger.ledger_view(reading, long)["series"]["native"]) == ledger.SHOWN_READINGS
     assert ledger.ledger_view(None, series) is None
+
+
+@needs_heap_info
+def test_one_allocator_reading_agrees_with_the_two_separate_probes():
+    in_use, free = probes.c_allocator()
+    assert in_use is not None and abs(in_use - probes.heap_in_use()) < 4 * MiB
+    if glibc:
+        assert free is not None and abs(free - probes.allocator_free()) < 4 * MiB
+    else:
+        assert free is None
