@@ -46,6 +46,7 @@ from st_memwatch.core.models import (
     RunKind,
     RunOutcome,
     RunRecord,
+    Sample,
     SessionUsage,
     Snapshot,
     Suspect,
@@ -589,8 +590,17 @@ class Monitor:
         limit: Limit | None = None,
         timeline_points: int = 600,
         max_runs: int | None = None,
+        ledger_history: bool | None = None,
+        timeline_window_s: float | None = None,
     ) -> Snapshot:
-        """Freeze what is known now; ``max_runs`` / ``timeline_points=0`` keep it light."""
+        """Freeze what is known now; ``max_runs`` / ``timeline_points=0`` keep it light.
+
+        ``ledger_history`` (default: with a timeline) adds each owner's readings and trend,
+        which only the details draw: the gauge's sparkline needs a timeline, not them.
+        ``timeline_window_s`` spreads the timeline's points over that last stretch only.
+        """
+        if ledger_history is None:
+            ledger_history = bool(timeline_points)
         limit = limit or self._current_limit()
         rss_now = self._rss()
         if not self.sampler.running or self._container_at == float("-inf"):
@@ -618,7 +628,7 @@ class Monitor:
             mode=self.mode,
             peak_method=self.recorder.peak_source,
             runs=runs,
-            samples=self.history.timeline(timeline_points) if timeline_points else (),
+            samples=self._timeline(timeline_points, timeline_window_s),
             caches=caches,
             session=session_usage,
             growth=growth,
@@ -633,8 +643,13 @@ class Monitor:
             verdict=verdict,
             sessions=self.sizes.everyone(),
             previous=self.previous,
-            ledger=ledger.ledger_view(self.ledger, self.store.ledger_series() if timeline_points else {}),
+            ledger=ledger.ledger_view(self.ledger, self.store.ledger_series() if ledger_history else {}),
         )
+
+    def _timeline(self, points: int, window_s: float | None) -> tuple[Sample, ...]:
+        if not points:
+            return ()
+        return self.history.timeline(points, since=None if window_s is None else self._clock() - window_s)
 
     def close(self) -> None:
         self.sampler.stop()

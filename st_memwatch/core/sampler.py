@@ -105,10 +105,12 @@ class SampleHistory:
             t, v = self.recent.since(t0)
         return tuple(map(Sample, t.tolist(), v.tolist()))
 
-    def timeline(self, max_points: int = 600) -> tuple[Sample, ...]:
+    def timeline(self, max_points: int = 600, since: float | None = None) -> tuple[Sample, ...]:
         """Long-term maxima before the recent window, then recent samples, downsampled.
 
         Downsampling keeps each slice's maximum, so a spike is never smoothed away.
+        ``since`` keeps only the samples from that time on, before downsampling: a
+        short window (the gauge's sparkline) gets its points from the recent samples.
         """
         with self._lock:
             rt, rv = self.recent.arrays()
@@ -118,6 +120,9 @@ class SampleHistory:
             lt, lv = lt[keep], lv[keep]
         t = np.concatenate([lt, rt])
         v = np.concatenate([lv, rv])
+        if since is not None:
+            keep = t >= since
+            t, v = t[keep], v[keep]
         if len(t) > max_points > 0:
             # Equal slices as rows of a padded matrix: one argmax for all of them.
             n = len(t)

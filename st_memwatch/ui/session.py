@@ -198,7 +198,10 @@ def show_panel(
             snap = monitor.snapshot(session, resolved, timeline_points=DETAIL_POINTS, max_runs=DETAIL_RUNS)
         elif gauge:  # the sparkline's run boundaries; its history only at the session's first render
             points = gauge_view.GAUGE_POINTS if gauge_view.wants_history(session) else 0
-            snap = monitor.snapshot(session, resolved, timeline_points=points, max_runs=gauge_view.GAUGE_RUNS)
+            snap = monitor.snapshot(
+                session, resolved, timeline_points=points, max_runs=gauge_view.GAUGE_RUNS, ledger_history=False,
+                timeline_window_s=gauge_view.SPARK_WINDOW_S,
+            )
         else:
             snap = monitor.snapshot(session, resolved, timeline_points=0, max_runs=SUMMARY_RUNS)
         fresh = new_episodes(session, snap.warnings)

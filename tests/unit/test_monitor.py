@@ -284,3 +284,28 @@ def test_a_later_look_that_names_nothing_keeps_the_holder_an_earlier_one_found()
     moved = Found("global", "app.kept", ("module app", ".kept (list)", "app.Handler x9"), 8, 8, "kept", 9)
     search._file_chains([("app.Handler", moved)], 3.0)
     assert search.chains["app.Handler"].kind == "global" and "app.kept" in search.chains["app.Handler"].name
+
+
+def test_a_windowed_timeline_spreads_its_points_over_the_window_of_a_long_history():
+    clock = FakeClock()
+    monitor = Monitor(Settings(), clock=clock, mark=FakeMark(), start_sampler=False)
+    for _ in range(3 * 3600):  # three hours of one reading a second
+        monitor.history.add(clock.advance(1.0), 100 << 20)
+    whole = monitor.snapshot(timeline_points=150).samples
+    recent = monitor.snapshot(timeline_points=150, timeline_window_s=300.0).samples
+    assert sum(s.t >= clock.now - 300 for s in whole) < 20  # spread over three hours: few in the last five minutes
+    assert len(recent) >= 75 and all(s.t >= clock.now - 300 for s in recent)
+
+
+def test_the_ledgers_history_is_in_a_snapshot_only_when_asked_for():
+    clock = FakeClock()
+    monitor = Monitor(Settings(), clock=clock, mark=FakeMark(), start_sampler=False)
+    for i in range(5):
+        monitor.run_started(("k", i), "s", "full")
+        clock.advance(1.0)
+        monitor.run_finished(("k", i), "success")
+    monitor._read_ledger()
+    detailed = monitor.snapshot(timeline_points=150)
+    light = monitor.snapshot(timeline_points=150, ledger_history=False)
+    assert detailed.ledger is not None and light.ledger is not None
+    assert detailed.ledger["series"] and light.ledger["series"] == {} and light.ledger["per_run"] == {}
