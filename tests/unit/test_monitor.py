@@ -13,7 +13,7 @@ import time
 import numpy as np
 from builders import FakeClock, FakeMark, NoMark, tick
 
-from st_memwatch.core.background import ANALYSIS_MAX_WAIT_S, CENSUS_MAX_WAIT_S
+from st_memwatch.core.background import ANALYSIS_MAX_WAIT_S, CENSUS_MAX_WAIT_S, REFIT_EVERY_S
 from st_memwatch.core.models import CacheUsage
 from st_memwatch.core.monitor import Monitor, Settings
 from st_memwatch.core.series import NameSeries
@@ -309,3 +309,19 @@ def test_the_ledgers_history_is_in_a_snapshot_only_when_asked_for():
     light = monitor.snapshot(timeline_points=150, ledger_history=False)
     assert detailed.ledger is not None and light.ledger is not None
     assert detailed.ledger["series"] and light.ledger["series"] == {} and light.ledger["per_run"] == {}
+
+
+def test_runs_that_end_back_to_back_share_a_refit_and_the_last_one_is_still_paid():
+    clock = FakeClock()
+    monitor = _ticked_by_hand(clock, throttle_min_interval_s=0.0)
+    try:
+        seen = _watched(monitor)
+        for i in range(20):  # a script rerunning itself: a run ends every 0.1 s, an idle tick after each
+            monitor.run_started(i, "s", "full")
+            monitor.run_finished(i, "success")
+            tick(monitor, clock, 0.1)
+        assert 2 <= len(seen["analyse"]) <= 20 * 0.1 / REFIT_EVERY_S + 1
+        tick(monitor, clock, REFIT_EVERY_S)
+        assert not monitor.owed.owed, "the last run's refit is paid once the spacing allows"
+    finally:
+        monitor.close()
