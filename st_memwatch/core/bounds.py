@@ -35,6 +35,9 @@ _CHURNING_MODULES = (
     "streamlit.", "google.protobuf.", "concurrent.",
 )
 SeriesKey = tuple[str, str, str]  # (kind, name, session alias): the key of a per-name series
+# Owners with a bound (a cache's max_entries or ttl, a deque's maxlen) and the allocator's
+# free memory, bounded too, explain a regime when together they added this share of its growth.
+BOUNDED_SHARE = 0.75
 
 
 def within_horizon(headroom: float, rate: float, regime: Regime) -> bool:
@@ -106,3 +109,58 @@ def native_owners(
         if best is None or per_run < best[1]:
             best = (name, per_run)
     return {best[0]: (best[1], native_rate / best[1])} if best else {}
+
+
+def _added(pairs: Sequence[tuple[float, float]], onset: float, starts_empty: bool) -> float:
+    """What a series added over a regime: its last reading less the last before the regime's first step.
+
+    A series that starts inside the regime started from nothing when ``starts_empty`` (a
+    session_state key or a cache created then), else from its first reading.
+    """
+    if not pairs:
+        return 0.0
+    before = [b for x, b in pairs if x <= onset - 1]
+    base = before[-1] if before else (0.0 if starts_empty else pairs[0][1])
+    return max(0.0, float(pairs[-1][1]) - float(base))
+
+
+def bounded_explanation(
+    series: Mapping[SeriesKey, Sequence[Point]],
+    regime: Regime,
+    caches: Mapping[str, CacheUsage],
+    bounded_keys: Mapping[str, int],
+    free: Sequence[tuple[float, int]],
+    limit_bytes: int,
+) -> str:
+    """Words for what explains the regime's growth when owners with a bound do; "" when they do not.
+
+    A bounded cache or window that filled inside the regime, then the allocator's free
+    memory that RSS keeps climbing with after it (evicted entries are freed chunks glibc
+    keeps, in as many arenas as the script's threads used): each stops at its bound,
+    so their sum is a forecast, not a leak, once it is most of what RSS added.
+    """
+    if regime.onset_x is None or not regime.growing:
+        return ""
+    onset = regime.onset_x
+    grown = regime.bytes_per_run * (regime.last_x - (onset - 1))
+    if grown <= 0:
+        return ""
+    parts: list[tuple[float, str]] = []
+    still_to_fill = 0.0
+    for (kind, name, _session), points in series.items():
+        cache = caches.get(name) if kind == "cache" else None
+        if (cache is not None and cache.bounded) or (kind == "session_state" and name in bounded_keys):
+            added = _added([(p[0], p[2]) for p in points], onset, starts_empty=True)
+            if added > 0:
+                parts.append((added, owners.label(kind, name)))
+                bound = cache_bound(cache, regime.bytes_per_run, regime) if cache is not None else None
+                still_to_fill += bound[0] if bound is not None else 0.0
+    if regime.settled + still_to_fill >= limit_bytes:
+        return ""  # a bounded cache whose bound lies past the limit is an alarm, not a forecast
+    kept_free = _added(free, onset, starts_empty=False)
+    if kept_free > 0:
+        parts.append((kept_free, "the allocator's free memory"))
+    if sum(b for b, _ in parts) < BOUNDED_SHARE * grown:
+        return ""
+    parts.sort(key=lambda p: -p[0])
+    return " and ".join(f"{label} +{format_bytes(b)}" for b, label in parts)

@@ -310,6 +310,13 @@ def judge(
         key = holders[0].name
         leak, forecast = False, f"st.session_state[{key!r}] keeps at most {(bounded_keys or {})[key]} items, then stops"
         reason = f"{forecast}: a forecast, not a leak"
+    if leak and regime.growing and not _unbounded_place(holders, caches, bounded_keys or {}):
+        explained = bounds.bounded_explanation(series, regime, caches, bounded_keys or {}, free, limit_bytes)
+        if explained:
+            # Each owner by its own bound: what filled to a bound, and the freed memory the allocator
+            # keeps after it, stop by themselves; no place Python can name grows without one.
+            leak, forecast = False, f"owners that stop at a bound explain the growth: {explained}"
+            reason = f"RSS grows ({format_bytes(regime.bytes_per_run)}/run since run {regime.onset_x:.0f}), and {forecast}: a forecast, not a leak"
     headroom = max(0, limit_bytes - regime.settled)
     runs_left = headroom / rate if leak and rate > 0 else None
     secs_left = (
@@ -348,6 +355,18 @@ def judge(
         visitors_open=visitor[2],
         python_bytes_per_run=live_rate,
     )
+
+
+def _unbounded_place(holders: Sequence[Holder], caches: Mapping[str, CacheUsage], bounded_keys: Mapping[str, int]) -> bool:
+    """Is a place Python can name (not a bare type, not native memory) among the holders, with no bound?"""
+    for h in holders:
+        if h.kind in ("type", "native"):
+            continue
+        cache = caches.get(h.name) if h.kind == "cache" else None
+        if (cache is not None and cache.bounded) or (h.kind == "session_state" and h.name in bounded_keys):
+            continue
+        return True
+    return False
 
 
 def _still_growing(

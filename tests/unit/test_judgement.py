@@ -367,3 +367,40 @@ def test_a_window_that_filled_early_does_not_vouch_for_rss_that_creeps_on():
     assert not judge(climb, heap=heap).leak
     growing = [(2.0, 50 * MB), (5.0, 56 * MB), (8.0, 62 * MB)]
     assert judge(climb, heap=growing).leak  # a heap still growing with RSS vouches for it at once
+
+
+def _window_then_retention(n_runs, maxlen=5, item=2 * MB):
+    """Lab lesson 3's good variant on a real server: a deque(maxlen=5) of ~2 MiB arrays fills in
+    five runs, then RSS climbs on at the same pace while glibc's free memory grows (evicted
+    arrays kept for reuse in the arenas of the script's threads); censuses see the heap grow, then stop."""
+    settled = [300 * MB] * 3 + [300 * MB + i * item for i in range(1, n_runs - 2)]
+    key = tuple((float(x), min(max(0, x - 3), maxlen), min(max(0, x - 3), maxlen) * item) for x in range(1, n_runs + 1))
+    free = [(float(x), 14 * MB + max(0, x - 3 - maxlen) * item) for x in range(1, n_runs + 1)]
+    heap = [(float(x), 90 * MB + min(max(0, x - 3), maxlen) * item) for x in (3, 9, 17)]  # censuses are rare
+    return settled, {("session_state", "lab_recent", "s1"): key}, free, heap
+
+
+def test_a_window_and_the_free_memory_after_it_are_each_judged_by_their_bound():
+    settled, series, free, heap = _window_then_retention(18)
+    reasons = {}
+    for n in range(9, 19):
+        v = judge(settled[:n], series={k: p[:n] for k, p in series.items()}, free=free[:n],
+                  heap=[h for h in heap if h[0] <= n], bounded_keys={"lab_recent": 5})
+        assert not v.leak, (n, v.reason)
+        reasons[n] = v.reason
+    # Two censuses saw the window fill: the live heap grew with RSS, yet each owner stops at its bound.
+    assert "owners that stop at a bound" in reasons[12] and "lab_recent" in reasons[12] and "free memory" in reasons[12]
+
+
+def test_an_unbounded_place_is_a_leak_though_the_free_memory_grows_beside_it():
+    settled, series, free, heap = _window_then_retention(18, maxlen=100)
+    v = judge(settled, series=series, free=free, heap=heap)  # no bound read: a list that only grows
+    assert v.leak and "lab_recent" in v.cause
+
+
+def test_a_bounded_window_does_not_explain_growth_that_goes_on_after_it_filled():
+    settled, series, _free, heap = _window_then_retention(18)
+    flat_free = [(float(x), 14 * MB) for x in range(1, 19)]
+    heap = [(x, b + max(0, x - 8) * 2 * MB) for x, b in heap]  # live objects go on growing
+    v = judge(settled, series=series, free=flat_free, heap=heap, bounded_keys={"lab_recent": 5})
+    assert v.leak
