@@ -93,6 +93,12 @@ class Settings:
 
 
 _LIVE_MONITORS: weakref.WeakSet[Monitor] = weakref.WeakSet()
+# While settled memory holds still (no step over the last QUIET_RUNS runs, no leak on), the
+# census, what names a holder, takes this share of its duty: a healthy app pays a fifth; it
+# is back at its full duty from the first run whose settled memory steps up.
+QUIET_CENSUS_SHARE = 0.2
+QUIET_RUNS = 4
+ALLOCATOR_EVERY_S = 0.5
 
 
 def _own_arrays() -> set[int]:
@@ -166,6 +172,7 @@ class Monitor:
         self.held: dict[str, float] = {}
         self.container: ContainerUsage | None = None
         self._container_at = float("-inf")
+        self._allocator_at = float("-inf")
         self.ledger: ledger.LedgerReading | None = None
         self._split: census.Split | None = None
         self.previous: dict[str, Any] | None = None  # the previous process, from the history when one is kept
@@ -377,8 +384,13 @@ class Monitor:
             self.runs_total += 1
             x = float(self.runs_total)
         self.history.add(record.started_at + record.duration_s, record.rss_after)
-        # The C allocator at the run's end, beside its settled RSS: whose memory a step is.
-        self.store.record_allocator(x, *probes.c_allocator())
+        # The C allocator at the run's end, beside its settled RSS: whose memory a step is. Its
+        # reading walks every arena (each script thread gets one): runs that end back to back
+        # file it about twice a second, a person's clicks at every run.
+        end = record.started_at + record.duration_s
+        if self._inline or end - self._allocator_at >= ALLOCATOR_EVERY_S:
+            self._allocator_at = end
+            self.store.record_allocator(x, *probes.c_allocator())
         if self._inline:
             changed = self._run_due_work(x, session=record.session)
             self._read_ledger()
@@ -452,6 +464,7 @@ class Monitor:
     def _due_work(self, x: float, session: str | None, background: bool) -> bool:
         now = self._clock()
         changed = False
+        self._census.throttle.duty = self.settings.throttle_duty * (1.0 if self._memory_moves() else QUIET_CENSUS_SHARE)
         if self.settings.census_every_run or self._census.throttle.due(now):
             try:
                 changed |= self._run_census(x, background)
@@ -468,6 +481,18 @@ class Monitor:
                 self.note(f"cache/session sizes failed: {type(exc).__name__}: {exc}")
             self._sizes_throttle.done(self._clock(), time.perf_counter() - t0)
         return changed
+
+    def _memory_moves(self) -> bool:
+        """Is a leak on, the verdict still warming up, or did settled memory step up over the last runs?"""
+        verdict = self.verdict
+        if verdict is None or verdict.leak or verdict.warming_up:
+            return True
+        with self.store.lock:
+            recent = list(self.runs.last(QUIET_RUNS + 1))
+        if len(recent) <= QUIET_RUNS:
+            return True
+        step = self.settings.thresholds.min_rss_bytes_per_run
+        return any(b.rss_after - a.rss_after >= step for a, b in zip(recent, recent[1:], strict=False))
 
     def _run_census(self, x: float, background: bool = False) -> bool:
         """One census if the app can afford it (``schedule.CensusScheduler`` decides), filed at run ``x``."""

@@ -11,11 +11,13 @@ import threading
 import time
 
 import numpy as np
+import pytest
 from builders import FakeClock, FakeMark, NoMark, tick
 
+from st_memwatch.core import owners, probes
 from st_memwatch.core.background import ANALYSIS_MAX_WAIT_S, CENSUS_MAX_WAIT_S, REFIT_EVERY_S
 from st_memwatch.core.models import CacheUsage
-from st_memwatch.core.monitor import Monitor, Settings
+from st_memwatch.core.monitor import ALLOCATOR_EVERY_S, Monitor, Settings
 from st_memwatch.core.series import NameSeries
 
 HOUR = 3600.0
@@ -323,5 +325,58 @@ def test_runs_that_end_back_to_back_share_a_refit_and_the_last_one_is_still_paid
         assert 2 <= len(seen["analyse"]) <= 20 * 0.1 / REFIT_EVERY_S + 1
         tick(monitor, clock, REFIT_EVERY_S)
         assert not monitor.owed.owed, "the last run's refit is paid once the spacing allows"
+    finally:
+        monitor.close()
+
+
+def _censuses_over(monitor: Monitor, clock: FakeClock, level: list[int], step: int, runs: int) -> int:
+    """Runs one a second with settled memory moving by ``step`` each; how many censuses ran (each costs 50 ms)."""
+    taken = []
+
+    def take(every_run, cancel):
+        taken.append(clock.now)
+        monitor._census.throttle.done(clock.now, 0.05)
+        return None
+
+    monitor._census.take = take
+    for i in range(runs):
+        monitor.run_started(("k", i), "s", "full")
+        level[0] += step
+        monitor.run_finished(("k", i), "success")
+        tick(monitor, clock, 1.0)
+    return len(taken)
+
+
+def test_the_census_takes_a_fifth_of_its_share_while_settled_memory_holds_still():
+    clock = FakeClock()
+    level = [300 << 20]
+    monitor = Monitor(Settings(sample_interval_s=HOUR), clock=clock, mark=FakeMark(), rss=lambda: level[0])
+    try:
+        _censuses_over(monitor, clock, level, 0, 10)  # warm-up: past the first runs' verdict
+        quiet = _censuses_over(monitor, clock, level, 0, 30)
+        moving = _censuses_over(monitor, clock, level, 4 << 20, 30)
+        assert moving >= 25 and quiet <= 10, (quiet, moving)
+    finally:
+        monitor.close()
+
+
+@pytest.mark.skipif(probes.c_allocator()[0] is None, reason="no reading of the C allocator on this platform")
+def test_the_c_allocator_is_read_at_every_click_and_about_twice_a_second_when_runs_end_back_to_back():
+    clock = FakeClock()
+    monitor = _ticked_by_hand(clock)
+    try:
+        def native_points() -> int:
+            return sum(len(p) for k, p in monitor.store.series.all_points().items() if k[:2] == ("native", owners.NATIVE_NAME))
+
+        for i in range(10):  # a person: a run a second
+            monitor.run_started(("p", i), "s", "full")
+            monitor.run_finished(("p", i), "success")
+            clock.advance(1.0)
+        assert native_points() == 10
+        for i in range(20):  # back to back: a run every 0.1 s
+            monitor.run_started(("b", i), "s", "full")
+            clock.advance(0.1)
+            monitor.run_finished(("b", i), "success")
+        assert 10 + 2 <= native_points() <= 10 + 2 * 0.1 / ALLOCATOR_EVERY_S * 10 + 1
     finally:
         monitor.close()
