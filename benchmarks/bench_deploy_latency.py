@@ -1,8 +1,10 @@
 """Server CPU and latency per rerun and per new session, with the panel against the same app without it.
 
-Two `streamlit run` servers of ``tests/e2e/apps/load_app.py`` (one with ``panel()``
-and its history file, one without), driven in alternating rounds by clients that
-speak Streamlit's websocket protocol, so the machine's load falls on both alike.
+Three `streamlit run` servers of ``tests/e2e/apps/load_app.py`` (one with ``panel()``
+and its history file; one without; one without but with numpy imported, as a data
+app has it: the panel's numpy adds its objects to each of Streamlit's post-run
+collections, which such an app pays anyway), driven in rotating rounds by clients
+that speak Streamlit's websocket protocol, so the machine's load falls on all alike.
 
 Per round and server: ``--sessions`` new sessions connect and run once (a new
 session's first run), then each reruns ``--reruns`` times, concurrently. What is
@@ -14,7 +16,7 @@ measured:
   machine is mostly waiting, and Streamlit's own post-run ``gc.collect(2)`` takes
   tens of milliseconds a rerun, so CPU time is the view that can see a millisecond;
 - latency: from the client's rerun message to the run's ``script_finished``, p50
-  and p95, with the ratio panel / no panel.
+  and p95, with the ratio panel / each baseline.
 
     python benchmarks/bench_deploy_latency.py [--sessions 1,5] [--reruns 60] [--rounds 6] [--quick]
 """
@@ -39,6 +41,9 @@ TARGET_RATIO = 1.15
 CPU_RERUN_MS = 1.0
 CPU_SESSION_MS = 5.0
 SETTLE_S = 0.5  # after the sessions close, before the other server's round (cleanup is not the next round's)
+# The same app without the panel but with numpy imported, as nearly every data app has it: numpy
+# (st_memwatch's dependency) adds its objects to every post-run gc.collect(2) of the bare app.
+NUMPY_BASE = "no panel, numpy"
 
 
 def _cpu(proc: psutil.Process) -> float:
@@ -76,12 +81,14 @@ def measure(sessions: int, reruns: int, rounds: int) -> list[dict]:
         with (
             serving(app, logs / "panel.log", {"LOAD_APP_PANEL": "1", "ST_MEMWATCH_HISTORY": str(logs / "h.sqlite3")}) as with_panel,
             serving(app, logs / "bare.log", {"LOAD_APP_PANEL": "0"}) as without,
+            serving(app, logs / "numpy.log", {"LOAD_APP_PANEL": "0", "LOAD_APP_NUMPY": "1"}) as with_numpy,
         ):
-            servers = {"panel": with_panel, "no panel": without}
+            servers = {"panel": with_panel, "no panel": without, NUMPY_BASE: with_numpy}
             procs = {name: psutil.Process(s.proc.pid) for name, s in servers.items()}
             got: dict[str, dict[str, list[float]]] = {n: {"lat": [], "first": [], "cpu_rerun": [], "cpu_session": []} for n in servers}
-            for i in range(rounds + 1):  # round 0 warms both servers up (imports, first cache fills) and is not kept
-                order = ["panel", "no panel"] if i % 2 else ["no panel", "panel"]
+            names = list(servers)
+            for i in range(rounds + 1):  # round 0 warms the servers up (imports, first cache fills) and is not kept
+                order = names[i % 3:] + names[:i % 3]
                 for name in order:
                     lat, firsts, cpu_first, cpu_reruns = asyncio.run(_round(servers[name].url, procs[name], sessions, reruns))
                     time.sleep(SETTLE_S)
@@ -122,29 +129,34 @@ def main() -> None:
     rows: list[dict] = []
     budgets = []
     for n in counts:
-        panel, bare = measure(n, args.reruns, args.rounds)
-        # Per round, the panel's CPU minus the neighbouring round's without it (the rounds alternate).
-        d_rerun = statistics.median(a - b for a, b in zip(panel["cpu_per_rerun_rounds_ms"], bare["cpu_per_rerun_rounds_ms"], strict=True))
-        d_session = statistics.median(a - b for a, b in zip(panel["cpu_per_new_session_rounds_ms"], bare["cpu_per_new_session_rounds_ms"], strict=True))
-        for r in (panel, bare):
-            r["cpu_per_rerun_delta_ms"] = d_rerun
-            r["cpu_per_new_session_delta_ms"] = d_session
-            r["p50_ratio"] = panel["p50_ms"] / bare["p50_ms"] if bare["p50_ms"] else float("nan")
-            r["p95_ratio"] = panel["p95_ms"] / bare["p95_ms"] if bare["p95_ms"] else float("nan")
-        rows += [panel, bare]
-        budgets += [
-            budget(f"{n} session(s): server CPU per rerun, panel - no panel", d_rerun, CPU_RERUN_MS, "ms"),
-            budget(f"{n} session(s): server CPU per new session, panel - no panel", d_session, CPU_SESSION_MS, "ms"),
-            budget(f"{n} session(s): p95 rerun latency ratio, panel / no panel", panel["p95_ratio"], TARGET_RATIO, "x"),
-        ]
+        panel, bare, numpy_base = measure(n, args.reruns, args.rounds)
+        # Per round, the panel's CPU minus the same round's without it (each round runs every server once).
+        for r in (bare, numpy_base):
+            r["cpu_per_rerun_delta_ms"] = statistics.median(
+                a - b for a, b in zip(panel["cpu_per_rerun_rounds_ms"], r["cpu_per_rerun_rounds_ms"], strict=True))
+            r["cpu_per_new_session_delta_ms"] = statistics.median(
+                a - b for a, b in zip(panel["cpu_per_new_session_rounds_ms"], r["cpu_per_new_session_rounds_ms"], strict=True))
+            r["p50_ratio"] = panel["p50_ms"] / r["p50_ms"] if r["p50_ms"] else float("nan")
+            r["p95_ratio"] = panel["p95_ms"] / r["p95_ms"] if r["p95_ms"] else float("nan")
+        panel.update({"cpu_per_rerun_delta_ms": 0.0, "cpu_per_new_session_delta_ms": 0.0, "p50_ratio": 1.0, "p95_ratio": 1.0})
+        rows += [panel, bare, numpy_base]
+        for base in (bare, numpy_base):
+            name = base["variant"]
+            budgets += [
+                budget(f"{n} session(s): server CPU per rerun, panel - {name}", base["cpu_per_rerun_delta_ms"], CPU_RERUN_MS, "ms"),
+                budget(f"{n} session(s): server CPU per new session, panel - {name}", base["cpu_per_new_session_delta_ms"], CPU_SESSION_MS, "ms"),
+                budget(f"{n} session(s): p95 rerun latency ratio, panel / {name}", base["p95_ratio"], TARGET_RATIO, "x"),
+            ]
     title = f"Real server: CPU and latency, {args.rounds} alternating rounds of {args.reruns} reruns per session"
     print(table(
-        ("sessions", "variant", "reruns", "CPU/rerun ms", "delta", "CPU/new session ms", "delta", "p50 ms", "p95 ms", "p50 ratio", "p95 ratio"),
+        ("sessions", "variant", "reruns", "CPU/rerun ms", "panel minus this", "CPU/new session ms", "panel minus this", "p50 ms", "p95 ms",
+         "panel p50 ratio", "panel p95 ratio"),
         [
-            (r["sessions"], r["variant"], r["reruns"], r["cpu_per_rerun_ms"], f"{r['cpu_per_rerun_delta_ms']:+.2f}",
-             r["cpu_per_new_session_ms"], f"{r['cpu_per_new_session_delta_ms']:+.2f}", r["p50_ms"], r["p95_ms"],
-             f"{r['p50_ratio']:.2f}x", f"{r['p95_ratio']:.2f}x")
+            (r["sessions"], r["variant"], r["reruns"], r["cpu_per_rerun_ms"], "" if is_panel else f"{r['cpu_per_rerun_delta_ms']:+.2f}",
+             r["cpu_per_new_session_ms"], "" if is_panel else f"{r['cpu_per_new_session_delta_ms']:+.2f}", r["p50_ms"], r["p95_ms"],
+             "" if is_panel else f"{r['p50_ratio']:.2f}x", "" if is_panel else f"{r['p95_ratio']:.2f}x")
             for r in rows
+            for is_panel in [r["variant"] == "panel"]
         ],
         title,
     ))

@@ -5,6 +5,9 @@ import threading
 
 import streamlit as st
 
+if os.environ.get("LOAD_APP_NUMPY") == "1":
+    import numpy  # noqa: F401 - a data app's usual import: its objects are in every post-run collection
+
 if os.environ.get("LOAD_APP_PANEL", "1") == "1":
     import st_memwatch
     from st_memwatch.streamlit_bridge.runs import current_session_id
