@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lab import common
+from lab import common, lesson7_visitors
 
 
 def page() -> None:
@@ -17,7 +17,8 @@ def page() -> None:
 
     Sizes are scaled to the memory limit the panel shows (a "model" here is
     {common.format_bytes(common.model_bytes())}), and a bad variant stops adding at
-    {common.HEADROOM_SHARE:.0%} of the limit, so the lab never ends its own host.
+    {common.HEADROOM_SHARE:.0%} of the limit ({lesson7_visitors.ROOM_SHARE:.0%} in lesson 7, whose point is
+    visitors approaching it), so the lab never ends its own host.
     """
     )
     st.markdown(
