@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--scenario", default=None, metavar="DRIVER.py", help="act on the app with def drive(at, run) from this file (or FILE.py:function) instead")
     check.add_argument("--seed", type=int, default=0, help="seed of the exploration's choices (default 0)")
     check.add_argument(
+        "--budget", type=float, default=None, metavar="SECONDS",
+        help="time for exploring and re-checking (default 60; the plain check always ends its runs; not with --thorough)",
+    )
+    check.add_argument(
         "--thorough", action="store_true",
         help="the long check: every run made, every interaction's block to its end, one check process at a time",
     )
@@ -77,7 +81,7 @@ def run(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
     from st_memwatch.check import CheckError, validate_app
     from st_memwatch.explore import split_scenario
     from st_memwatch.sandbox import SandboxLimits, check_in_sandbox
-    from st_memwatch.tour import explore_check
+    from st_memwatch.tour import DEFAULT_BUDGET_S, explore_check
 
     try:
         validate_app(args.app)
@@ -92,12 +96,17 @@ def run(args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
                 parse_limit(args.limit)
             except ValueError as exc:
                 raise CheckError(f"--limit: {exc}") from None
+        if args.budget is not None and not 0 < args.budget < float("inf"):
+            raise CheckError(f"invalid --budget {args.budget!r}: expected seconds, a number greater than 0")
+        if args.budget is not None and args.thorough:
+            raise CheckError("--budget and --thorough do not go together: the thorough check has no time budget")
         limits = SandboxLimits(timeout_s=args.timeout, max_memory=_max_memory(args.max_memory))
         if args.scenario:
             path, func = split_scenario(args.scenario)
             outcome = check_in_sandbox(args.app, args.runs, args.limit, limits, {"kind": "scenario", "path": path, "func": func})
         elif args.explore:
-            outcome = explore_check(args.app, args.runs, args.limit, limits, seed=args.seed, thorough=args.thorough)
+            budget = DEFAULT_BUDGET_S if args.budget is None else args.budget
+            outcome = explore_check(args.app, args.runs, args.limit, limits, seed=args.seed, thorough=args.thorough, budget_s=budget)
         else:
             outcome = check_in_sandbox(args.app, args.runs, args.limit, limits, settle=not args.thorough)
     except CheckError as exc:

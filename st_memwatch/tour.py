@@ -18,6 +18,12 @@ has settled (``check.SETTLE_STEPS``) and the tour ends a block once it is known
 flat. ``thorough=True`` (``--thorough``) is the long tour: one child after the
 other, every run made, every block run to its end.
 
+Why the default has a time budget (``budget_s``, a CI minute): an app whose runs take
+seconds (an animation, a model) would otherwise take minutes. The plain check always
+runs to its verdict; the tour explores new interactions during ``TOUR_SHARE`` of the
+budget, and the re-checks stop at its end. What was left out is listed, never guessed:
+the interactions not explored and those that grew at first but were not re-checked.
+
 Why a cache keyed by a slider is a forecast, not a leak: the re-check moves the
 slider to a new value on every run, so a cache keyed by it gains an entry on
 every run, which the verdict calls a leak. But a slider of 24 hours can key at
@@ -48,6 +54,8 @@ CONFIRM_PARALLEL = 2  # re-checks running at once (the default, not --thorough)
 TOUR_BUDGET_FACTOR = 3.0  # the tour's time, in plain checks of the same app at the default --runs
 TOUR_MIN_S = 30.0
 FINITE_DOMAIN_MAX = 256  # values of a widget whose domain bounds a cache it keys (hours, days, options)
+DEFAULT_BUDGET_S = 60.0  # the default check's time, a CI minute (the plain check always ends its runs)
+TOUR_SHARE = 0.5  # of the budget, the time the tour may start new interactions in
 
 
 # ---------------------------------------------------------------- the trigger
@@ -156,9 +164,14 @@ def explore_check(
     seed: int = 0,
     max_blocks: int = MAX_BLOCKS,
     thorough: bool = False,
+    budget_s: float | None = DEFAULT_BUDGET_S,
 ) -> CheckOutcome:
-    """Check ``app`` at its defaults, then as a visitor; a leak found comes with its trigger."""
+    """Check ``app`` at its defaults, then as a visitor; a leak found comes with its trigger.
+
+    ``budget_s`` (not with ``thorough``; None: no budget): see the module docstring.
+    """
     started = time.monotonic()
+    deadline = None if thorough or budget_s is None else started + budget_s
     tour_runs = 2 + BLOCK_RUNS * max_blocks
     if thorough:
         base = check_in_sandbox(app, runs, limit, limits)
@@ -178,6 +191,8 @@ def explore_check(
             "kind": "explore", "seed": seed, "max_blocks": max_blocks, "quick": True,
             "budget_runs": TOUR_BUDGET_FACTOR * max(runs, DEFAULT_RUNS),
         }
+        if budget_s is not None:
+            spec["budget_s"] = TOUR_SHARE * budget_s
         stop_tour = threading.Event()
         with ThreadPoolExecutor(2) as pool:
             tour_f = pool.submit(check_in_sandbox, app, tour_runs, limit, limits, spec, cancel=stop_tour)
@@ -196,7 +211,7 @@ def explore_check(
     summary = dict(tour.explore or {})
     summary["confirmed"] = []
     forecasts: list[dict[str, Any]] = []
-    found = _confirm(app, runs, limit, limits, seed, _growing(tour.explore)[:CONFIRM_MAX], summary, forecasts, thorough)
+    found = _confirm(app, runs, limit, limits, seed, _growing(tour.explore)[:CONFIRM_MAX], summary, forecasts, thorough, deadline)
     summary["seconds"] = round(time.monotonic() - started, 1)
     if found is not None:
         focused, it = found
@@ -220,6 +235,9 @@ def explore_check(
     if summary.get("not_explored"):
         why = "out of time" if summary.get("out_of_time") else "over the tour's limit"
         base.text += f"; {len(summary['not_explored'])} not explored ({why})"
+    if summary.get("not_rechecked"):
+        base.text += (f"\n  not re-checked within the {budget_s:g} s budget (grew at first): "
+                      f"{', '.join(summary['not_rechecked'])}; --thorough re-checks every one")
     for forecast in forecasts:
         base.text += f"\n  forecast: {forecast['sentence']}"
     if summary.get("not_drivable"):
@@ -237,13 +255,30 @@ def _confirm(
     summary: dict[str, Any],
     forecasts: list[dict[str, Any]],
     thorough: bool,
+    deadline: float | None = None,
 ) -> tuple[CheckOutcome, Interaction] | None:
     """Re-check each candidate alone, in order; the first that leaks (or breaks the app), else None.
 
     Outside ``thorough`` the re-checks run ``CONFIRM_PARALLEL`` at a time and stop once
-    settled; they are still read in order, and those after a leak are stopped.
+    settled; they are still read in order, and those after a leak are stopped. At
+    ``deadline`` (monotonic) the re-checks still running are stopped and, like those
+    not started, listed in ``summary["not_rechecked"]``: no verdict is made up for them.
     """
     stop = threading.Event()
+    late = threading.Event()
+    timer = None
+    if deadline is not None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            summary["not_rechecked"] = [it.describe() for it in candidates]
+            return None
+        def time_is_up() -> None:
+            late.set()
+            stop.set()
+
+        timer = threading.Timer(left, time_is_up)
+        timer.daemon = True
+        timer.start()
 
     def recheck(it: Interaction) -> CheckOutcome:
         driver = {"kind": "focus", "interaction": it.to_dict(), "seed": seed}
@@ -260,6 +295,9 @@ def _confirm(
         for it, result in zip(candidates, futures, strict=True):
             focused = result()
             report = focused.report
+            if report is None and late.is_set() and focused.sandbox.get("status") == "cancelled":
+                summary.setdefault("not_rechecked", []).append(it.describe())
+                continue
             if report is None:
                 stop.set()
                 focused.error = f"{focused.error} (while repeating: {it.describe()})"
@@ -276,4 +314,6 @@ def _confirm(
         return None
     finally:
         stop.set()
+        if timer is not None:
+            timer.cancel()
         pool.shutdown(wait=True)

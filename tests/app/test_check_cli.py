@@ -95,6 +95,8 @@ def test_script_that_raises_sometimes_is_reported_not_crashed(tmp_path):
         (["check", "{app}", "--runs", "2", "--json"], "--runs 2"),
         (["check", "{app}", "--limit", "12 parsecs", "--json"], "--limit: invalid size '12 parsecs'"),
         (["check", "{app}", "--timeout", "0", "--json"], "invalid --timeout 0.0"),
+        (["check", "{app}", "--budget", "-5", "--json"], "invalid --budget -5.0"),
+        (["check", "{app}", "--budget", "30", "--thorough", "--json"], "--budget and --thorough do not go together"),
         (["check", "{raiser}", "--runs", "10", "--json"], "raised on every run"),
         (["check", "--json"], "app"),
         (["check", "{broken}", "--runs", "10", "--json"], "SyntaxError: '(' was never closed (broken.py, line 2)"),

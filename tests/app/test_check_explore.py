@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -257,3 +258,17 @@ def test_the_exploration_is_deterministic_for_a_seed():
 
     assert tour(1) == tour(1)
     assert tour(1) != tour(2)
+
+
+def test_re_checks_past_the_budget_are_listed_not_guessed():
+    """The default check's budget: interactions that grew at first but had no time left for their
+    re-check are named as not re-checked, and no sandbox is started for them."""
+    from st_memwatch.sandbox import SandboxLimits
+    from st_memwatch.tour import _confirm
+
+    grew = [Interaction("move", "slider", "Zoom"), Interaction("click", "button", "Allocate")]
+    summary: dict = {"confirmed": []}
+    found = _confirm("no_such_app.py", 10, None, SandboxLimits(timeout_s=5.0), 0, grew, summary, [], False,
+                     deadline=time.monotonic() - 1.0)
+    assert found is None and summary["confirmed"] == []
+    assert summary["not_rechecked"] == [it.describe() for it in grew]
