@@ -301,9 +301,10 @@ class Tab:
         y = box["y"] + row_height * (row + 1) + row_height / 2
         self.page.mouse.click(x, y)
         self.page.wait_for_timeout(200)  # the grid takes the selection before it takes keys
-        self.page.keyboard.press("Enter")  # opens the cell's editor with its value
-        self.page.wait_for_timeout(200)
-        self.page.keyboard.press("ControlOrMeta+A")
+        # Typing on a selected cell opens its editor with what is typed, as a person overwrites a
+        # value; Enter commits. (Enter first, to open the editor, sometimes only moved the selection
+        # down: every third or fourth edit was lost and the click started no run.)
         self.page.keyboard.type(value)
+        self.page.wait_for_timeout(100)
         self.page.keyboard.press("Enter")
         return f"edit cell ({row}, {column})"

@@ -137,7 +137,7 @@ def pick_district(d: Drive, i: int) -> str:
 
 
 def edit(d: Drive, i: int) -> str:
-    # Rows three apart: Enter moves the selection down one row, and a click on a selected cell opens its editor.
+    # Rows three apart: Enter moves the selection down one row, and the next click selects a cell away from it.
     return d.act(d.main, lambda: d.main.edit_cell(3 * ((i - 1) % 3), 0, str(10 + i)))
 
 
