@@ -87,7 +87,8 @@ def _with_chain(holder: Holder, chains: Mapping[str, Holder] | None) -> Holder:
     chained = chains.get(holder.name) if chains and holder.kind == "type" else None
     if chained is None:
         return holder
-    return replace(chained, bytes_per_run=holder.bytes_per_run, share=holder.share, evidence=f"{holder.name} {holder.evidence}")
+    return replace(chained, bytes_per_run=holder.bytes_per_run, share=holder.share, evidence=f"{holder.name} {holder.evidence}",
+                   followed=True)
 
 
 def rank_holders(
@@ -358,9 +359,15 @@ def judge(
 
 
 def _unbounded_place(holders: Sequence[Holder], caches: Mapping[str, CacheUsage], bounded_keys: Mapping[str, int]) -> bool:
-    """Is a place Python can name (not a bare type, not native memory) among the holders, with no bound?"""
+    """Is a place Python can name among the holders, with a series of its own and no bound?
+
+    Not a bare type, not native memory, and not a place found by following a sample of a
+    type's objects: that is where some of those objects are, not a measure of what grows
+    (a sample of a bounded cache's pickled bytes has been followed to a module's cache).
+    Whether such growth is a leak is then for the bounded owners and the free memory to say.
+    """
     for h in holders:
-        if h.kind in ("type", "native"):
+        if h.kind in ("type", "native") or h.followed:
             continue
         cache = caches.get(h.name) if h.kind == "cache" else None
         if (cache is not None and cache.bounded) or (h.kind == "session_state" and h.name in bounded_keys):

@@ -217,7 +217,9 @@ class Holder:
 
     ``session`` is the short per-process alias of the session whose state holds it
     ("" for process-wide holders); ``chain`` the references from the holder to the
-    growing objects, as names and type names only.
+    growing objects, as names and type names only. ``followed``: the place was found
+    by following references from a growing type's objects (a sample of them), not
+    by a series of its own.
     """
 
     kind: HolderKind
@@ -229,6 +231,7 @@ class Holder:
     action: str
     session: str = ""
     chain: tuple[str, ...] = ()
+    followed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -404,3 +404,25 @@ def test_a_bounded_window_does_not_explain_growth_that_goes_on_after_it_filled()
     heap = [(x, b + max(0, x - 8) * 2 * MB) for x, b in heap]  # live objects go on growing
     v = judge(settled, series=series, free=flat_free, heap=heap, bounded_keys={"lab_recent": 5})
     assert v.leak
+
+
+def test_a_place_found_by_following_a_sample_does_not_stand_against_the_bounds_that_explain_the_growth():
+    """A bounded cache (8 entries of 2 MiB) on Streamlit 1.40 in a real browser: its pickled bytes grow
+    as type ``bytes``, a sample of them was followed to a module's internal cache, and the allocator's
+    free memory climbs after the cache is full. The followed place is where some of the bytes are,
+    not a series that grows: the cache's bound and the free memory explain the growth."""
+    from st_memwatch.core.models import Holder
+
+    settled = [300 * MB] * 3 + [300 * MB + i * 2 * MB for i in range(1, 18)]
+    n = len(settled)
+    cache = tuple((float(x), min(max(0, x - 3), 8), min(max(0, x - 3), 8) * 2 * MB) for x in range(1, n + 1))
+    # Censuses every third run see the bytes grow while the cache fills, then stop.
+    kind_bytes = tuple((float(x), 100 + min(x, 11), 40 * MB + min(max(0, x - 3), 8) * 2 * MB) for x in range(3, n + 1, 3))
+    free = [(float(x), 14 * MB + max(0, x - 11) * 2 * MB) for x in range(1, n + 1)]
+    series = {("cache", "report", ""): cache, ("type", "bytes", ""): kind_bytes}
+    caches = {"report": CacheUsage("report", "data", 8, 16 * MB, "pickled", max_entries=8)}
+    chains = {"bytes": Holder("registry", "library registry _struct", 0.0, 0.0, "", "Bound it.", "Bound it")}
+    v = judge(settled, series=series, caches=caches, free=free, chains=chains)
+    assert not v.leak, v.reason
+    unbounded = {"report": CacheUsage("report", "data", 8, 16 * MB, "pickled")}
+    assert judge(settled, series=series, caches=unbounded, free=free, chains=chains).leak
