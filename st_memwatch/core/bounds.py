@@ -38,6 +38,9 @@ SeriesKey = tuple[str, str, str]  # (kind, name, session alias): the key of a pe
 # Owners with a bound (a cache's max_entries or ttl, a deque's maxlen) and the allocator's
 # free memory, bounded too, explain a regime when together they added this share of its growth.
 BOUNDED_SHARE = 0.75
+# ... once the regime has this many steps: a run's freed temporaries land in the free memory at
+# its end at once, a jump that says nothing about a trend in the first steps.
+BOUNDED_MIN_STEPS = 5
 
 
 def within_horizon(headroom: float, rate: float, regime: Regime) -> bool:
@@ -124,6 +127,19 @@ def _added(pairs: Sequence[tuple[float, float]], onset: float, starts_empty: boo
     return max(0.0, float(pairs[-1][1]) - float(base))
 
 
+def _trend_added(pairs: Sequence[tuple[float, int]], onset: float, last_x: float) -> float:
+    """What a series added over a regime by its trend (Theil-Sen slope times the regime's runs), not its ends.
+
+    The free memory read at a run's end holds that run's freed temporaries: one jump early
+    in the regime, which a trend over its readings weighs as one reading among many.
+    """
+    inside = [(x, float(b)) for x, b in pairs if x >= onset - 1]
+    if len(inside) < 3:
+        return 0.0
+    slope = analysis.theil_sen([x for x, _ in inside], [b for _, b in inside])
+    return max(0.0, slope * (last_x - (onset - 1)))
+
+
 def bounded_explanation(
     series: Mapping[SeriesKey, Sequence[Point]],
     regime: Regime,
@@ -139,7 +155,7 @@ def bounded_explanation(
     keeps, in as many arenas as the script's threads used): each stops at its bound,
     so their sum is a forecast, not a leak, once it is most of what RSS added.
     """
-    if regime.onset_x is None or not regime.growing:
+    if regime.onset_x is None or not regime.growing or regime.steps < BOUNDED_MIN_STEPS:
         return ""
     onset = regime.onset_x
     grown = regime.bytes_per_run * (regime.last_x - (onset - 1))
@@ -157,7 +173,7 @@ def bounded_explanation(
                 still_to_fill += bound[0] if bound is not None else 0.0
     if regime.settled + still_to_fill >= limit_bytes:
         return ""  # a bounded cache whose bound lies past the limit is an alarm, not a forecast
-    kept_free = _added(free, onset, starts_empty=False)
+    kept_free = _trend_added(free, onset, regime.last_x)
     if kept_free > 0:
         parts.append((kept_free, "the allocator's free memory"))
     if sum(b for b, _ in parts) < BOUNDED_SHARE * grown:
