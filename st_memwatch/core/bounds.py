@@ -17,7 +17,7 @@ from st_memwatch.core import analysis, owners
 from st_memwatch.core.analysis import Point
 from st_memwatch.core.limits import format_bytes
 from st_memwatch.core.models import CacheUsage, RunRecord
-from st_memwatch.core.regime import Regime, regime_rate
+from st_memwatch.core.regime import Regime, pairs_rate, regime_rate
 
 # An alarm for growth no owner explains needs the limit within this horizon at its pace.
 HORIZON_RUNS = 300
@@ -114,6 +114,12 @@ def native_owners(
     return {best[0]: (best[1], native_rate / best[1])} if best else {}
 
 
+def has_bound(kind: str, name: str, caches: Mapping[str, CacheUsage], bounded_keys: Mapping[str, int]) -> bool:
+    """Is this owner bounded by what it says of itself: a cache with max_entries or ttl, a deque with a maxlen?"""
+    cache = caches.get(name) if kind == "cache" else None
+    return (cache is not None and cache.bounded) or (kind == "session_state" and name in bounded_keys)
+
+
 def _added(pairs: Sequence[tuple[float, float]], onset: float, starts_empty: bool) -> float:
     """What a series added over a regime: its last reading less the last before the regime's first step.
 
@@ -125,19 +131,6 @@ def _added(pairs: Sequence[tuple[float, float]], onset: float, starts_empty: boo
     before = [b for x, b in pairs if x <= onset - 1]
     base = before[-1] if before else (0.0 if starts_empty else pairs[0][1])
     return max(0.0, float(pairs[-1][1]) - float(base))
-
-
-def _trend_added(pairs: Sequence[tuple[float, int]], onset: float, last_x: float) -> float:
-    """What a series added over a regime by its trend (Theil-Sen slope times the regime's runs), not its ends.
-
-    The free memory read at a run's end holds that run's freed temporaries: one jump early
-    in the regime, which a trend over its readings weighs as one reading among many.
-    """
-    inside = [(x, float(b)) for x, b in pairs if x >= onset - 1]
-    if len(inside) < 3:
-        return 0.0
-    slope = analysis.theil_sen([x for x, _ in inside], [b for _, b in inside])
-    return max(0.0, slope * (last_x - (onset - 1)))
 
 
 def bounded_explanation(
@@ -165,7 +158,7 @@ def bounded_explanation(
     still_to_fill = 0.0
     for (kind, name, _session), points in series.items():
         cache = caches.get(name) if kind == "cache" else None
-        if (cache is not None and cache.bounded) or (kind == "session_state" and name in bounded_keys):
+        if has_bound(kind, name, caches, bounded_keys):
             added = _added([(p[0], p[2]) for p in points], onset, starts_empty=True)
             if added > 0:
                 parts.append((added, owners.label(kind, name)))
@@ -173,7 +166,9 @@ def bounded_explanation(
                 still_to_fill += bound[0] if bound is not None else 0.0
     if regime.settled + still_to_fill >= limit_bytes:
         return ""  # a bounded cache whose bound lies past the limit is an alarm, not a forecast
-    kept_free = _trend_added(free, onset, regime.last_x)
+    # The free memory by its trend over the regime's readings, not its ends: the free memory read
+    # at a run's end holds that run's freed temporaries, one jump early in the regime.
+    kept_free = max(0.0, (pairs_rate(free, regime) or 0.0) * (regime.last_x - (onset - 1)))
     if kept_free > 0:
         parts.append((kept_free, "the allocator's free memory"))
     if sum(b for b, _ in parts) < BOUNDED_SHARE * grown:

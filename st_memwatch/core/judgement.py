@@ -366,14 +366,10 @@ def _unbounded_place(holders: Sequence[Holder], caches: Mapping[str, CacheUsage]
     (a sample of a bounded cache's pickled bytes has been followed to a module's cache).
     Whether such growth is a leak is then for the bounded owners and the free memory to say.
     """
-    for h in holders:
-        if h.kind in ("type", "native") or h.followed:
-            continue
-        cache = caches.get(h.name) if h.kind == "cache" else None
-        if (cache is not None and cache.bounded) or (h.kind == "session_state" and h.name in bounded_keys):
-            continue
-        return True
-    return False
+    return any(
+        h.kind not in ("type", "native") and not h.followed and not bounds.has_bound(h.kind, h.name, caches, bounded_keys)
+        for h in holders
+    )
 
 
 def _still_growing(
