@@ -68,11 +68,13 @@ def check_app(
     seed: int = 0,
     run_timeout_s: float | None = None,
     max_memory: str | None = None,
+    budget_s: float | None = None,
 ) -> dict[str, Any]:
     """Run ``st-memwatch check --json`` on ``app`` in a subprocess; the report as a dict.
 
     ``timeout_s`` bounds the whole command, ``run_timeout_s`` each run of the app
-    (``--timeout``). ``exit_status`` is added to the report.
+    (``--timeout``), ``budget_s`` the exploring and re-checking (``--budget``; None:
+    the command's default). ``exit_status`` is added to the report.
     """
     cmd = [sys.executable, "-m", "st_memwatch", "check", os.fspath(app), "--runs", str(runs), "--json", "--seed", str(seed)]
     if driver is not None:
@@ -85,6 +87,8 @@ def check_app(
         cmd += ["--timeout", str(run_timeout_s)]
     if max_memory is not None:
         cmd += ["--max-memory", str(max_memory)]
+    if budget_s is not None:
+        cmd += ["--budget", str(budget_s)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
     try:
         report: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])

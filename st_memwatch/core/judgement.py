@@ -359,15 +359,17 @@ def judge(
 
 
 def _unbounded_place(holders: Sequence[Holder], caches: Mapping[str, CacheUsage], bounded_keys: Mapping[str, int]) -> bool:
-    """Is a place Python can name among the holders, with a series of its own and no bound?
+    """Is a place Python can name among the holders, with no bound?
 
-    Not a bare type, not native memory, and not a place found by following a sample of a
-    type's objects: that is where some of those objects are, not a measure of what grows
-    (a sample of a bounded cache's pickled bytes has been followed to a module's cache).
-    Whether such growth is a leak is then for the bounded owners and the free memory to say.
+    Not a bare type, not native memory, and not a library's registry that was found only by
+    following a sample of a type's objects: a sample of a bounded cache's pickled bytes has
+    been followed into a standard-library module's internal cache. The app's own places
+    found that way (a module global, a logger's handlers) stay evidence of a leak.
     """
     return any(
-        h.kind not in ("type", "native") and not h.followed and not bounds.has_bound(h.kind, h.name, caches, bounded_keys)
+        h.kind not in ("type", "native")
+        and not (h.followed and h.kind == "registry")
+        and not bounds.has_bound(h.kind, h.name, caches, bounded_keys)
         for h in holders
     )
 

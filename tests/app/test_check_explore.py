@@ -23,6 +23,9 @@ from st_memwatch.tour import FINITE_DOMAIN_MAX, domain_forecast
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "explore"
 MANIFEST = {e["app"]: e for e in json.loads((CORPUS / "manifest.json").read_text())}
+# These tests read what the tour covers: its time budget (a CI minute by default) is raised so that
+# a loaded machine does not cut the tour short.
+TOUR_BUDGET_S = 600.0
 RUNS = 12  # the verdict needs eight points after warm-up for a leak RSS does not show (1.40 reuses freed pages)
 
 
@@ -58,7 +61,7 @@ LEAKS = [a for a, e in MANIFEST.items() if e["leak"]]
 @pytest.mark.parametrize("app", LEAKS)
 def test_leak_behind_an_interaction_is_found_with_its_trigger(app):
     entry = MANIFEST[app]
-    report = check_app(CORPUS / app, runs=RUNS, explore=True)
+    report = check_app(CORPUS / app, runs=RUNS, explore=True, budget_s=TOUR_BUDGET_S)
     assert not report.get("error"), report.get("error")
     if not _drivable(entry):
         # Honest about what it could not do on this Streamlit: no leak claimed, the element listed.
@@ -80,7 +83,7 @@ def test_leak_behind_an_interaction_is_found_with_its_trigger(app):
 
 
 def test_steady_app_with_every_drivable_widget_is_not_a_leak():
-    report = check_app(CORPUS / "ok_many_widgets.py", runs=RUNS, explore=True)
+    report = check_app(CORPUS / "ok_many_widgets.py", runs=RUNS, explore=True, budget_s=TOUR_BUDGET_S)
     assert not report.get("error"), report.get("error")
     assert report["leak"] is False, (report["verdict_reason"], report["explore"].get("confirmed"))
     explored = {b["interaction"]["action"] for b in report["explore"]["blocks"]}
@@ -91,7 +94,7 @@ def test_steady_app_with_every_drivable_widget_is_not_a_leak():
 def test_a_cache_keyed_by_an_hour_slider_is_a_forecast_not_a_leak():
     """The Uber-pickups pattern: the re-check sees the cache grow on every move, the slider's 24 values bound it."""
     entry = MANIFEST["ok_uber_pickups.py"]
-    report = check_app(CORPUS / "ok_uber_pickups.py", runs=RUNS, explore=True)
+    report = check_app(CORPUS / "ok_uber_pickups.py", runs=RUNS, explore=True, budget_s=TOUR_BUDGET_S)
     assert not report.get("error"), report.get("error")
     assert report["exit_status"] == 0 and report["leak"] is False and report["trigger"] is None, report["verdict_reason"]
     [forecast] = report["forecasts"]
