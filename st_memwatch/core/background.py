@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 ANALYSIS_MAX_WAIT_S = 1.0
 CENSUS_MAX_WAIT_S = 10.0
-REFIT_EVERY_S = 0.5
+REFIT_EVERY_S = 0.25
 
 
 class OwedWork:
