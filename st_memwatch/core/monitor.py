@@ -98,7 +98,7 @@ _LIVE_MONITORS: weakref.WeakSet[Monitor] = weakref.WeakSet()
 # is back at its full duty from the first run whose settled memory steps up.
 QUIET_CENSUS_SHARE = 0.2
 QUIET_RUNS = 4
-ALLOCATOR_EVERY_S = 0.5
+ALLOCATOR_EVERY_S = 0.1
 
 
 def _own_arrays() -> set[int]:
@@ -386,7 +386,7 @@ class Monitor:
         self.history.add(record.started_at + record.duration_s, record.rss_after)
         # The C allocator at the run's end, beside its settled RSS: whose memory a step is. Its
         # reading walks every arena (each script thread gets one): runs that end back to back
-        # file it about twice a second, a person's clicks at every run.
+        # file it at most once a sampler tick, a person's clicks at every run.
         end = record.started_at + record.duration_s
         if self._inline or end - self._allocator_at >= ALLOCATOR_EVERY_S:
             self._allocator_at = end
