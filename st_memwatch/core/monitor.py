@@ -383,11 +383,11 @@ class Monitor:
             self.runs.append(record)
             self.runs_total += 1
             x = float(self.runs_total)
-        self.history.add(record.started_at + record.duration_s, record.rss_after)
+        end = record.started_at + record.duration_s
+        self.history.add(end, record.rss_after)
         # The C allocator at the run's end, beside its settled RSS: whose memory a step is. Its
         # reading walks every arena (each script thread gets one): runs that end back to back
         # file it at most once a sampler tick, a person's clicks at every run.
-        end = record.started_at + record.duration_s
         if self._inline or end - self._allocator_at >= ALLOCATOR_EVERY_S:
             self._allocator_at = end
             self.store.record_allocator(x, *probes.c_allocator())
