@@ -190,7 +190,8 @@ def regime_rate(points: Sequence[Point], onset_x: float, column: int = 2) -> tup
     """(bytes per run, share of growing steps, steps) of one series over the regime (``column`` 1: its count).
 
     The base is the last point before the onset when there is one, so that a holder
-    read only every few runs still has a growth to show from the first readings.
+    read only every few runs still has a growth to show from the first readings; it
+    counts as read at the run before the onset.
     """
     latest: dict[float, Point] = {}
     for p in points:  # a reading taken mid-run files at the last run's number: the newest per run counts
@@ -201,7 +202,9 @@ def regime_rate(points: Sequence[Point], onset_x: float, column: int = 2) -> tup
     pts = ([before[-1]] if before else []) + inside
     if len(pts) < 2:
         return None
-    xs = [p[0] for p in pts]
+    # Settled memory held still until the onset: what the base reading grew by is dated from
+    # the run before it, not spread over the quiet runs since a reading taken long before.
+    xs = [max(p[0], onset_x - 1) for p in pts]
     ys = [float(p[column]) for p in pts]
     if xs[-1] <= xs[0]:
         return None

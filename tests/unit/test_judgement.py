@@ -145,6 +145,18 @@ def test_native_memory_that_grows_is_a_leak_named_by_the_type_that_owns_it():
     assert v.cause == "type PIL.Image.Image"
 
 
+def test_a_census_from_before_a_quiet_stretch_names_the_holder_at_the_first_reading_after_the_onset():
+    # The census ran at run 4, then memory held still until run 13; the next census, at the
+    # first leaky run, sees one 8 MiB array more. That growth is the regime's own step (dated
+    # from run 13), not 8 MiB spread over the nine quiet runs since run 4.
+    settled = leak_after_quiet(13, 3)
+    series = {("type", "numpy.ndarray", ""): [(4.0, 500, 9 * MB), (14.0, 501, 17 * MB)]}
+    v = judge(settled, series=series)
+    assert v.leak and v.since_run == 14, v.reason
+    assert v.holders[0].name == "numpy.ndarray"
+    assert v.holders[0].bytes_per_run == pytest.approx(8 * MB, rel=0.01)
+
+
 def test_the_session_state_key_is_named_before_the_arrays_it_holds():
     settled = leak_after_quiet(10, 6)
     series = {
