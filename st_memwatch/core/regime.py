@@ -189,9 +189,13 @@ def _regime_of(
 def regime_rate(points: Sequence[Point], onset_x: float, column: int = 2) -> tuple[float, float, int] | None:
     """(bytes per run, share of growing steps, steps) of one series over the regime (``column`` 1: its count).
 
-    The base is the last point before the onset when there is one, so that a holder
-    read only every few runs still has a growth to show from the first readings; it
-    counts as read at the run before the onset.
+    Read from the series's readings inside the regime. While there is only one, the last
+    reading before the onset is its base, so that a holder read every few runs has a growth
+    to show from its first reading in the regime; that base counts as taken at the run
+    before the onset (settled memory held still until then), so a reading from before a
+    quiet stretch does not spread the first step over the quiet runs. From the second
+    reading inside on, the base is left out: what the series did before the onset (the
+    warm-up of a process with a past) is not the regime's growth.
     """
     latest: dict[float, Point] = {}
     for p in points:  # a reading taken mid-run files at the last run's number: the newest per run counts
@@ -199,12 +203,12 @@ def regime_rate(points: Sequence[Point], onset_x: float, column: int = 2) -> tup
     points = list(latest.values())
     before = [p for p in points if p[0] < onset_x]
     inside = [p for p in points if p[0] >= onset_x]
-    pts = ([before[-1]] if before else []) + inside
-    if len(pts) < 2:
+    if len(inside) >= 2:
+        pts, xs = inside, [p[0] for p in inside]
+    elif before and inside:
+        pts, xs = [before[-1], inside[0]], [max(before[-1][0], onset_x - 1), inside[0][0]]
+    else:
         return None
-    # Settled memory held still until the onset: what the base reading grew by is dated from
-    # the run before it, not spread over the quiet runs since a reading taken long before.
-    xs = [max(p[0], onset_x - 1) for p in pts]
     ys = [float(p[column]) for p in pts]
     if xs[-1] <= xs[0]:
         return None
