@@ -28,11 +28,12 @@ MIN_VISITOR_BYTES = 4 * 2**20
 # charged native memory's rate over its count's: what each instance keeps outside Python.
 NATIVE_OWNER_MAX_PER_RUN = 16.0
 # Types that own nothing outside Python, however many a run adds: the interpreter's and the
-# framework's own churn (imports, threads, weak references, Streamlit's messages).
+# framework's own churn (imports, threads, weak references, Streamlit's messages, the fields
+# of classes defined at run time).
 _CHURNING_MODULES = (
     "builtins.", "typing.", "weakref.", "_thread.", "threading.", "asyncio.", "collections.", "_frozen_importlib",
     "importlib.", "_io.", "abc.", "functools.", "enum.", "inspect.", "ast.", "re.", "tornado.", "starlette.",
-    "streamlit.", "google.protobuf.", "concurrent.",
+    "streamlit.", "google.protobuf.", "concurrent.", "dataclasses.",
 )
 SeriesKey = tuple[str, str, str]  # (kind, name, session alias): the key of a per-name series
 # Owners with a bound (a cache's max_entries or ttl, a deque's maxlen) and the allocator's
@@ -103,7 +104,7 @@ def native_owners(
     for (kind, name, _session), points in series.items():
         if kind != "type" or "." not in name or name.startswith((owners.OWN_PREFIX, *_CHURNING_MODULES)):
             continue
-        got = regime_rate(points, regime.onset_x, column=1)
+        got = regime_rate(points, regime.onset_x, column=1, base_at_onset=False)
         if got is None:
             continue
         per_run, share, steps = got

@@ -186,7 +186,9 @@ def _regime_of(
     return Regime(growing, regime[0][0], last_x, len(regime), n_growing, per_run, per_s, span, False, settled)
 
 
-def regime_rate(points: Sequence[Point], onset_x: float, column: int = 2) -> tuple[float, float, int] | None:
+def regime_rate(
+    points: Sequence[Point], onset_x: float, column: int = 2, base_at_onset: bool = True
+) -> tuple[float, float, int] | None:
     """(bytes per run, share of growing steps, steps) of one series over the regime (``column`` 1: its count).
 
     Read from the series's readings inside the regime. While there is only one, the last
@@ -195,7 +197,9 @@ def regime_rate(points: Sequence[Point], onset_x: float, column: int = 2) -> tup
     before the onset (settled memory held still until then), so a reading from before a
     quiet stretch does not spread the first step over the quiet runs. From the second
     reading inside on, the base is left out: what the series did before the onset (the
-    warm-up of a process with a past) is not the regime's growth.
+    warm-up of a process with a past) is not the regime's growth. ``base_at_onset`` False
+    keeps the base at its own run: for counts of small objects, which grow while memory
+    holds still (garbage awaiting the collector), nothing dates their growth.
     """
     latest: dict[float, Point] = {}
     for p in points:  # a reading taken mid-run files at the last run's number: the newest per run counts
@@ -206,7 +210,7 @@ def regime_rate(points: Sequence[Point], onset_x: float, column: int = 2) -> tup
     if len(inside) >= 2:
         pts, xs = inside, [p[0] for p in inside]
     elif before and inside:
-        pts, xs = [before[-1], inside[0]], [max(before[-1][0], onset_x - 1), inside[0][0]]
+        pts, xs = [before[-1], inside[0]], [max(before[-1][0], onset_x - 1) if base_at_onset else before[-1][0], inside[0][0]]
     else:
         return None
     ys = [float(p[column]) for p in pts]

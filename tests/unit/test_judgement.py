@@ -157,6 +157,18 @@ def test_a_census_from_before_a_quiet_stretch_names_the_holder_at_the_first_read
     assert v.holders[0].bytes_per_run == pytest.approx(8 * MB, rel=0.01)
 
 
+def test_fields_of_classes_made_at_run_time_are_not_charged_with_native_memory():
+    # A C library keeps 8 MiB a run (ctypes malloc, no Python object); the framework defines a few
+    # dataclasses per run, whose Field objects wait for the collector. They own nothing outside Python.
+    settled = leak_after_quiet(10, 8)
+    native = tuple((float(x), 0, 40 * MB + max(0, x - 10) * 8 * MB) for x in range(1, 19))
+    fields = tuple((float(x), 300 + 3 * x, 300 * (300 + 3 * x)) for x in range(1, 19, 2))
+    series = {("native", "native memory outside Python objects", ""): native, ("type", "dataclasses.Field", ""): fields}
+    v = judge(settled, heap=[(float(x), 50 * MB) for x in range(1, 19, 2)], series=series)
+    assert v.leak and v.holders[0].kind == "native", (v.cause, v.holders)
+    assert "Field" not in v.cause
+
+
 def test_the_session_state_key_is_named_before_the_arrays_it_holds():
     settled = leak_after_quiet(10, 6)
     series = {
