@@ -198,8 +198,9 @@ def regime_rate(
     quiet stretch does not spread the first step over the quiet runs. From the second
     reading inside on, the base is left out: what the series did before the onset (the
     warm-up of a process with a past) is not the regime's growth. ``base_at_onset`` False
-    keeps the base at its own run: for counts of small objects, which grow while memory
-    holds still (garbage awaiting the collector), nothing dates their growth.
+    keeps the base, at its own run, in every reading: for counts of small objects, which
+    grow while memory holds still (garbage awaiting the collector), nothing dates their
+    growth, and a longer span damps their churn.
     """
     latest: dict[float, Point] = {}
     for p in points:  # a reading taken mid-run files at the last run's number: the newest per run counts
@@ -207,11 +208,16 @@ def regime_rate(
     points = list(latest.values())
     before = [p for p in points if p[0] < onset_x]
     inside = [p for p in points if p[0] >= onset_x]
-    if len(inside) >= 2:
+    if not base_at_onset:
+        pts = ([before[-1]] if before else []) + inside
+        xs = [p[0] for p in pts]
+    elif len(inside) >= 2:
         pts, xs = inside, [p[0] for p in inside]
     elif before and inside:
-        pts, xs = [before[-1], inside[0]], [max(before[-1][0], onset_x - 1) if base_at_onset else before[-1][0], inside[0][0]]
+        pts, xs = [before[-1], inside[0]], [max(before[-1][0], onset_x - 1), inside[0][0]]
     else:
+        return None
+    if len(pts) < 2:
         return None
     ys = [float(p[column]) for p in pts]
     if xs[-1] <= xs[0]:
