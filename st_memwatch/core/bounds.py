@@ -104,7 +104,7 @@ def native_owners(
     for (kind, name, _session), points in series.items():
         if kind != "type" or "." not in name or name.startswith((owners.OWN_PREFIX, *_CHURNING_MODULES)):
             continue
-        got = regime_rate(points, regime.onset_x, column=1, base_at_onset=False)
+        got = regime_rate(points, regime.onset_x, column=1)
         if got is None:
             continue
         per_run, share, steps = got

@@ -113,7 +113,7 @@ def rank_holders(
     for (kind, name, session), points in series.items():
         if kind == "type" and name.startswith(analysis.OWN_PREFIX):
             continue
-        got = regime_rate(points, regime.onset_x)
+        got = regime_rate(points, regime.onset_x, settled_rate=rss_rate)
         if got is None:
             continue
         rate, share, steps = got

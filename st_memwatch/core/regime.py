@@ -186,21 +186,26 @@ def _regime_of(
     return Regime(growing, regime[0][0], last_x, len(regime), n_growing, per_run, per_s, span, False, settled)
 
 
+# A holder's first reading in a regime is dated from the run before the onset only when what
+# it added is no more than this many times what settled memory added meanwhile.
+DATED_BASE_SLACK = 1.5
+
+
 def regime_rate(
-    points: Sequence[Point], onset_x: float, column: int = 2, base_at_onset: bool = True
+    points: Sequence[Point], onset_x: float, column: int = 2, settled_rate: float | None = None
 ) -> tuple[float, float, int] | None:
     """(bytes per run, share of growing steps, steps) of one series over the regime (``column`` 1: its count).
 
-    Read from the series's readings inside the regime. While there is only one, the last
-    reading before the onset is its base, so that a holder read every few runs has a growth
-    to show from its first reading in the regime; that base counts as taken at the run
-    before the onset (settled memory held still until then), so a reading from before a
-    quiet stretch does not spread the first step over the quiet runs. From the second
-    reading inside on, the base is left out: what the series did before the onset (the
-    warm-up of a process with a past) is not the regime's growth. ``base_at_onset`` False
-    keeps the base, at its own run, in every reading: for counts of small objects, which
-    grow while memory holds still (garbage awaiting the collector), nothing dates their
-    growth, and a longer span damps their churn.
+    Without ``settled_rate``, from the last reading before the onset on, each at its own run.
+    With it (settled memory's bytes per run in the regime), from the readings inside the
+    regime: what the series did before the onset (the warm-up of a process with a past) is
+    not the regime's growth. While there is only one reading inside, the last one before is
+    its base, so that a holder read every few runs has a growth to show from its first
+    reading in the regime; that base counts as taken at the run before the onset (memory
+    held still until then) when what the holder added is no more than settled memory added
+    since: a census from before a quiet stretch then does not spread the first step over the
+    quiet runs, while a series that grew more than memory did (freed pages reused, a reading
+    that caught transients) keeps its own span.
     """
     latest: dict[float, Point] = {}
     for p in points:  # a reading taken mid-run files at the last run's number: the newest per run counts
@@ -208,15 +213,17 @@ def regime_rate(
     points = list(latest.values())
     before = [p for p in points if p[0] < onset_x]
     inside = [p for p in points if p[0] >= onset_x]
-    if not base_at_onset:
+    if settled_rate is not None and len(inside) >= 2:
+        pts = inside
+        xs = [p[0] for p in pts]
+    else:
         pts = ([before[-1]] if before else []) + inside
         xs = [p[0] for p in pts]
-    elif len(inside) >= 2:
-        pts, xs = inside, [p[0] for p in inside]
-    elif before and inside:
-        pts, xs = [before[-1], inside[0]], [max(before[-1][0], onset_x - 1), inside[0][0]]
-    else:
-        return None
+        if settled_rate is not None and len(pts) == 2:
+            added = float(pts[1][column]) - float(pts[0][column])
+            settled_added = settled_rate * (xs[1] - (onset_x - 1))
+            if 0 < added <= DATED_BASE_SLACK * settled_added:
+                xs[0] = max(xs[0], onset_x - 1)
     if len(pts) < 2:
         return None
     ys = [float(p[column]) for p in pts]

@@ -157,6 +157,17 @@ def test_a_census_from_before_a_quiet_stretch_names_the_holder_at_the_first_read
     assert v.holders[0].bytes_per_run == pytest.approx(8 * MB, rel=0.01)
 
 
+def test_a_first_reading_that_grew_more_than_memory_did_is_not_dated_from_the_onset():
+    # Settled memory grows 1 MiB a run for three runs; the census before the onset, nine runs
+    # earlier, saw 6 MiB fewer arrays than the first one inside: more than memory added since
+    # the onset, so most of it is older (freed pages reused, transients caught by a census).
+    settled = [300 * MB] * 13 + [300 * MB + k * MB for k in range(1, 4)]
+    series = {("type", "numpy.ndarray", ""): [(4.0, 500, 9 * MB), (14.0, 506, 15 * MB)]}
+    v = judge(settled, series=series)
+    arrays = [h for h in v.holders if h.name == "numpy.ndarray"]
+    assert not arrays or arrays[0].bytes_per_run == pytest.approx(6 * MB / 10), arrays  # over its own ten runs
+
+
 def test_fields_of_classes_made_at_run_time_are_not_charged_with_native_memory():
     # A C library keeps 8 MiB a run (ctypes malloc, no Python object); the framework defines a few
     # dataclasses per run, whose Field objects wait for the collector. They own nothing outside Python.
