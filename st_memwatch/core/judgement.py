@@ -113,7 +113,10 @@ def rank_holders(
     for (kind, name, session), points in series.items():
         if kind == "type" and name.startswith(analysis.OWN_PREFIX):
             continue
-        got = regime_rate(points, regime.onset_x, settled_rate=rss_rate)
+        # A builtin type's bytes (str, bytes, dict) move with everything the app and the framework
+        # do: one census against one before the onset does not date its growth to the onset.
+        dated = not (kind == "type" and "." not in name)
+        got = regime_rate(points, regime.onset_x, settled_rate=rss_rate if dated else None)
         if got is None:
             continue
         rate, share, steps = got

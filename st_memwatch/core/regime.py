@@ -196,16 +196,16 @@ def regime_rate(
 ) -> tuple[float, float, int] | None:
     """(bytes per run, share of growing steps, steps) of one series over the regime (``column`` 1: its count).
 
-    Without ``settled_rate``, from the last reading before the onset on, each at its own run.
-    With it (settled memory's bytes per run in the regime), from the readings inside the
-    regime: what the series did before the onset (the warm-up of a process with a past) is
-    not the regime's growth. While there is only one reading inside, the last one before is
-    its base, so that a holder read every few runs has a growth to show from its first
-    reading in the regime; that base counts as taken at the run before the onset (memory
-    held still until then) when what the holder added is no more than settled memory added
-    since: a census from before a quiet stretch then does not spread the first step over the
-    quiet runs, while a series that grew more than memory did (freed pages reused, a reading
-    that caught transients) keeps its own span.
+    From the last reading before the onset on, so that a holder read only every few runs
+    still has a growth to show from its first reading in the regime. With ``settled_rate``
+    (settled memory's bytes per run in the regime) and a single reading inside, that base
+    counts as taken at the run before the onset (memory held still until then) when what
+    the holder added is no more than settled memory added since: a census from before a
+    quiet stretch then does not spread the first step over the quiet runs, while a series
+    that grew more than memory did (freed pages reused, a reading that caught transients)
+    keeps its own span. From the second reading inside on, each reading counts at its own
+    run: the readings inside then carry the regime's growth, and a rate from two readings
+    close together would swing with whatever each caught.
     """
     latest: dict[float, Point] = {}
     for p in points:  # a reading taken mid-run files at the last run's number: the newest per run counts
@@ -213,17 +213,13 @@ def regime_rate(
     points = list(latest.values())
     before = [p for p in points if p[0] < onset_x]
     inside = [p for p in points if p[0] >= onset_x]
-    if settled_rate is not None and len(inside) >= 2:
-        pts = inside
-        xs = [p[0] for p in pts]
-    else:
-        pts = ([before[-1]] if before else []) + inside
-        xs = [p[0] for p in pts]
-        if settled_rate is not None and len(pts) == 2:
-            added = float(pts[1][column]) - float(pts[0][column])
-            settled_added = settled_rate * (xs[1] - (onset_x - 1))
-            if 0 < added <= DATED_BASE_SLACK * settled_added:
-                xs[0] = max(xs[0], onset_x - 1)
+    pts = ([before[-1]] if before else []) + inside
+    xs = [p[0] for p in pts]
+    if settled_rate is not None and before and len(inside) == 1:
+        added = float(pts[1][column]) - float(pts[0][column])
+        settled_added = settled_rate * (xs[1] - (onset_x - 1))
+        if 0 < added <= DATED_BASE_SLACK * settled_added:
+            xs[0] = max(xs[0], onset_x - 1)
     if len(pts) < 2:
         return None
     ys = [float(p[column]) for p in pts]
