@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 ANALYSIS_MAX_WAIT_S = 1.0
 CENSUS_MAX_WAIT_S = 10.0
-REFIT_EVERY_S = 0.1  # one sampler tick: wider spacing made scenario tests that click every 0.35 s read verdicts a run late
+REFIT_EVERY_S = 0.1  # one sampler tick (the module docstring says why)
 
 
 class OwedWork:
